@@ -1,0 +1,45 @@
+# Every target bootstraps .venv on first use; the stamp is keyed on pyproject.toml
+# so a second run installs nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:16])")
+ORDERS ?= 2000
+BENCH_N ?=
+
+.PHONY: gen check test demo bench lint fmt clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+gen: $(STAMP)
+	$(BIN)/codegen gen
+
+check: $(STAMP)
+	$(BIN)/codegen check
+	$(BIN)/codegen gen --check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy codegen runtime generated services bench
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/python -m services.demo --orders $(ORDERS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(BENCH_N),--n $(BENCH_N),)
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

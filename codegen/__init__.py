@@ -1,0 +1,1 @@
+"""schemabus code generator: contracts -> generated/."""

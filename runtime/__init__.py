@@ -1,0 +1,1 @@
+"""schemabus runtime: envelope, codec, transports, dispatch and the test kit."""
