@@ -1,0 +1,327 @@
+"""Stage 1+2 driver: the contracts tree -> (Project IR, findings)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from codegen import lint
+from codegen.catalog import CatalogDoc, read_catalog, validate_catalog
+from codegen.errors import BadInput, Finding
+from codegen.ir import EventConfig, EventType, Operation, Project, Retry, Service, Version
+from codegen.load import Bundler, JsonFile, fingerprint
+from codegen.names import class_name, is_valid_service_name, is_valid_type_name, module_name
+from codegen.names import snake_case
+from codegen.positions import pointer
+
+CATALOG_REL = "schemas/catalog.yaml"
+_VERSION_FILE = re.compile(r"^v([1-9][0-9]{0,5})\.json$")
+
+
+def build_project(root: Path) -> tuple[Project, list[Finding]]:
+    """Read, lint and assemble the whole contracts tree. Raises BadInput for unreadable input."""
+    schemas = root / "schemas"
+    catalog = read_catalog(root / CATALOG_REL, CATALOG_REL)
+    findings = validate_catalog(catalog)
+    if findings:
+        # A catalog that does not match its schema cannot be interpreted any further.
+        return Project((), (), ()), findings
+    bundler = Bundler(root, schemas)
+    files, layout = _discover(root, schemas)
+    findings += layout
+    bad: list[Finding] = []
+    versions: dict[str, list[Version]] = {}
+    for type_name, entries in files.items():
+        for number, path in entries:
+            rel = path.relative_to(root).as_posix()
+            try:
+                jf = bundler.file(path)
+            except BadInput as exc:
+                bad += exc.findings
+                continue
+            found, version = _version(bundler, jf, type_name, number)
+            findings += found
+            if version is not None:
+                versions.setdefault(type_name, []).append(version)
+            del rel
+    if bad:
+        raise BadInput(bad)
+    project, cat_findings = _assemble(catalog, versions)
+    findings += cat_findings
+    return project, findings
+
+
+def _discover(root: Path, schemas: Path) -> tuple[dict[str, list[tuple[int, Path]]], list[Finding]]:
+    events = schemas / "events"
+    out: dict[str, list[tuple[int, Path]]] = {}
+    findings: list[Finding] = []
+    if not events.is_dir():
+        return out, findings
+    for type_dir in sorted(events.iterdir()):
+        rel = type_dir.relative_to(root).as_posix()
+        if not type_dir.is_dir():
+            findings.append(
+                Finding(rel, 0, "Put event schemas in schemas/events/<type>/v<N>.json.", "LAYOUT_INVALID")
+            )
+            continue
+        if not is_valid_type_name(type_dir.name):
+            findings.append(
+                Finding(
+                    rel,
+                    0,
+                    f'"{type_dir.name}" is not a valid event type name: use lower-case dotted '
+                    'words such as "order.created".',
+                    "TYPE_NAME_INVALID",
+                )
+            )
+            continue
+        numbered: list[tuple[int, Path]] = []
+        for f in sorted(type_dir.iterdir()):
+            m = _VERSION_FILE.match(f.name)
+            if not m or not f.is_file():
+                findings.append(
+                    Finding(
+                        f.relative_to(root).as_posix(),
+                        0,
+                        f'Unexpected "{f.name}": a type folder holds only v1.json, v2.json, ….',
+                        "LAYOUT_INVALID",
+                    )
+                )
+                continue
+            numbered.append((int(m.group(1)), f))
+        numbered.sort()
+        for expected, (number, f) in enumerate(numbered, start=1):
+            if number != expected:
+                findings.append(
+                    Finding(
+                        f.relative_to(root).as_posix(),
+                        0,
+                        f"Versions of {type_dir.name} must be contiguous from v1: expected "
+                        f"v{expected}.json, found v{number}.json.",
+                        "VERSION_GAP",
+                    )
+                )
+                break
+        if numbered:
+            out[type_dir.name] = numbered
+    return out, findings
+
+
+def _version(
+    bundler: Bundler, jf: JsonFile, type_name: str, number: int
+) -> tuple[list[Finding], Version | None]:
+    findings = lint.lint_metaschema(jf)
+    if findings:
+        return findings, None
+    findings += lint.lint_event_header(jf, type_name, number)
+    findings += lint.lint_property_names(jf)
+    bundle = bundler.bundle(jf)
+    findings += bundle.findings
+    if bundle.findings:
+        return findings, None
+    findings += lint.lint_examples(jf, bundle.schema)
+    version = Version(
+        type=type_name,
+        version=number,
+        path=jf.rel,
+        raw=jf.doc,
+        bundled=bundle.schema,
+        fingerprint=fingerprint(bundle.schema),
+        class_name=class_name(type_name, number),
+        module=module_name(type_name, number),
+    )
+    return findings, version
+
+
+def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Project, list[Finding]]:
+    data = cat.data
+    findings: list[Finding] = []
+    defaults = data.get("defaults", {})
+    default_retry = Retry(**defaults.get("retry", {}))
+    ops_data: dict[str, Any] = data.get("operations") or {}
+    message_types: dict[str, str] = {}
+    for op_name, op in ops_data.items():
+        for role in ("request", "reply"):
+            t, _, _ = op[role].partition("@")
+            message_types.setdefault(t, f"/operations/{op_name}/{role}")
+
+    types: list[EventType] = []
+    events_data: dict[str, Any] = data.get("events") or {}
+    for name, ev in events_data.items():
+        ptr = pointer("events", name)
+        if name not in versions:
+            findings.append(
+                cat.finding(
+                    ptr,
+                    f"The catalog declares event {name} but schemas/events/{name}/v1.json does "
+                    f"not exist; run `codegen new {name}`.",
+                    "CATALOG_UNKNOWN_TYPE",
+                )
+            )
+            continue
+        if name in message_types:
+            findings.append(
+                cat.finding(
+                    ptr,
+                    f"{name} is used as a request/reply body and cannot also be an event.",
+                    "CATALOG_ROLE_CONFLICT",
+                )
+            )
+        retention = ev.get("retention", {})
+        config = EventConfig(
+            delivery=ev["delivery"],
+            stream=ev.get("stream") if ev["delivery"] == "durable" else None,
+            subject=ev.get("subject", f"evt.{name}"),
+            aggregate_id=ev["aggregate_id"],
+            maxlen=retention.get("maxlen"),
+            max_age_ms=retention.get("max_age_ms"),
+            compatibility=ev.get("compatibility", defaults.get("compatibility", "FULL_TRANSITIVE")),
+            semantics=ev.get("semantics", defaults.get("semantics", "runtime")),
+            retry=Retry(**{**vars(default_retry), **ev.get("retry", {})}),
+            jetstream=bool(ev.get("jetstream", False)),
+            breaking_versions=tuple(sorted(ev.get("breaking_versions", []))),
+        )
+        vs = tuple(versions[name])
+        for v in vs:
+            findings += _aggregate_id_findings(v, config.aggregate_id or "", cat, ptr)
+        types.append(EventType(name, config, vs))
+
+    for name in sorted(message_types):
+        if name in events_data:
+            continue
+        if name not in versions:
+            continue  # reported below as an unknown operation body
+        config = EventConfig(
+            delivery="message",
+            stream=None,
+            subject="",
+            aggregate_id=None,
+            compatibility=defaults.get("compatibility", "FULL_TRANSITIVE"),
+            semantics=defaults.get("semantics", "runtime"),
+        )
+        types.append(EventType(name, config, tuple(versions[name])))
+
+    for name in sorted(set(versions) - set(events_data) - set(message_types)):
+        v = versions[name][0]
+        findings.append(
+            Finding(
+                v.path,
+                0,
+                f"{name} has schemas but the catalog neither declares it under events: nor uses "
+                "it in an operation; add it to schemas/catalog.yaml.",
+                "TYPE_NOT_IN_CATALOG",
+            )
+        )
+
+    known = {t.name: {v.version for v in t.versions} for t in types}
+
+    def check_ref(ref: str, ptr: str) -> tuple[str, int] | None:
+        t, _, num = ref.partition("@")
+        if t not in known:
+            findings.append(cat.finding(ptr, f"Unknown message type {t}.", "CATALOG_UNKNOWN_TYPE"))
+            return None
+        if int(num) not in known[t]:
+            findings.append(
+                cat.finding(
+                    ptr,
+                    f"{t} has no version {num} (versions: "
+                    f"{', '.join(str(x) for x in sorted(known[t]))}).",
+                    "CATALOG_UNKNOWN_VERSION",
+                )
+            )
+            return None
+        return (t, int(num))
+
+    operations: list[Operation] = []
+    for op_name, op in ops_data.items():
+        req = check_ref(op["request"], pointer("operations", op_name, "request"))
+        rep = check_ref(op["reply"], pointer("operations", op_name, "reply"))
+        if req and rep:
+            operations.append(
+                Operation(op_name, op.get("subject", f"rpc.{op_name}"), req, rep, op.get("timeout_ms", 2000))
+            )
+
+    services: list[Service] = []
+    event_names = {t.name for t in types if t.config.delivery != "message"}
+    for svc_name, svc in (data.get("services") or {}).items():
+        sptr = pointer("services", svc_name)
+        if not is_valid_service_name(svc_name):
+            findings.append(
+                cat.finding(sptr, f'"{svc_name}" is a Python keyword; pick another service name.', "SERVICE_NAME_INVALID")
+            )
+            continue
+        consumes = []
+        for t, num in (svc.get("consumes") or {}).items():
+            p = pointer("services", svc_name, "consumes", t)
+            if t not in event_names and t in known:
+                findings.append(cat.finding(p, f"{t} is a request/reply body, not an event.", "CATALOG_ROLE_CONFLICT"))
+                continue
+            ref = check_ref(f"{t}@{num}", p)
+            if ref:
+                consumes.append(ref)
+        produces = []
+        for i, r in enumerate(svc.get("produces") or []):
+            ref = check_ref(r, pointer("services", svc_name, "produces", i))
+            if ref:
+                produces.append(ref)
+        for key in ("serves", "calls"):
+            for i, op_name in enumerate(svc.get(key) or []):
+                if op_name not in ops_data:
+                    findings.append(
+                        cat.finding(
+                            pointer("services", svc_name, key, i),
+                            f"Unknown operation {op_name}; declare it under operations:.",
+                            "CATALOG_UNKNOWN_OPERATION",
+                        )
+                    )
+        services.append(
+            Service(
+                svc_name,
+                tuple(consumes),
+                tuple(produces),
+                tuple(o for o in svc.get("serves") or [] if o in ops_data),
+                tuple(o for o in svc.get("calls") or [] if o in ops_data),
+            )
+        )
+
+    findings += _collisions(cat, [t.name for t in types], "events", "TYPE_NAME_COLLISION")
+    findings += _collisions(cat, list(ops_data), "operations", "OPERATION_NAME_COLLISION")
+    project = Project(
+        tuple(sorted(types, key=lambda t: t.name)),
+        tuple(sorted(operations, key=lambda o: o.name)),
+        tuple(sorted(services, key=lambda s: s.name)),
+    )
+    return project, findings
+
+
+def _aggregate_id_findings(v: Version, field: str, cat: CatalogDoc, ptr: str) -> list[Finding]:
+    schema = v.bundled if isinstance(v.bundled, dict) else {}
+    props = schema.get("properties", {})
+    if field not in props or field not in schema.get("required", []):
+        return [
+            cat.finding(
+                ptr + "/aggregate_id",
+                f'aggregate_id "{field}" must be a required property of {v.type} v{v.version} '
+                f"({v.path}).",
+                "AGGREGATE_ID_MISSING",
+            )
+        ]
+    return []
+
+
+def _collisions(cat: CatalogDoc, names: list[str], section: str, rule: str) -> list[Finding]:
+    seen: dict[str, str] = {}
+    out = []
+    for name in sorted(names):
+        key = snake_case(name)
+        if key in seen:
+            out.append(
+                cat.finding(
+                    pointer(section, name),
+                    f'{seen[key]} and {name} both become the Python name "{key}"; rename one.',
+                    rule,
+                )
+            )
+        seen[key] = name
+    return out

@@ -1,0 +1,112 @@
+"""Load and validate `schemas/catalog.yaml` against `catalog.schema.json`, with lines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from codegen.errors import BadInput, Finding
+from codegen.positions import pointer, yaml_lines
+
+
+@dataclass(frozen=True)
+class CatalogDoc:
+    rel: str
+    data: dict[str, Any]
+    lines: dict[str, int]
+
+    def line_of(self, ptr: str) -> int:
+        while ptr and ptr not in self.lines:
+            ptr = ptr.rsplit("/", 1)[0]
+        return self.lines.get(ptr, 1)
+
+    def finding(self, ptr: str, message: str, rule: str) -> Finding:
+        return Finding(self.rel, self.line_of(ptr), message, rule)
+
+
+@cache
+def catalog_schema() -> dict[str, Any]:
+    text = resources.files("codegen").joinpath("catalog.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def read_catalog(path: Path, rel: str) -> CatalogDoc:
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise BadInput(
+            [Finding(rel, 0, "The catalog is missing; create it (see README).", "CATALOG_MISSING")]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput([Finding(rel, 0, f"Cannot read the catalog: {exc}.", "CATALOG_UNREADABLE")])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BadInput([Finding(rel, line, f"Invalid YAML: {problem}.", "YAML_INVALID")]) from None
+    if node is None or not isinstance(data, dict):
+        raise BadInput([Finding(rel, 1, "The catalog must be a YAML mapping.", "CATALOG_INVALID")])
+    dupes = _duplicate_keys(node, rel)
+    if dupes:
+        raise BadInput(dupes)
+    return CatalogDoc(rel, data, yaml_lines(node))
+
+
+def _duplicate_keys(node: yaml.Node, rel: str) -> list[Finding]:
+    out: list[Finding] = []
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, yaml.MappingNode):
+            seen: set[str] = set()
+            for k, v in cur.value:
+                key = str(k.value)
+                if key in seen:
+                    out.append(
+                        Finding(
+                            rel,
+                            k.start_mark.line + 1,
+                            f'The key "{key}" appears twice in the same mapping.',
+                            "YAML_DUPLICATE_KEY",
+                        )
+                    )
+                seen.add(key)
+                stack.append(v)
+        elif isinstance(cur, yaml.SequenceNode):
+            stack.extend(cur.value)
+    return out
+
+
+def validate_catalog(doc: CatalogDoc) -> list[Finding]:
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(catalog_schema())
+    out: list[Finding] = []
+    for err in validator.iter_errors(doc.data):
+        path = list(err.absolute_path)
+        ptr = pointer(*path)
+        key = ".".join(str(p) for p in path) or "(top level)"
+        out.append(doc.finding(ptr, f"Catalog key {key}: {_describe(err)}", "CATALOG_INVALID"))
+    return out
+
+
+def _describe(err: Any) -> str:
+    if err.validator == "additionalProperties":
+        return f"{err.message}; check the spelling against the README's catalog reference."
+    if err.validator == "required":
+        return f"{err.message}."
+    if err.validator == "pattern" and isinstance(err.instance, str):
+        if "@" in err.validator_value:
+            return f'"{err.instance}" must look like "type.name@VERSION", e.g. "order.created@2".'
+        return f'"{err.instance}" is not a valid name (lower-case dotted words, digits, "_").'
+    return f"{err.message}."

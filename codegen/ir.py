@@ -1,0 +1,98 @@
+"""Stage 2: the intermediate representation. Frozen data, no I/O, no rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Retry:
+    max_deliveries: int = 5
+    backoff_ms: int = 100
+    backoff_max_ms: int = 5000
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    delivery: str  # durable | realtime | message (request/reply bodies)
+    stream: str | None
+    subject: str
+    aggregate_id: str | None
+    maxlen: int | None = None
+    max_age_ms: int | None = None
+    compatibility: str = "FULL_TRANSITIVE"
+    semantics: str = "runtime"
+    retry: Retry = Retry()
+    jetstream: bool = False
+    breaking_versions: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Version:
+    type: str
+    version: int
+    path: str  # repo-relative, posix
+    raw: Any = field(repr=False, compare=False)
+    bundled: Any = field(repr=False, compare=False)
+    fingerprint: str = ""
+    class_name: str = ""
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    config: EventConfig
+    versions: tuple[Version, ...]
+
+    @property
+    def latest(self) -> Version:
+        return self.versions[-1]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    subject: str
+    request: tuple[str, int]
+    reply: tuple[str, int]
+    timeout_ms: int
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    consumes: tuple[tuple[str, int], ...]
+    produces: tuple[tuple[str, int], ...]
+    serves: tuple[str, ...]
+    calls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReadPlan:
+    type: str
+    source: int
+    target: int
+    via: str  # direct | upcast
+    upcasters: tuple[tuple[str, int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Project:
+    types: tuple[EventType, ...]
+    operations: tuple[Operation, ...]
+    services: tuple[Service, ...]
+    read_plans: tuple[ReadPlan, ...] = ()
+
+    def type(self, name: str) -> EventType:
+        for t in self.types:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def version(self, name: str, version: int) -> Version:
+        for v in self.type(name).versions:
+            if v.version == version:
+                return v
+        raise KeyError((name, version))

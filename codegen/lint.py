@@ -1,0 +1,164 @@
+"""Lint rules over one schema file. Each returns located findings; ids never change."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from codegen.errors import Finding
+from codegen.load import JsonFile
+from codegen.positions import pointer
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+REQUIRED_KEYWORDS = ("$schema", "$id", "title", "description", "type", "examples")
+
+
+@cache
+def _meta_validator() -> Any:
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=FormatChecker())
+
+
+def lint_metaschema(f: JsonFile) -> list[Finding]:
+    """SCHEMA_INVALID: the file is a valid Draft 2020-12 schema."""
+    out = []
+    for err in _meta_validator().iter_errors(f.doc):
+        ptr = pointer(*err.absolute_path)
+        where = ptr or "the top level"
+        out.append(
+            Finding(
+                f.rel, f.line_of(ptr), f"Invalid JSON Schema at {where}: {err.message}.", "SCHEMA_INVALID"
+            )
+        )
+    return out
+
+
+def lint_event_header(f: JsonFile, type_name: str, version: int) -> list[Finding]:
+    """SCHEMA_* rules: required keywords, dialect, $id agreeing with the path, object payload."""
+    doc = f.doc
+    if not isinstance(doc, dict):
+        return [Finding(f.rel, 1, "An event schema must be a JSON object.", "SCHEMA_NOT_OBJECT")]
+    out = []
+    missing = [k for k in REQUIRED_KEYWORDS if k not in doc]
+    if missing:
+        names = ", ".join(f'"{k}"' for k in missing)
+        out.append(
+            Finding(
+                f.rel,
+                1,
+                f"The schema is missing {names}; every event version carries $schema, $id, "
+                "title, description, type and examples.",
+                "SCHEMA_REQUIRED_KEYWORD",
+            )
+        )
+    if "$schema" in doc and doc["$schema"] != DIALECT:
+        out.append(
+            Finding(
+                f.rel,
+                f.line_of("/$schema"),
+                f'"$schema" must be "{DIALECT}" (JSON Schema Draft 2020-12).',
+                "SCHEMA_DIALECT",
+            )
+        )
+    suffix = f"/events/{type_name}/v{version}.json"
+    schema_id = doc.get("$id")
+    if "$id" in doc and not (isinstance(schema_id, str) and schema_id.endswith(suffix)):
+        out.append(
+            Finding(
+                f.rel,
+                f.line_of("/$id"),
+                f'"$id" must end with "{suffix}" to match the file\'s type and version.',
+                "SCHEMA_ID_MISMATCH",
+            )
+        )
+    if "type" in doc and doc["type"] != "object":
+        out.append(
+            Finding(
+                f.rel,
+                f.line_of("/type"),
+                'An event payload must be "type": "object".',
+                "SCHEMA_NOT_OBJECT",
+            )
+        )
+    examples = doc.get("examples")
+    if "examples" in doc and (not isinstance(examples, list) or not examples):
+        out.append(
+            Finding(
+                f.rel,
+                f.line_of("/examples"),
+                '"examples" must be a non-empty array of valid payloads.',
+                "EXAMPLES_MISSING",
+            )
+        )
+    return out
+
+
+def lint_examples(f: JsonFile, bundled: Any) -> list[Finding]:
+    """EXAMPLE_INVALID: every example validates against the (bundled) schema."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
+    if not isinstance(examples, list):
+        return []
+    validator = Draft202012Validator(bundled, format_checker=FormatChecker())
+    out = []
+    for i, example in enumerate(examples):
+        for err in validator.iter_errors(example):
+            at = pointer(*err.absolute_path) or "/"
+            out.append(
+                Finding(
+                    f.rel,
+                    f.line_of(f"/examples/{i}"),
+                    f"Example {i} is invalid at {at}: {err.message}.",
+                    "EXAMPLE_INVALID",
+                )
+            )
+    return out
+
+
+_NON_IDENT = re.compile(r"\W+")
+
+
+def lint_property_names(f: JsonFile) -> list[Finding]:
+    """PROPERTY_NAME_COLLISION: two property names of one object map to one Python name."""
+    out: list[Finding] = []
+
+    def walk(node: Any, ptr: str) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                seen: dict[str, str] = {}
+                for name in props:
+                    key = _NON_IDENT.sub("_", name.encode("ascii", "ignore").decode()).strip("_")
+                    key = key.lower()
+                    if key in seen:
+                        out.append(
+                            Finding(
+                                f.rel,
+                                f.line_of(f"{ptr}/properties/{_esc(name)}"),
+                                f'Properties "{seen[key]}" and "{name}" both become the Python '
+                                f'field "{key or "_"}"; rename one of them.',
+                                "PROPERTY_NAME_COLLISION",
+                            )
+                        )
+                    else:
+                        seen[key] = name
+            for k, v in node.items():
+                if k not in _VALUE_KEYWORDS:
+                    walk(v, f"{ptr}/{_esc(k)}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{ptr}/{i}")
+
+    walk(f.doc, "")
+    return out
+
+
+# Keywords whose values are instances, not schemas: never walk into them as schemas.
+_VALUE_KEYWORDS = frozenset({"examples", "default", "const", "enum"})
+
+
+def _esc(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")

@@ -1,0 +1,88 @@
+"""`schemas/schemas.lock`: fingerprints of published versions. Published means immutable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from codegen.errors import BadInput, Finding
+from codegen.ir import Project
+
+LOCK_REL = "schemas/schemas.lock"
+
+
+def read_lock(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (ValueError, OSError) as exc:
+        raise BadInput(
+            [Finding(LOCK_REL, 0, f"The lock file is unreadable ({exc}); restore it from git.", "LOCK_INVALID")]
+        ) from None
+    versions = data.get("versions") if isinstance(data, dict) else None
+    if not isinstance(versions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in versions.items()
+    ):
+        raise BadInput(
+            [Finding(LOCK_REL, 0, 'The lock file needs a "versions" object; restore it from git.', "LOCK_INVALID")]
+        )
+    return dict(versions)
+
+
+def render_lock(entries: dict[str, str]) -> str:
+    body = {"comment": "Fingerprints of published schema versions. Managed by `codegen gen`.",
+            "versions": dict(sorted(entries.items(), key=lambda kv: _sort_key(kv[0])))}
+    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def _sort_key(key: str) -> tuple[str, int]:
+    name, _, version = key.rpartition("@")
+    return (name, int(version) if version.isdigit() else 0)
+
+
+def key_of(type_name: str, version: int) -> str:
+    return f"{type_name}@{version}"
+
+
+def check_lock(project: Project, locked: dict[str, str]) -> list[Finding]:
+    """LOCK_CHANGED: a published version's fingerprint changed."""
+    out = []
+    for t in project.types:
+        for v in t.versions:
+            old = locked.get(key_of(t.name, v.version))
+            if old is not None and old != v.fingerprint:
+                out.append(
+                    Finding(
+                        v.path,
+                        1,
+                        f"{t.name} v{v.version} is published and must not change (lock has "
+                        f"{old[:19]}…, file is {v.fingerprint[:19]}…). Revert the edit and run "
+                        f"`codegen bump {t.name}` to make v{v.version + 1}; if v{v.version} was "
+                        f"never released, run `codegen unlock {t.name}@{v.version}`.",
+                        "LOCK_CHANGED",
+                    )
+                )
+    present = {key_of(t.name, v.version) for t in project.types for v in t.versions}
+    for key in sorted(set(locked) - present, key=_sort_key):
+        name, _, version = key.rpartition("@")
+        out.append(
+            Finding(
+                f"schemas/events/{name}/v{version}.json",
+                0,
+                f"{name} v{version} is published but its file is gone; restore it from git "
+                f"(published versions are immutable) or, if it was never released, run "
+                f"`codegen unlock {key}`.",
+                "LOCK_VERSION_DELETED",
+            )
+        )
+    return out
+
+
+def updated_lock(project: Project, locked: dict[str, str]) -> dict[str, str]:
+    """The lock after `gen`: every current version is recorded; removed types are kept out."""
+    entries = dict(locked)
+    for t in project.types:
+        for v in t.versions:
+            entries.setdefault(key_of(t.name, v.version), v.fingerprint)
+    return entries
