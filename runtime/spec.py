@@ -6,6 +6,7 @@ these frozen records; the runtime reads them and never imports `generated` itsel
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
@@ -41,7 +42,7 @@ class EventSpec:
 
     type: str
     version: int
-    model: type[BaseModel]
+    model: builtins.type[BaseModel]
     schema_json: str
     fingerprint: str
     delivery: Delivery

@@ -1,0 +1,279 @@
+"""Connection and consumer settings, from URLs and the environment.
+
+Secrets (passwords, tokens) are held in `Secret`, whose repr and str never show the
+value, so settings can be logged and printed safely.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from runtime.errors import ConfigError
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def _secret(value: str | None) -> Secret | None:
+    return Secret(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class RedisSettings:
+    host: str = "localhost"
+    port: int = 6379
+    db: int = 0
+    username: str | None = None
+    password: Secret | None = None
+    tls: bool = False
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_verify: bool = True
+    socket_timeout_s: float = 10.0
+    max_connections: int = 32
+
+    @classmethod
+    def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
+        """Parse `redis://[user[:password]@]host[:port][/db]` or `rediss://...` (TLS)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("redis", "rediss"):
+            raise ConfigError(
+                f"Redis URL must start with redis:// or rediss://, got {_redact(url)!r}"
+            )
+        path = parts.path.lstrip("/")
+        try:
+            db = int(path) if path else 0
+            port = parts.port or 6379
+        except ValueError:
+            raise ConfigError(
+                f"bad port or database number in Redis URL {_redact(url)!r}"
+            ) from None
+        return replace(
+            cls(
+                host=parts.hostname or "localhost",
+                port=port,
+                db=db,
+                username=unquote(parts.username) if parts.username else None,
+                password=_secret(unquote(parts.password) if parts.password else None),
+                tls=parts.scheme == "rediss",
+            ),
+            **overrides,
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL without its password, fit for logs."""
+        scheme = "rediss" if self.tls else "redis"
+        auth = (
+            f"{self.username or ''}{':***' if self.password else ''}@"
+            if (self.username or self.password)
+            else ""
+        )
+        return f"{scheme}://{auth}{self.host}:{self.port}/{self.db}"
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `redis.asyncio.Redis(...)`."""
+        kwargs: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            "username": self.username,
+            "password": self.password.get() if self.password else None,
+            "socket_timeout": self.socket_timeout_s,
+            "socket_connect_timeout": self.socket_timeout_s,
+            "max_connections": self.max_connections,
+            "decode_responses": False,
+        }
+        if self.tls:
+            kwargs["ssl"] = True
+            kwargs["ssl_ca_certs"] = self.tls_ca_file
+            kwargs["ssl_certfile"] = self.tls_cert_file
+            kwargs["ssl_keyfile"] = self.tls_key_file
+            kwargs["ssl_cert_reqs"] = "required" if self.tls_verify else "none"
+        return kwargs
+
+
+@dataclass(frozen=True, slots=True)
+class NatsSettings:
+    servers: tuple[str, ...] = ("nats://localhost:4222",)
+    user: str | None = None
+    password: Secret | None = None
+    token: Secret | None = None
+    creds_file: str | None = None
+    tls: bool = False
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    name: str | None = None
+    connect_timeout_s: float = 2.0
+    max_reconnect_attempts: int = -1  # forever: a service outlives broker restarts
+
+    @classmethod
+    def from_url(cls, urls: str, **overrides: Any) -> NatsSettings:
+        """Parse a comma-separated server list; `user:password@` or `token@` in a URL is
+        lifted into the settings (and removed from the stored server URLs)."""
+        servers: list[str] = []
+        user: str | None = None
+        password: str | None = None
+        token: str | None = None
+        tls = False
+        for raw in (u.strip() for u in urls.split(",")):
+            if not raw:
+                continue
+            if "://" not in raw:
+                raw = "nats://" + raw
+            parts = urlsplit(raw)
+            if parts.scheme not in ("nats", "tls", "ws", "wss"):
+                raise ConfigError(
+                    f"NATS URL must start with nats:// or tls://, got {_redact(raw)!r}"
+                )
+            tls = tls or parts.scheme in ("tls", "wss")
+            if parts.username and parts.password:
+                user, password = unquote(parts.username), unquote(parts.password)
+            elif parts.username:
+                token = unquote(parts.username)
+            try:
+                port = parts.port or 4222
+            except ValueError:
+                raise ConfigError(f"bad port in NATS URL {_redact(raw)!r}") from None
+            servers.append(f"{parts.scheme}://{parts.hostname or 'localhost'}:{port}")
+        if not servers:
+            raise ConfigError("NATS server list is empty")
+        return replace(
+            cls(
+                servers=tuple(servers),
+                user=user,
+                password=_secret(password),
+                token=_secret(token),
+                tls=tls,
+            ),
+            **overrides,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    """How a service consumes. Defaults suit most services; the benchmark tunes batch."""
+
+    batch: int = 200  # XREADGROUP COUNT
+    block_ms: int = 1000  # XREADGROUP BLOCK; also bounds how fast stop() is noticed
+    concurrency: int = 32  # aggregates handled in parallel
+    visibility_timeout_ms: int = 30_000  # idle time after which another consumer reclaims
+    reclaim_interval_ms: int = 5_000
+    max_payload_bytes: int = 1_048_576  # larger data is dead-lettered as oversized
+    dedupe: bool = True  # check idempotency markers before handling (one MGET per batch)
+    idempotency_ttl_s: int = 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    redis: RedisSettings | None = field(default_factory=RedisSettings)
+    nats: NatsSettings | None = None
+    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read `SCHEMABUS_*` variables (see README "Configuration").
+
+        SCHEMABUS_REDIS_URL (or REDIS_URL; the literal `none` disables Redis),
+        SCHEMABUS_REDIS_TLS_CA / _TLS_CERT / _TLS_KEY,
+        SCHEMABUS_NATS_URL (comma-separated; unset = no NATS), SCHEMABUS_NATS_USER,
+        SCHEMABUS_NATS_PASSWORD, SCHEMABUS_NATS_TOKEN, SCHEMABUS_NATS_CREDS,
+        SCHEMABUS_NATS_TLS_CA / _TLS_CERT / _TLS_KEY,
+        SCHEMABUS_BATCH, SCHEMABUS_BLOCK_MS, SCHEMABUS_CONCURRENCY,
+        SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES.
+        """
+        e = os.environ if env is None else env
+        redis: RedisSettings | None = None
+        redis_url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
+        if redis_url.lower() != "none":
+            redis = RedisSettings.from_url(redis_url)
+            redis = replace(
+                redis,
+                tls_ca_file=e.get("SCHEMABUS_REDIS_TLS_CA"),
+                tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
+                tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
+            )
+        nats: NatsSettings | None = None
+        if nats_url := e.get("SCHEMABUS_NATS_URL"):
+            nats = NatsSettings.from_url(nats_url)
+            overrides: dict[str, Any] = {}
+            if v := e.get("SCHEMABUS_NATS_USER"):
+                overrides["user"] = v
+            if v := e.get("SCHEMABUS_NATS_PASSWORD"):
+                overrides["password"] = Secret(v)
+            if v := e.get("SCHEMABUS_NATS_TOKEN"):
+                overrides["token"] = Secret(v)
+            if v := e.get("SCHEMABUS_NATS_CREDS"):
+                overrides["creds_file"] = v
+            for name, key in (
+                ("ca", "tls_ca_file"),
+                ("cert", "tls_cert_file"),
+                ("key", "tls_key_file"),
+            ):
+                if v := e.get(f"SCHEMABUS_NATS_TLS_{name.upper()}"):
+                    overrides[key] = v
+                    overrides["tls"] = True
+            nats = replace(nats, **overrides)
+        d = ConsumerSettings()
+        consumer = ConsumerSettings(
+            batch=_int(e, "SCHEMABUS_BATCH", d.batch),
+            block_ms=_int(e, "SCHEMABUS_BLOCK_MS", d.block_ms),
+            concurrency=_int(e, "SCHEMABUS_CONCURRENCY", d.concurrency),
+            visibility_timeout_ms=_int(
+                e, "SCHEMABUS_VISIBILITY_TIMEOUT_MS", d.visibility_timeout_ms
+            ),
+            max_payload_bytes=_int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
+        )
+        return cls(redis=redis, nats=nats, consumer=consumer)
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _redact(url: str) -> str:
+    """Hide the password part of a URL for error messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    if parts.username and "@" in url:
+        return url.replace(f"{parts.username}@", "***@", 1)
+    return url

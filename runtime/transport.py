@@ -1,0 +1,132 @@
+"""The transport protocol: all the service wiring ever sees of Redis or NATS.
+
+A transport moves envelopes. It knows nothing of models, handlers or the registry:
+
+* `publish(batch)` sends envelopes to destinations (a stream name for the durable log, a
+  subject for live delivery) in as few round trips as the broker allows — one for Redis.
+* `source(group, consumer, destinations, settings)` joins a consumer group (a Redis
+  consumer group, a NATS queue group) and hands back a `Source` the consumer engine pulls
+  batches from and settles them on: `done` (ack, remember the event as completed, and run
+  the handler's staged effects, atomically where the broker can), `dead` (write to the
+  dead-letter destination, then ack), or `redeliver` (count another attempt before a retry).
+* `request` / `serve` carry request/reply for transports that can (`"request"` in
+  `capabilities`); others raise `NotSupportedError`.
+
+Retry timing, ordering, idempotency decisions and dispatch live above, in
+`runtime.consumer`, so every transport behaves the same; the conformance suite in
+`tests/runtime/conformance.py` proves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from runtime.envelope import Envelope
+from runtime.settings import ConsumerSettings
+from runtime.spec import Retention
+
+Capability = Literal["durable", "live", "request", "effects"]
+"""durable: a log with acks, redelivery, delivery counts and a dead-letter destination.
+live: fan-out to whoever is subscribed now. request: request/reply.
+effects: staged effects run atomically with the ack."""
+
+RedisCommand = tuple[str | bytes | int | float, ...]
+"""A staged effect: a Redis command (`("HINCRBY", "ledger", event_id, 1)`) run in the
+same atomic step as the event's ack and idempotency mark."""
+
+
+@dataclass(slots=True)
+class Outbound:
+    """One envelope to publish. `retention` applies to durable destinations only."""
+
+    destination: str
+    envelope: Envelope
+    retention: Retention | None = None
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One delivered message, as the consumer engine sees it.
+
+    `envelope` is None when the message is not a valid envelope; `error` then says why
+    and the engine dead-letters it. `raw` keeps the original wire form (stream fields)
+    so that the dead letter preserves it byte for byte. `token` is the transport's own
+    handle (a NATS message to ack, for instance); nothing above the transport reads it.
+    """
+
+    destination: str
+    message_id: str
+    attempts: int
+    envelope: Envelope | None
+    error: str | None = None
+    raw: Mapping[bytes, bytes] | None = None
+    token: Any = None
+    effects: list[RedisCommand] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    inbound: Inbound
+    reason: str  # a REASON_* constant
+    error_type: str
+    message: str
+
+
+class Source(Protocol):
+    """One consumer's membership of one group over some destinations."""
+
+    async def open(self) -> None:
+        """Create the group / subscription if missing (idempotent)."""
+
+    async def fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
+        """Next messages for this consumer: first its own unacknowledged history (after
+        a restart), then reclaimed messages of dead consumers, then new ones. Waits at
+        most `block_ms` when nothing is available, then returns an empty list."""
+
+    async def completed(self, batch: Sequence[Inbound]) -> list[bool]:
+        """Which of `batch` this group already completed (idempotency markers)."""
+
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+        """Ack `done` (marking them completed and running their effects, atomically
+        where supported) and dead-letter then ack `dead`, in as few round trips as
+        possible."""
+
+    async def redeliver(self, inbound: Inbound) -> None:
+        """Record one more delivery attempt before the engine retries `inbound`, so a
+        crash during retries does not reset the count; increments `inbound.attempts`."""
+
+    async def close(self) -> None: ...
+
+
+ReplyHandler = Callable[[Envelope], Awaitable[Envelope]]
+
+
+class Closer(Protocol):
+    async def close(self) -> None: ...
+
+
+class Transport(Protocol):
+    name: str
+    capabilities: frozenset[Capability]
+
+    async def publish(self, batch: Sequence[Outbound]) -> None:
+        """Publish all of `batch`; returns once the broker has accepted every one."""
+
+    def source(
+        self,
+        group: str,
+        consumer: str,
+        destinations: Sequence[str],
+        settings: ConsumerSettings,
+    ) -> Source: ...
+
+    async def request(self, subject: str, envelope: Envelope, timeout_s: float) -> Envelope:
+        """Send a request and wait for the reply envelope; raises `NoRespondersError`
+        or `RequestTimeoutError`."""
+
+    async def serve(self, subject: str, group: str, handler: ReplyHandler) -> Closer:
+        """Answer requests on `subject`, load-balanced across the `group`."""
+
+    async def close(self) -> None: ...
