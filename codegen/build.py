@@ -11,8 +11,13 @@ from codegen.catalog import CatalogDoc, read_catalog, validate_catalog
 from codegen.errors import BadInput, Finding
 from codegen.ir import EventConfig, EventType, Operation, Project, Retry, Service, Version
 from codegen.load import Bundler, JsonFile, fingerprint
-from codegen.names import class_name, is_valid_service_name, is_valid_type_name, module_name
-from codegen.names import snake_case
+from codegen.names import (
+    class_name,
+    is_valid_service_name,
+    is_valid_type_name,
+    module_name,
+    snake_case,
+)
 from codegen.positions import pointer
 
 CATALOG_REL = "schemas/catalog.yaml"
@@ -62,7 +67,12 @@ def _discover(root: Path, schemas: Path) -> tuple[dict[str, list[tuple[int, Path
         rel = type_dir.relative_to(root).as_posix()
         if not type_dir.is_dir():
             findings.append(
-                Finding(rel, 0, "Put event schemas in schemas/events/<type>/v<N>.json.", "LAYOUT_INVALID")
+                Finding(
+                    rel,
+                    0,
+                    "Put event schemas in schemas/events/<type>/v<N>.json.",
+                    "LAYOUT_INVALID",
+                )
             )
             continue
         if not is_valid_type_name(type_dir.name):
@@ -239,7 +249,13 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
         rep = check_ref(op["reply"], pointer("operations", op_name, "reply"))
         if req and rep:
             operations.append(
-                Operation(op_name, op.get("subject", f"rpc.{op_name}"), req, rep, op.get("timeout_ms", 2000))
+                Operation(
+                    op_name,
+                    op.get("subject", f"rpc.{op_name}"),
+                    req,
+                    rep,
+                    op.get("timeout_ms", 2000),
+                )
             )
 
     services: list[Service] = []
@@ -248,14 +264,22 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
         sptr = pointer("services", svc_name)
         if not is_valid_service_name(svc_name):
             findings.append(
-                cat.finding(sptr, f'"{svc_name}" is a Python keyword; pick another service name.', "SERVICE_NAME_INVALID")
+                cat.finding(
+                    sptr,
+                    f'"{svc_name}" is a Python keyword; pick another service name.',
+                    "SERVICE_NAME_INVALID",
+                )
             )
             continue
         consumes = []
         for t, num in (svc.get("consumes") or {}).items():
             p = pointer("services", svc_name, "consumes", t)
             if t not in event_names and t in known:
-                findings.append(cat.finding(p, f"{t} is a request/reply body, not an event.", "CATALOG_ROLE_CONFLICT"))
+                findings.append(
+                    cat.finding(
+                        p, f"{t} is a request/reply body, not an event.", "CATALOG_ROLE_CONFLICT"
+                    )
+                )
                 continue
             ref = check_ref(f"{t}@{num}", p)
             if ref:

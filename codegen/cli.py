@@ -1,8 +1,179 @@
-"""`codegen` command line (placeholder until the pipeline lands)."""
+"""`codegen` command line. User mistakes print located one-line findings, never tracebacks.
 
+Exit codes: 0 ok, 1 findings (or drift), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
 import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from codegen.errors import BadInput, Finding, LintFailed
+
+
+def _print_findings(findings: Sequence[Finding], fmt: str = "text") -> None:
+    from codegen.report import format_findings
+
+    for line in format_findings(sorted(set(findings)), fmt):
+        print(line)
+
+
+def cmd_gen(args: argparse.Namespace) -> int:
+    from codegen.pipeline import plan
+    from codegen.write import diff_tree, write_stubs, write_tree
+
+    root = Path(args.root)
+    result = plan(root)
+    if result.findings:
+        _print_findings(result.findings)
+        print(f"codegen: {len(result.findings)} finding(s); nothing was written.", file=sys.stderr)
+        return 1
+    if args.check:
+        diff = diff_tree(root, result.files)
+        if diff:
+            sys.stdout.writelines(diff)
+            print(
+                "codegen: generated/ or schemas/schemas.lock is out of date; run `make gen` "
+                "and commit the result.",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    changed = write_tree(root, result.files)
+    stubs = write_stubs(root, result.stubs)
+    for rel in stubs:
+        print(f"codegen: wrote stub {rel} (yours to implement)", file=sys.stderr)
+    print(f"codegen: generated/ is up to date ({len(changed)} file(s) changed).", file=sys.stderr)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from codegen.check import run_check
+
+    return run_check(Path(args.root), against=args.against, fmt=args.format)
+
+
+def cmd_compat(args: argparse.Namespace) -> int:
+    from codegen.compat_cmd import run_compat
+
+    return run_compat(
+        Path(args.old), Path(args.new), mode=args.mode, semantics=args.semantics, fmt=args.format
+    )
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from codegen.compat_cmd import print_rules
+
+    return print_rules()
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    from codegen.scaffold import new_type
+
+    return new_type(Path(args.root), args.type)
+
+
+def cmd_bump(args: argparse.Namespace) -> int:
+    from codegen.scaffold import bump_type
+
+    return bump_type(Path(args.root), args.type)
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    from codegen.scaffold import unlock
+
+    return unlock(Path(args.root), args.ref)
+
+
+def cmd_dump_ir(args: argparse.Namespace) -> int:
+    from codegen.build import build_project
+    from codegen.dump import dump_ir
+
+    project, findings = build_project(Path(args.root))
+    if findings:
+        _print_findings(findings)
+        return 1
+    sys.stdout.write(dump_ir(project))
+    return 0
+
+
+MODES = [
+    "NONE",
+    "BACKWARD",
+    "FORWARD",
+    "FULL",
+    "BACKWARD_TRANSITIVE",
+    "FORWARD_TRANSITIVE",
+    "FULL_TRANSITIVE",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codegen", description="schemabus: JSON Schema event contracts -> typed Python."
+    )
+    parser.add_argument("--root", default=".", help="repository root (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("gen", help="lint, lock, gate, then rewrite generated/")
+    p.add_argument("--check", action="store_true", help="fail (with a diff) if generated/ is stale")
+    p.set_defaults(func=cmd_gen)
+
+    p = sub.add_parser("check", help="the CI gate: lint + lock + compatibility + drift")
+    p.add_argument(
+        "--against", metavar="GIT_REF", help="also compare with the contracts at a git ref"
+    )
+    p.add_argument("--format", choices=["text", "json", "github"], default="text")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("compat", help="compare two schema files")
+    p.add_argument("old", metavar="OLD.json")
+    p.add_argument("new", metavar="NEW.json")
+    p.add_argument("--mode", choices=MODES, default="FULL", type=str.upper)
+    p.add_argument("--semantics", choices=["strict", "runtime"], default="runtime")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_compat)
+
+    p = sub.add_parser("rules", help="list the compatibility rules")
+    p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser("new", help="scaffold schemas/events/<type>/v1.json and register it")
+    p.add_argument("type")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser("bump", help="copy the latest version of <type> to v(N+1)")
+    p.add_argument("type")
+    p.set_defaults(func=cmd_bump)
+
+    p = sub.add_parser("unlock", help="forget the fingerprint of a version that was never released")
+    p.add_argument("ref", metavar="TYPE@N")
+    p.set_defaults(func=cmd_unlock)
+
+    p = sub.add_parser("dump-ir", help="print the intermediate representation as JSON")
+    p.set_defaults(func=cmd_dump_ir)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("codegen: not implemented yet", file=sys.stderr)
-    return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code = int(args.func(args))
+    except BadInput as exc:
+        _print_findings(exc.findings)
+        print("codegen: the input cannot be read; fix the error(s) above.", file=sys.stderr)
+        return 2
+    except LintFailed as exc:
+        _print_findings(exc.findings)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

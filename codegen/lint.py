@@ -29,7 +29,10 @@ def lint_metaschema(f: JsonFile) -> list[Finding]:
         where = ptr or "the top level"
         out.append(
             Finding(
-                f.rel, f.line_of(ptr), f"Invalid JSON Schema at {where}: {err.message}.", "SCHEMA_INVALID"
+                f.rel,
+                f.line_of(ptr),
+                f"Invalid JSON Schema at {where}: {err.message}.",
+                "SCHEMA_INVALID",
             )
         )
     return out

@@ -36,9 +36,13 @@ def read_json(path: Path, rel: str) -> JsonFile:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise BadInput([Finding(rel, 0, f"Cannot read the file: {exc.strerror}.", "FILE_UNREADABLE")])
+        raise BadInput(
+            [Finding(rel, 0, f"Cannot read the file: {exc.strerror}.", "FILE_UNREADABLE")]
+        )
     if len(raw) > MAX_SCHEMA_BYTES:
-        raise BadInput([Finding(rel, 0, "The file is larger than 1 MB; split it.", "FILE_TOO_LARGE")])
+        raise BadInput(
+            [Finding(rel, 0, "The file is larger than 1 MB; split it.", "FILE_TOO_LARGE")]
+        )
     try:
         text = raw.decode("utf-8")
         doc = json.loads(text)

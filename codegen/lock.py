@@ -18,21 +18,37 @@ def read_lock(path: Path) -> dict[str, str]:
         data = json.loads(path.read_text("utf-8"))
     except (ValueError, OSError) as exc:
         raise BadInput(
-            [Finding(LOCK_REL, 0, f"The lock file is unreadable ({exc}); restore it from git.", "LOCK_INVALID")]
+            [
+                Finding(
+                    LOCK_REL,
+                    0,
+                    f"The lock file is unreadable ({exc}); restore it from git.",
+                    "LOCK_INVALID",
+                )
+            ]
         ) from None
     versions = data.get("versions") if isinstance(data, dict) else None
     if not isinstance(versions, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in versions.items()
     ):
         raise BadInput(
-            [Finding(LOCK_REL, 0, 'The lock file needs a "versions" object; restore it from git.', "LOCK_INVALID")]
+            [
+                Finding(
+                    LOCK_REL,
+                    0,
+                    'The lock file needs a "versions" object; restore it from git.',
+                    "LOCK_INVALID",
+                )
+            ]
         )
     return dict(versions)
 
 
 def render_lock(entries: dict[str, str]) -> str:
-    body = {"comment": "Fingerprints of published schema versions. Managed by `codegen gen`.",
-            "versions": dict(sorted(entries.items(), key=lambda kv: _sort_key(kv[0])))}
+    body = {
+        "comment": "Fingerprints of published schema versions. Managed by `codegen gen`.",
+        "versions": dict(sorted(entries.items(), key=lambda kv: _sort_key(kv[0]))),
+    }
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
 
 

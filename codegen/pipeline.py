@@ -1,0 +1,42 @@
+"""The chain load -> IR -> lint/lock/compat -> render, as one pure function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from codegen.build import build_project
+from codegen.errors import Finding
+from codegen.ir import Project
+from codegen.lock import LOCK_REL, check_lock, read_lock, render_lock, updated_lock
+
+
+@dataclass
+class Plan:
+    project: Project
+    findings: list[Finding] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    stubs: dict[str, str] = field(default_factory=dict)
+
+
+def plan(root: Path) -> Plan:
+    """Everything `gen` would do, computed in memory. Raises BadInput for unreadable input."""
+    from codegen.gate import gate_findings, read_plans
+
+    project, findings = build_project(root)
+    if findings:
+        return Plan(project, sorted(set(findings)))
+    locked = read_lock(root / LOCK_REL)
+    findings += check_lock(project, locked)
+    findings += gate_findings(project)
+    plans, plan_findings = read_plans(root, project)
+    findings += plan_findings
+    if findings:
+        return Plan(project, sorted(set(findings)))
+    project = replace(project, read_plans=plans)
+
+    from codegen.render.python import render_generated, render_stubs
+
+    files = render_generated(project)
+    files[LOCK_REL] = render_lock(updated_lock(project, locked))
+    return Plan(project, [], files, render_stubs(project))

@@ -1,0 +1,1 @@
+"""Stage 4: IR -> {path: contents}. Pure; nothing here writes files."""

@@ -1,0 +1,149 @@
+"""Pydantic models via datamodel-code-generator, called as a library, with a content cache.
+
+The generator is slow to import and run (~0.5 s), so each module's source is cached under
+`.cache/codegen/` keyed by the exact input schema, the generator version and our options:
+a no-op `codegen gen --check` never starts it. The cache only ever holds what the generator
+produced for that key, so a hit is byte-identical to a fresh run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from importlib.metadata import version as dist_version
+from pathlib import Path
+from typing import Any
+
+LINE_LENGTH = 100
+# Bump when the options or the post-processing below change: it invalidates the cache.
+RENDER_REVISION = "1"
+# Annotations are dropped before generation: they never change validation, and free text
+# from a schema must not reach generated code at all (it cannot inject what is not there).
+_ANNOTATIONS = frozenset(
+    {"title", "description", "$comment", "examples", "$id", "deprecated", "readOnly", "writeOnly"}
+)
+
+
+def model_input(schema: Any, class_name: str) -> Any:
+    """The schema as the generator sees it: annotations stripped, root titled `class_name`."""
+    prepared = _strip(schema)
+    if isinstance(prepared, dict):
+        prepared["title"] = class_name
+    return prepared
+
+
+def _strip(node: Any, in_properties: bool = False) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if not in_properties and k in _ANNOTATIONS:
+                continue
+            if not in_properties and k in ("default", "const", "enum"):
+                out[k] = v  # instance values, not schemas
+                continue
+            out[k] = _strip(v, in_properties=(not in_properties and k in _MAP_KEYWORDS))
+        return out
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+# Keywords whose value is a map from names to schemas: the names are data, not annotations.
+_MAP_KEYWORDS = frozenset(
+    {"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"}
+)
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SCHEMABUS_CACHE_DIR", ".cache/codegen"))
+
+
+def _serialise(schema: Any) -> bytes:
+    # Key order is kept (not sorted): the generator emits fields in schema order.
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _key(prepared: Any) -> str:
+    h = hashlib.sha256()
+    h.update(f"dmcg={dist_version('datamodel-code-generator')};rev={RENDER_REVISION};".encode())
+    h.update(_serialise(prepared))
+    return h.hexdigest()
+
+
+def generate_model_sources(schemas: dict[str, Any]) -> dict[str, str]:
+    """module name -> Python source (without our header) for each prepared schema."""
+    out: dict[str, str] = {}
+    missing: dict[str, Any] = {}
+    keys = {name: _key(schema) for name, schema in schemas.items()}
+    cache = _cache_dir()
+    for name, key in keys.items():
+        hit = cache / key[:2] / f"{key}.py"
+        if hit.is_file():
+            out[name] = hit.read_text("utf-8")
+        else:
+            missing[name] = schemas[name]
+    if missing:
+        fresh = _run_generator(missing)
+        for name, source in fresh.items():
+            out[name] = source
+            _store(cache / keys[name][:2] / f"{keys[name]}.py", source)
+    return out
+
+
+def _store(path: Path, source: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source, "utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # the cache is an optimisation; a read-only tree still generates correctly
+
+
+def _run_generator(schemas: dict[str, Any]) -> dict[str, str]:
+    from datamodel_code_generator import (  # type: ignore[attr-defined]
+        DataModelType,
+        InputFileType,
+        LiteralType,
+        PythonVersion,
+        generate,
+    )
+    from datamodel_code_generator.format import Formatter
+
+    with tempfile.TemporaryDirectory(prefix="schemabus-gen-") as tmp:
+        src = Path(tmp) / "in"
+        dst = Path(tmp) / "out"
+        src.mkdir()
+        for name, schema in schemas.items():
+            (src / f"{name}.json").write_bytes(_serialise(schema))
+        generate(
+            src if len(schemas) > 1 else src / f"{next(iter(schemas))}.json",
+            input_file_type=InputFileType.JsonSchema,
+            output=dst if len(schemas) > 1 else dst / f"{next(iter(schemas))}.py",
+            output_model_type=DataModelType.PydanticV2BaseModel,
+            formatters=[Formatter.BUILTIN],
+            builtin_format_line_length=LINE_LENGTH,
+            disable_timestamp=True,
+            keep_model_order=True,
+            enum_field_as_literal=LiteralType.All,
+            target_python_version=PythonVersion.PY_311,
+            use_standard_collections=True,
+            use_union_operator=True,
+            strict_nullable=True,
+            field_constraints=True,
+            use_double_quotes=True,
+            allow_population_by_field_name=True,
+            use_schema_description=False,
+            use_field_description=False,
+        )
+        return {name: _clean((dst / f"{name}.py").read_text("utf-8")) for name in schemas}
+
+
+def _clean(source: str) -> str:
+    """Drop the generator's own header (it names temp files) and normalise line endings."""
+    lines = source.replace("\r\n", "\n").split("\n")
+    while lines and (lines[0].startswith("#") or not lines[0].strip()):
+        lines.pop(0)
+    return "\n".join(lines).rstrip("\n") + "\n"
