@@ -52,7 +52,8 @@ def build_project(root: Path) -> tuple[Project, list[Finding]]:
             del rel
     if bad:
         raise BadInput(bad)
-    project, cat_findings = _assemble(catalog, versions)
+    on_disk = {name: {n for n, _ in entries} for name, entries in files.items()}
+    project, cat_findings = _assemble(catalog, versions, on_disk)
     findings += cat_findings
     return project, findings
 
@@ -140,11 +141,16 @@ def _version(
         fingerprint=fingerprint(bundle.schema),
         class_name=class_name(type_name, number),
         module=module_name(type_name, number),
+        source=bundle,
     )
     return findings, version
 
 
-def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Project, list[Finding]]:
+def _assemble(
+    cat: CatalogDoc, versions: dict[str, list[Version]], on_disk: dict[str, set[int]]
+) -> tuple[Project, list[Finding]]:
+    """Cross-check the catalog with the schemas. `versions` holds the versions that passed
+    lint; `on_disk` every version file, so a broken schema is not also reported missing."""
     data = cat.data
     findings: list[Finding] = []
     defaults = data.get("defaults", {})
@@ -160,7 +166,7 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
     events_data: dict[str, Any] = data.get("events") or {}
     for name, ev in events_data.items():
         ptr = pointer("events", name)
-        if name not in versions:
+        if name not in on_disk:
             findings.append(
                 cat.finding(
                     ptr,
@@ -170,6 +176,8 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
                 )
             )
             continue
+        if len(versions.get(name, [])) != len(on_disk[name]):
+            continue  # some version failed lint; its findings say why
         if name in message_types:
             findings.append(
                 cat.finding(
@@ -200,8 +208,8 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
     for name in sorted(message_types):
         if name in events_data:
             continue
-        if name not in versions:
-            continue  # reported below as an unknown operation body
+        if name not in versions or len(versions[name]) != len(on_disk[name]):
+            continue  # missing (reported below) or broken (reported by lint)
         config = EventConfig(
             delivery="message",
             stream=None,
@@ -212,11 +220,10 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
         )
         types.append(EventType(name, config, tuple(versions[name])))
 
-    for name in sorted(set(versions) - set(events_data) - set(message_types)):
-        v = versions[name][0]
+    for name in sorted(set(on_disk) - set(events_data) - set(message_types)):
         findings.append(
             Finding(
-                v.path,
+                f"schemas/events/{name}",
                 0,
                 f"{name} has schemas but the catalog neither declares it under events: nor uses "
                 "it in an operation; add it to schemas/catalog.yaml.",
@@ -225,9 +232,12 @@ def _assemble(cat: CatalogDoc, versions: dict[str, list[Version]]) -> tuple[Proj
         )
 
     known = {t.name: {v.version for v in t.versions} for t in types}
+    broken = {n for n in on_disk if n not in known}
 
     def check_ref(ref: str, ptr: str) -> tuple[str, int] | None:
         t, _, num = ref.partition("@")
+        if t in broken:
+            return None  # lint already reported why this type is unusable
         if t not in known:
             findings.append(cat.finding(ptr, f"Unknown message type {t}.", "CATALOG_UNKNOWN_TYPE"))
             return None

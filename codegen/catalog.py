@@ -45,7 +45,9 @@ def read_catalog(path: Path, rel: str) -> CatalogDoc:
             [Finding(rel, 0, "The catalog is missing; create it (see README).", "CATALOG_MISSING")]
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput([Finding(rel, 0, f"Cannot read the catalog: {exc}.", "CATALOG_UNREADABLE")])
+        raise BadInput(
+            [Finding(rel, 0, f"Cannot read the catalog: {exc}.", "CATALOG_UNREADABLE")]
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -94,6 +96,11 @@ def validate_catalog(doc: CatalogDoc) -> list[Finding]:
     out: list[Finding] = []
     for err in validator.iter_errors(doc.data):
         path = list(err.absolute_path)
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            # Point at the misspelt key itself, not at the mapping that holds it.
+            extras = [k for k in err.instance if k not in err.schema.get("properties", {})]
+            if extras:
+                path.append(extras[0])
         ptr = pointer(*path)
         key = ".".join(str(p) for p in path) or "(top level)"
         out.append(doc.finding(ptr, f"Catalog key {key}: {_describe(err)}", "CATALOG_INVALID"))

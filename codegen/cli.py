@@ -26,6 +26,11 @@ def cmd_gen(args: argparse.Namespace) -> int:
 
     root = Path(args.root)
     result = plan(root)
+    if result.upcaster_stub is not None and not args.check:
+        from codegen.upcasters import UPCASTERS_REL
+
+        (root / UPCASTERS_REL).write_text(result.upcaster_stub, "utf-8")
+        print(f"codegen: added upcaster stubs to {UPCASTERS_REL}", file=sys.stderr)
     if result.findings:
         _print_findings(result.findings)
         print(f"codegen: {len(result.findings)} finding(s); nothing was written.", file=sys.stderr)

@@ -1,30 +1,138 @@
-"""The compatibility gate over the contracts tree: every version against its predecessors
-per the type's mode, and the read plans (direct decoding or upcasters) for consumers."""
+"""The compatibility gate over the contracts tree.
+
+Every version is checked against its predecessors as its type's mode asks (transitive =
+every earlier version, else the latest), and every consumer gets a read plan for every
+published version: decode directly when the gate proved it safe, else through upcasters.
+"""
 
 from __future__ import annotations
 
+import itertools
+import json
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from codegen.errors import Finding
-from codegen.ir import EventType, Project, ReadPlan
+from codegen.ir import EventType, Project, ReadPlan, Version
+from codegen.upcasters import upcaster_findings
+
+if TYPE_CHECKING:
+    from codegen.compat import PairReport
+
+_NEEDS = {
+    "NONE": (),
+    "BACKWARD": ("backward",),
+    "FORWARD": ("forward",),
+    "FULL": ("backward", "forward"),
+}
+
+
+def needs(mode: str) -> tuple[str, ...]:
+    return _NEEDS[mode.removesuffix("_TRANSITIVE")]
+
+
+def _compare(old: Version, new: Version, semantics: str) -> PairReport:
+    return _compare_cached(old, new, semantics)
+
+
+@cache
+def _compare_cached(old: Version, new: Version, semantics: str) -> PairReport:
+    from codegen.compat import compare
+
+    return compare(old.bundled, new.bundled, semantics=semantics)  # type: ignore[arg-type]
+
+
+def locate(v: Version, ptr: str) -> tuple[str, int]:
+    if v.source is None:
+        return v.path, 1
+    rel, line = v.source.locate(ptr)
+    return (rel or v.path), line
+
+
+def witness_text(witness: Any) -> str:
+    text = json.dumps(witness, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def pair_findings(
+    t: EventType, old: Version, new: Version, directions: tuple[str, ...]
+) -> list[Finding]:
+    report = _compare(old, new, t.config.semantics)
+    out = []
+    for f in report.findings:
+        if f.direction not in directions:
+            continue
+        if f.new_pointer and not f.new_pointer.startswith("#missing"):
+            path, line = locate(new, f.new_pointer)
+        else:
+            path, line = locate(old, f.old_pointer)
+        who = "a reader on" if f.direction == "backward" else "a reader of"
+        reader, writer = (new, old) if f.direction == "backward" else (old, new)
+        message = (
+            f"{t.name} v{new.version} vs v{old.version} ({f.direction}: {who} v{reader.version} "
+            f"must read v{writer.version} events): {f.message}"
+        )
+        if f.has_witness:
+            message += f" Example that breaks: {witness_text(f.witness)}"
+        out.append(Finding(path, line, message, f.rule))
+    return out
 
 
 def gate_findings(project: Project) -> list[Finding]:
     """Findings for every version that breaks its type's compatibility mode."""
-    return []
+    out: list[Finding] = []
+    for t in project.types:
+        mode = t.config.compatibility
+        directions = needs(mode)
+        if not directions:
+            continue
+        for i, new in enumerate(t.versions):
+            if new.version in t.config.breaking_versions:
+                continue  # declared breaking: consumers get upcasters instead (see read_plans)
+            olds = t.versions[:i] if mode.endswith("_TRANSITIVE") else t.versions[max(0, i - 1) : i]
+            for old in olds:
+                out += pair_findings(t, old, new, directions)
+    return out
+
+
+def can_read(t: EventType, writer: Version, reader: Version) -> bool:
+    """Does the generated model of `reader` read every event the generated `writer` emits?"""
+    if writer.version < reader.version:
+        return _compare(writer, reader, t.config.semantics).backward
+    return _compare(reader, writer, t.config.semantics).forward
+
+
+def _upcast_plan(t: EventType, writer: Version, reader: Version) -> ReadPlan:
+    # Adjacent steps the gate proved readable pass the payload through unchanged; every
+    # other step needs a hand-written upcaster from version a to version b.
+    chain = [v for v in t.versions if writer.version <= v.version <= reader.version]
+    steps = tuple(
+        (t.name, a.version, b.version)
+        for a, b in itertools.pairwise(chain)
+        if not can_read(t, a, b)
+    )
+    if not steps:
+        # Each step is readable but the whole jump is not (non-transitive history).
+        steps = ((t.name, writer.version, reader.version),)
+    return ReadPlan(t.name, writer.version, reader.version, "upcast", steps)
 
 
 def read_plans(root: Path, project: Project) -> tuple[tuple[ReadPlan, ...], list[Finding]]:
-    plans: list[ReadPlan] = []
+    """How each consumer reads each published version of the types it consumes."""
+    plans: set[ReadPlan] = set()
     for svc in project.services:
         for type_name, declared in svc.consumes:
             t = project.type(type_name)
-            for v in t.versions:
-                if v.version != declared:
-                    plans.append(_plan(t, v.version, declared))
-    unique = sorted(set(plans), key=lambda p: (p.type, p.source, p.target))
-    return tuple(unique), []
-
-
-def _plan(t: EventType, source: int, target: int) -> ReadPlan:
-    return ReadPlan(t.name, source, target, "direct")
+            reader = next(v for v in t.versions if v.version == declared)
+            for writer in t.versions:
+                if writer.version == declared:
+                    continue
+                if can_read(t, writer, reader):
+                    plans.add(ReadPlan(t.name, writer.version, declared, "direct"))
+                elif writer.version < declared:
+                    plans.add(_upcast_plan(t, writer, reader))
+                # A newer writer that an older reader cannot read gets no plan: the runtime
+                # dead-letters such events with the reason (consumers must upgrade first).
+    ordered = tuple(sorted(plans, key=lambda p: (p.type, p.source, p.target)))
+    return ordered, upcaster_findings(root, project, ordered)

@@ -38,6 +38,8 @@ class Version:
     fingerprint: str = ""
     class_name: str = ""
     module: str = ""
+    # The load-stage Bundle: maps pointers in `bundled` back to file:line for findings.
+    source: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -134,8 +135,19 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
             if isinstance(props, dict):
                 seen: dict[str, str] = {}
                 for name in props:
-                    key = _NON_IDENT.sub("_", name.encode("ascii", "ignore").decode()).strip("_")
-                    key = key.lower()
+                    if unicodedata.normalize("NFKC", name) != name:
+                        # Python NFKC-normalises identifiers: "ｉｄ" would silently become "id".
+                        out.append(
+                            Finding(
+                                f.rel,
+                                f.line_of(f"{ptr}/properties/{_esc(name)}"),
+                                f'Property "{name}" is not in Unicode NFKC form; write it as '
+                                f'"{unicodedata.normalize("NFKC", name)}".',
+                                "PROPERTY_NAME_NOT_NORMALIZED",
+                            )
+                        )
+                        continue
+                    key = _NON_IDENT.sub("_", name).strip("_").casefold()
                     if key in seen:
                         out.append(
                             Finding(

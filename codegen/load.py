@@ -38,7 +38,7 @@ def read_json(path: Path, rel: str) -> JsonFile:
     except OSError as exc:
         raise BadInput(
             [Finding(rel, 0, f"Cannot read the file: {exc.strerror}.", "FILE_UNREADABLE")]
-        )
+        ) from None
     if len(raw) > MAX_SCHEMA_BYTES:
         raise BadInput(
             [Finding(rel, 0, "The file is larger than 1 MB; split it.", "FILE_TOO_LARGE")]
@@ -68,6 +68,22 @@ class Bundle:
     findings: list[Finding] = field(default_factory=list)
     # Files this bundle was built from (root first); `check` uses them for locations.
     sources: list[str] = field(default_factory=list)
+    root: JsonFile | None = None
+    # $defs key -> the shared file inlined under it, to map pointers back to that file.
+    def_files: dict[str, JsonFile] = field(default_factory=dict)
+
+    def locate(self, ptr: str) -> tuple[str, int]:
+        """(repo-relative path, line) of a pointer into the bundled schema."""
+        prefix = "/$defs/"
+        if ptr.startswith(prefix):
+            key, _, rest = ptr[len(prefix) :].partition("/")
+            key = key.replace("~1", "/").replace("~0", "~")
+            f = self.def_files.get(key)
+            if f is not None:
+                return f.rel, f.line_of("/" + rest if rest else "")
+        if self.root is None:
+            return "", 0
+        return self.root.rel, self.root.line_of(ptr)
 
 
 class Bundler:
@@ -91,7 +107,7 @@ class Bundler:
             return path.as_posix()
 
     def bundle(self, root: JsonFile) -> Bundle:
-        out = Bundle(schema=None, sources=[root.rel])
+        out = Bundle(schema=None, sources=[root.rel], root=root)
         keys: dict[Path, str] = {}
         defs: dict[str, Any] = {}
         root_path = root.path.resolve()
@@ -108,6 +124,7 @@ class Bundler:
                 keys[target] = key
                 src = self.file(target)
                 out.sources.append(src.rel)
+                out.def_files[key] = src
                 defs[key] = None  # reserve the slot first: refs may be recursive
                 defs[key] = rewrite(src.doc, src, "")
             return keys[target]
@@ -219,16 +236,19 @@ def _check_local_refs(node: Any, doc: Any, root: JsonFile, findings: list[Findin
         cur = stack.pop()
         if isinstance(cur, dict):
             ref = cur.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#"):
-                if _lookup(doc, unquote(ref[1:])) is _MISSING:
-                    findings.append(
-                        Finding(
-                            root.rel,
-                            1,
-                            f'The $ref "{ref}" does not resolve inside the bundled schema.',
-                            "REF_UNRESOLVED",
-                        )
+            if (
+                isinstance(ref, str)
+                and ref.startswith("#")
+                and _lookup(doc, unquote(ref[1:])) is _MISSING
+            ):
+                findings.append(
+                    Finding(
+                        root.rel,
+                        1,
+                        f'The $ref "{ref}" does not resolve inside the bundled schema.',
+                        "REF_UNRESOLVED",
                     )
+                )
             stack.extend(cur.values())
         elif isinstance(cur, list):
             stack.extend(cur)

@@ -17,11 +17,15 @@ class Plan:
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     stubs: dict[str, str] = field(default_factory=dict)
+    # New text for services/upcasters.py when upcasters are missing (written even when
+    # the plan has findings, so the user has stubs to fill in).
+    upcaster_stub: str | None = None
 
 
 def plan(root: Path) -> Plan:
     """Everything `gen` would do, computed in memory. Raises BadInput for unreadable input."""
     from codegen.gate import gate_findings, read_plans
+    from codegen.upcasters import upcaster_stub_text
 
     project, findings = build_project(root)
     if findings:
@@ -31,12 +35,13 @@ def plan(root: Path) -> Plan:
     findings += gate_findings(project)
     plans, plan_findings = read_plans(root, project)
     findings += plan_findings
+    stub = upcaster_stub_text(root, plans)
     if findings:
-        return Plan(project, sorted(set(findings)))
+        return Plan(project, sorted(set(findings)), upcaster_stub=stub)
     project = replace(project, read_plans=plans)
 
     from codegen.render.python import render_generated, render_stubs
 
     files = render_generated(project)
     files[LOCK_REL] = render_lock(updated_lock(project, locked))
-    return Plan(project, [], files, render_stubs(project))
+    return Plan(project, [], files, render_stubs(project), upcaster_stub=stub)

@@ -34,7 +34,7 @@ def _dump(doc: object) -> str:
 def new_type(root: Path, type_name: str) -> int:
     if not is_valid_type_name(type_name):
         return _fail(
-            f'"{type_name}" is not a valid type name; use lower-case dotted words like "order.created".'
+            f'"{type_name}" is not a valid type name; use dotted lower-case, e.g. "order.created".'
         )
     folder = root / "schemas" / "events" / type_name
     if folder.exists():
@@ -80,9 +80,7 @@ def bump_type(root: Path, type_name: str) -> int:
     target = folder / f"v{latest + 1}.json"
     target.write_text(_dump(doc), "utf-8")
     print(f"codegen: created {target.relative_to(root).as_posix()} from v{latest}")
-    print(
-        "codegen: edit it, then `make gen`; consumers move to it by changing their version in the catalog"
-    )
+    print("codegen: edit it and run `make gen`; consumers opt in via their catalog version")
     return 0
 
 

@@ -92,9 +92,11 @@ def write_stubs(root: Path, stubs: dict[str, str]) -> list[str]:
         if not rel.startswith("services/") or ".." in Path(rel).parts:
             raise ValueError(f"refusing to write stub {rel!r} outside services/")
         path = root / rel
-        if path.parent.exists():
-            continue  # the service exists already: it is the user's code now
-        path.parent.mkdir(parents=True)
+        # A service package that exists is the user's code now, even if they renamed files.
+        package = path.parent if path.name == "__init__.py" else path
+        if package.exists():
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(text.encode("utf-8"))
         written.append(rel)
     return written

@@ -88,12 +88,15 @@ def render_generated(project: Project) -> dict[str, str]:
 
 def render_stubs(project: Project) -> dict[str, str]:
     """services/<name>/__init__.py for every service; written only where missing."""
-    return {
-        f"services/{svc.name}/__init__.py": _render(
+    from codegen.upcasters import HEADER as UPCASTERS_HEADER
+    from codegen.upcasters import UPCASTERS_REL
+
+    stubs = {UPCASTERS_REL: UPCASTERS_HEADER}
+    for svc in project.services:
+        stubs[f"services/{svc.name}/__init__.py"] = _render(
             "service_stub.py.jinja", **_service_ctx(project, svc)
         )
-        for svc in project.services
-    }
+    return stubs
 
 
 def _models_init(project: Project) -> str:
