@@ -13,7 +13,7 @@ def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out = {}
         for f in dataclasses.fields(value):
-            if f.name in ("raw", "bundled"):
+            if f.name in ("raw", "bundled", "source"):
                 continue
             out[f.name] = _plain(getattr(value, f.name))
         return out

@@ -224,11 +224,9 @@ class Equality:
 
     def _schemas(self, a: Any, da: Doc, b: Any, db: Doc) -> bool:
         if isinstance(a, bool) or isinstance(b, bool):
-            return (
-                (a is True or trivially_true(a))
-                if b is True
-                else ((b is True or trivially_true(b)) if a is True else a is b)
-            )
+            if trivially_true(a) and trivially_true(b):
+                return True
+            return a is False and b is False
         if not isinstance(a, dict) or not isinstance(b, dict):
             return False
         key = (id(a), id(b))
