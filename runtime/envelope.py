@@ -63,6 +63,7 @@ class Envelope:
         correlationid: str | None = None,
         causationid: str | None = None,
         traceparent: str | None = None,
+        time: str | None = None,
     ) -> Envelope:
         """A fresh envelope; a new event starts its own correlation unless given one."""
         event_id = new_id()
@@ -72,7 +73,7 @@ class Envelope:
             type=type,
             dataversion=dataversion,
             data=data,
-            time=now(),
+            time=time or now(),
             subject=subject,
             dataschema=dataschema,
             correlationid=correlationid or event_id,

@@ -1,0 +1,297 @@
+"""The consumer engine: pulls batches from a `Source`, runs handlers, settles outcomes.
+
+Transport-neutral, so the in-memory bus and every real transport share the semantics:
+
+* Per-aggregate ordering with bounded concurrency: a batch is split into lanes by ordering
+  key (the aggregate id); lanes run in parallel on at most `concurrency` workers, entries
+  of one lane strictly in order.
+* Retry without head-of-line blocking: a failed entry *parks* its aggregate. Later entries
+  of that aggregate queue behind it (still unacked), other aggregates keep flowing. When
+  its backoff (exponential, with jitter) is due, the source records another delivery and
+  the lane resumes. After `max_deliveries` the entry is dead-lettered and the lane moves on.
+* Undeliverable entries (malformed, oversized, unknown, unreadable) are dead-lettered at
+  once with their reason: retrying cannot help them.
+* Acks, idempotency marks, staged effects and dead letters of a batch are settled in one
+  call (one round trip on Redis). Entries this group already completed are acked unrun.
+* `stop()` stops reading; the batch in flight finishes and is settled before `run` returns.
+  Parked entries stay unacked and are redelivered after a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+from runtime import constants as C
+from runtime.errors import Undeliverable
+from runtime.settings import ConsumerSettings
+from runtime.spec import RetryPolicy
+from runtime.transport import DeadLetter, Inbound, Source
+
+log = logging.getLogger("schemabus.consumer")
+
+
+class Processor(Protocol):
+    """What the engine needs from dispatch."""
+
+    def ordering_key(self, inbound: Inbound) -> str | None: ...
+
+    def retry_policy(self, inbound: Inbound) -> RetryPolicy: ...
+
+    async def process(self, inbound: Inbound) -> None:
+        """Handle one entry. Raise `Undeliverable` to dead-letter it now; any other
+        exception is a handler failure and is retried."""
+
+
+def backoff_s(policy: RetryPolicy, attempts: int) -> float:
+    """Exponential backoff with "equal jitter": half fixed, half random, so retries of
+    many entries that failed together do not hammer a recovering dependency in step."""
+    exponent = min(max(attempts - 1, 0), 30)
+    full: float = min(policy.backoff_max_ms, policy.backoff_ms * (1 << exponent)) / 1000.0
+    return full / 2 + random.random() * full / 2
+
+
+class Consumer:
+    """Run with `await consumer.run()` or `consumer.start()`; stop with `stop()`.
+
+    Counters (`handled`, `skipped`, `dead_lettered`, `retries`) are plain ints so a
+    benchmark can read them without overhead.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        processor: Processor,
+        settings: ConsumerSettings,
+        *,
+        name: str = "consumer",
+    ) -> None:
+        self.source = source
+        self.processor = processor
+        self.settings = settings
+        self.name = name
+        self.handled = 0
+        self.skipped = 0
+        self.dead_lettered = 0
+        self.retries = 0
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # aggregate key -> entries waiting (head = the one to retry), and the head's due time
+        self._parked: dict[str, deque[Inbound]] = {}
+        self._due: dict[str, float] = {}
+        self._done: list[Inbound] = []
+        self._dead: list[DeadLetter] = []
+        self._opened = False
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        if self._task is None:
+            self._task = asyncio.create_task(self.run(), name=f"schemabus-{self.name}")
+        return self._task
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def wait_closed(self) -> None:
+        if self._task is not None:
+            await self._task
+
+    async def close(self) -> None:
+        """Stop, finish the batch in flight, settle it, close the source."""
+        self.stop()
+        await self.wait_closed()
+
+    @property
+    def parked(self) -> int:
+        return sum(len(q) for q in self._parked.values())
+
+    async def run(self) -> None:
+        try:
+            await self._with_retry(self.source.open)
+            self._opened = True
+            while not self._stopping.is_set():
+                await self.step()
+        finally:
+            await self.source.close()
+
+    async def _with_retry(self, op: Callable[[], Awaitable[None]]) -> None:
+        delay = 0.05
+        while True:
+            try:
+                await op()
+                return
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("%s: broker unavailable (%s); retrying in %.2fs", self.name, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    # --- one iteration --------------------------------------------------------------
+
+    async def step(self) -> int:
+        """Fetch one batch (plus due retries), handle and settle it. Returns entries seen."""
+        block_ms = self.settings.block_ms
+        if self._due:
+            wait = min(self._due.values()) - time.monotonic()
+            block_ms = max(0, min(block_ms, int(wait * 1000)))
+        try:
+            batch = await self.source.fetch(self.settings.batch, block_ms)
+        except (ConnectionError, OSError, TimeoutError) as exc:
+            log.warning("%s: fetch failed (%s); retrying", self.name, exc)
+            await asyncio.sleep(0.2)
+            return 0
+        lanes = await self._lanes(batch)
+        if not lanes:
+            await self._settle()
+            return len(batch)
+        if len(lanes) == 1 or self.settings.concurrency <= 1:
+            for lane in lanes:
+                await self._run_lane(lane)
+        else:
+            it = iter(lanes)
+
+            async def worker() -> None:
+                for lane in it:  # shared iterator: each lane runs on exactly one worker
+                    await self._run_lane(lane)
+
+            n = min(self.settings.concurrency, len(lanes))
+            await asyncio.gather(*(worker() for _ in range(n)))
+        await self._settle()
+        return len(batch)
+
+    async def _lanes(self, batch: list[Inbound]) -> list[list[Inbound]]:
+        if batch and self.settings.dedupe:
+            try:
+                flags = await self.source.completed(batch)
+            except (ConnectionError, OSError, TimeoutError):
+                flags = [False] * len(batch)  # handlers are retried by redelivery anyway
+            if any(flags):
+                fresh = []
+                for inbound, seen in zip(batch, flags, strict=True):
+                    if seen:
+                        self.skipped += 1
+                        self._done.append(inbound)
+                    else:
+                        fresh.append(inbound)
+                batch = fresh
+        lanes: dict[str, list[Inbound]] = {}
+        # Due retries go first, in their parked order, ahead of new entries of the same key.
+        if self._due:
+            clock = time.monotonic()
+            for key in [k for k, due in self._due.items() if due <= clock]:
+                del self._due[key]
+                queue = self._parked.pop(key)
+                head = queue[0]
+                try:
+                    await self.source.redeliver(head)
+                except (ConnectionError, OSError, TimeoutError):
+                    self._parked[key] = queue
+                    self._due[key] = clock + 0.5
+                    continue
+                self.retries += 1
+                lanes[key] = list(queue)
+        ordering_key = self.processor.ordering_key
+        parked = self._parked
+        for inbound in batch:
+            key = ordering_key(inbound) or inbound.message_id
+            if key in parked:
+                parked[key].append(inbound)
+                continue
+            lane = lanes.get(key)
+            if lane is None:
+                lanes[key] = [inbound]
+            else:
+                lane.append(inbound)
+        return list(lanes.values())
+
+    async def _run_lane(self, lane: list[Inbound]) -> None:
+        process = self.processor.process
+        done = self._done
+        for index, inbound in enumerate(lane):
+            try:
+                await process(inbound)
+            except Undeliverable as exc:
+                self._dead_letter(inbound, exc.reason, exc)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                inbound.effects.clear()
+                policy = self.processor.retry_policy(inbound)
+                if inbound.attempts >= policy.max_deliveries:
+                    log.error(
+                        "%s: giving up on %s %s after %d attempts: %r",
+                        self.name,
+                        inbound.destination,
+                        inbound.message_id,
+                        inbound.attempts,
+                        exc,
+                    )
+                    self._dead_letter(inbound, C.REASON_HANDLER_FAILED, exc)
+                    continue
+                key = self.processor.ordering_key(inbound) or inbound.message_id
+                self._parked[key] = deque(lane[index:])
+                self._due[key] = time.monotonic() + backoff_s(policy, inbound.attempts)
+                log.warning(
+                    "%s: handler failed for %s %s (attempt %d), will retry: %r",
+                    self.name,
+                    inbound.destination,
+                    inbound.message_id,
+                    inbound.attempts,
+                    exc,
+                )
+                return
+            self.handled += 1
+            done.append(inbound)
+
+    def _dead_letter(self, inbound: Inbound, reason: str, exc: BaseException) -> None:
+        self.dead_lettered += 1
+        self._dead.append(DeadLetter(inbound, reason, type(exc).__name__, str(exc)))
+
+    async def _settle(self) -> None:
+        done, dead = self._done, self._dead
+        if not done and not dead:
+            return
+        self._done, self._dead = [], []
+        delay = 0.05
+        while True:
+            try:
+                await self.source.settle(done, dead)
+                return
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                # The handlers ran; keep trying to ack. If we gave up, the entries would be
+                # redelivered and (effects being atomic with the ack) simply run again.
+                if self._stopping.is_set() and delay >= 2.0:
+                    log.error("%s: could not settle %d entries: %s", self.name, len(done), exc)
+                    return
+                log.warning("%s: settle failed (%s); retrying in %.2fs", self.name, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+
+async def drain(consumer: Consumer, *, idle_steps: int = 2) -> None:
+    """Run `consumer` step by step until it saw nothing for `idle_steps` fetches and holds
+    no parked entries: handy in tests of handlers on the in-memory bus."""
+    if not consumer._opened:
+        await consumer.source.open()
+        consumer._opened = True
+    idle = 0
+    while idle < idle_steps or consumer._parked:
+        seen = await consumer.step()
+        idle = 0 if seen or consumer._parked else idle + 1
+
+
+def summary(consumers: Sequence[Consumer]) -> dict[str, int]:
+    return {
+        "handled": sum(c.handled for c in consumers),
+        "skipped": sum(c.skipped for c in consumers),
+        "dead_lettered": sum(c.dead_lettered for c in consumers),
+        "retries": sum(c.retries for c in consumers),
+    }

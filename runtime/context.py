@@ -1,0 +1,71 @@
+"""The handler's `Context`, and the context variable that carries causality.
+
+While a handler runs, `current_envelope` holds the event it is handling, so any publish or
+request made from inside it — through `ctx`, or through the bus directly — gets the same
+correlation id and this event as its cause, without the handler passing anything along.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+from runtime.envelope import Envelope
+from runtime.spec import OperationSpec
+from runtime.transport import Inbound
+
+if TYPE_CHECKING:
+    from runtime.bus import Bus
+
+M = TypeVar("M", bound=BaseModel)
+
+current_envelope: ContextVar[Envelope | None] = ContextVar("schemabus_envelope", default=None)
+
+
+class HandlerContext:
+    """Implements `runtime.spec.Context`."""
+
+    __slots__ = ("_bus", "envelope", "inbound")
+
+    def __init__(self, bus: Bus | None, envelope: Envelope, inbound: Inbound | None) -> None:
+        self._bus = bus
+        self.envelope = envelope
+        self.inbound = inbound
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.id
+
+    @property
+    def correlation_id(self) -> str:
+        return self.envelope.correlationid or self.envelope.id
+
+    @property
+    def attempts(self) -> int:
+        """1 on first delivery; more when retried or redelivered."""
+        return self.inbound.attempts if self.inbound is not None else 1
+
+    async def publish(self, event: BaseModel) -> None:
+        await self._require_bus().publish(event)
+
+    async def publish_many(self, events: list[BaseModel]) -> None:
+        await self._require_bus().publish_many(events)
+
+    async def request(self, operation: OperationSpec, request: BaseModel, reply: type[M]) -> M:
+        return await self._require_bus().request(operation, request, reply)
+
+    def stage(self, *command: Any) -> None:
+        """Queue a Redis command to run atomically with this event's ack and idempotency
+        mark, so the side effect happens exactly once per event even if the process dies
+        between handling and acking (effectively-once for state kept in the same Redis).
+        On the in-memory bus the commands are recorded in `MemoryTransport.effects`."""
+        if self.inbound is None:
+            raise RuntimeError("stage() is only available while handling a delivered event")
+        self.inbound.effects.append(tuple(command))
+
+    def _require_bus(self) -> Bus:
+        if self._bus is None:
+            raise RuntimeError("this context has no bus to publish on")
+        return self._bus

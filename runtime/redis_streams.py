@@ -1,0 +1,135 @@
+"""Redis Streams transport: the durable log.
+
+Publishing pipelines every XADD of a batch into one round trip, trimming each stream
+approximately (MAXLEN ~ or MINID ~) as the catalog's retention says. A publish that hits
+a dropped connection (a Redis restart) is retried with backoff until `publish_timeout_s`;
+a retried batch may append an entry twice, which consumers absorb through idempotency
+(the event id, not the entry id, is what they remember).
+
+Consumption is in `runtime.redis_source`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from runtime.envelope import Envelope
+from runtime.errors import NotSupportedError, TransportError
+from runtime.settings import ConsumerSettings, RedisSettings
+from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
+
+log = logging.getLogger("schemabus.redis")
+
+#: Errors after which an operation may be retried once Redis is back.
+RETRYABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
+
+
+def is_loading(exc: BaseException) -> bool:
+    """Redis answers LOADING while it replays its AOF after a restart: retry later."""
+    return isinstance(exc, ResponseError) and str(exc).startswith("LOADING")
+
+
+class RedisTransport:
+    name = "redis"
+    capabilities: frozenset[Capability] = frozenset({"durable", "effects"})
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        settings: RedisSettings | None = None,
+        *,
+        publish_timeout_s: float = 30.0,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.publish_timeout_s = publish_timeout_s
+
+    @classmethod
+    async def connect(cls, settings: RedisSettings, **options: Any) -> RedisTransport:
+        client = aioredis.Redis(**settings.client_kwargs())
+        try:
+            await client.ping()
+        except RedisError as exc:
+            await client.aclose()
+            raise TransportError(f"cannot reach Redis at {settings.url}: {exc}") from None
+        return cls(client, settings, **options)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisTransport:
+        """Without a connectivity check (tests, scripts)."""
+        settings = RedisSettings.from_url(url)
+        return cls(aioredis.Redis(**settings.client_kwargs()), settings, **options)
+
+    async def publish(self, batch: Sequence[Outbound]) -> None:
+        if not batch:
+            return
+        deadline = time.monotonic() + self.publish_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                await self._publish_once(batch)
+                return
+            except Exception as exc:
+                if not (isinstance(exc, RETRYABLE) or is_loading(exc)):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise TransportError(
+                        f"publishing {len(batch)} events failed for "
+                        f"{self.publish_timeout_s:g}s: {exc}"
+                    ) from exc
+                log.warning("publish failed (%s); retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    async def _publish_once(self, batch: Sequence[Outbound]) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        now_ms = 0
+        for out in batch:
+            r = out.retention
+            if r is None or (r.maxlen is None and r.max_age_ms is None):
+                pipe.xadd(out.destination, out.envelope.to_fields())  # type: ignore[arg-type]
+            elif r.maxlen is not None:
+                pipe.xadd(
+                    out.destination,
+                    out.envelope.to_fields(),  # type: ignore[arg-type]
+                    maxlen=r.maxlen,
+                    approximate=True,
+                )
+            elif r.max_age_ms is not None:
+                now_ms = now_ms or int(time.time() * 1000)
+                pipe.xadd(
+                    out.destination,
+                    out.envelope.to_fields(),  # type: ignore[arg-type]
+                    minid=f"{now_ms - r.max_age_ms}-0",
+                    approximate=True,
+                )
+        await pipe.execute()
+
+    def source(
+        self,
+        group: str,
+        consumer: str,
+        destinations: Sequence[str],
+        settings: ConsumerSettings,
+    ) -> Source:
+        from runtime.redis_source import RedisSource
+
+        return RedisSource(self.client, group, consumer, tuple(destinations), settings)
+
+    async def request(self, subject: str, envelope: Envelope, timeout_s: float) -> Envelope:
+        raise NotSupportedError("request/reply runs over NATS, not Redis: set SCHEMABUS_NATS_URL")
+
+    async def serve(self, subject: str, group: str, handler: ReplyHandler) -> Closer:
+        raise NotSupportedError("request/reply runs over NATS, not Redis: set SCHEMABUS_NATS_URL")
+
+    async def close(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,151 @@
+"""Running one service: consumers for its subscriptions, responders for its operations.
+
+`ServiceRunner` is what `schemabus run <service>` and tests use. Durable subscriptions
+are consumed from the durable transport (one consumer group named after the service over
+all the streams it reads); realtime subscriptions from the live transport (a queue group
+named after the service over their subjects). Shutdown is graceful: stop reading, finish
+and settle the batch in flight, close responders and transports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from runtime.consumer import Consumer, drain
+from runtime.dispatch import Dispatcher
+from runtime.errors import ConfigError
+from runtime.settings import ConsumerSettings
+from runtime.spec import ServiceWiring, Subscription
+from runtime.transport import Closer
+
+if TYPE_CHECKING:
+    from runtime.bus import Bus
+
+log = logging.getLogger("schemabus.service")
+
+
+def default_consumer_name() -> str:
+    """`SCHEMABUS_CONSUMER` if set, else host-pid. A stable name (a pod name, say) lets a
+    restarted process pick up its own unacknowledged entries at once instead of waiting
+    for the visibility timeout."""
+    return os.environ.get("SCHEMABUS_CONSUMER") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+class ServiceRunner:
+    def __init__(
+        self,
+        bus: Bus,
+        wiring: ServiceWiring,
+        *,
+        consumer_name: str | None = None,
+        settings: ConsumerSettings | None = None,
+        group: str | None = None,
+    ) -> None:
+        self.bus = bus
+        self.wiring = wiring
+        self.group = group or wiring.name
+        self.consumer_name = consumer_name or default_consumer_name()
+        self.settings = settings or bus.settings.consumer
+        self.consumers: list[Consumer] = []
+        self._closers: list[Closer] = []
+        self._started = False
+        durable = [s for s in wiring.subscriptions if s.spec.delivery == "durable"]
+        live = [s for s in wiring.subscriptions if s.spec.delivery != "durable"]
+        if durable:
+            self._add_consumer(durable, durable=True)
+        if live:
+            self._add_consumer(live, durable=False)
+
+    def _add_consumer(self, subs: Sequence[Subscription], *, durable: bool) -> None:
+        transport = self.bus.durable if durable else self.bus.live
+        if transport is None:
+            kind = "Redis (SCHEMABUS_REDIS_URL)" if durable else "NATS (SCHEMABUS_NATS_URL)"
+            names = ", ".join(s.spec.type for s in subs)
+            raise ConfigError(f"service {self.wiring.name!r} consumes {names}; that needs {kind}")
+        dispatcher = Dispatcher(
+            subs,
+            self.bus.registry,
+            self.bus.upcasters,
+            bus=self.bus,
+            max_payload_bytes=self.settings.max_payload_bytes,
+            hooks=self.bus.hooks,
+        )
+        if durable:
+            destinations = sorted({s.spec.stream for s in subs if s.spec.stream})
+        else:
+            destinations = sorted({s.spec.subject for s in subs})
+        source = transport.source(self.group, self.consumer_name, destinations, self.settings)
+        kind = "durable" if durable else "live"
+        self.consumers.append(
+            Consumer(source, dispatcher, self.settings, name=f"{self.wiring.name}/{kind}")
+        )
+
+    @property
+    def handled(self) -> int:
+        return sum(c.handled for c in self.consumers)
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(c.dead_lettered for c in self.consumers)
+
+    async def start(self) -> None:
+        """Open responders and start consuming in background tasks."""
+        if self._started:
+            return
+        self._started = True
+        if self.wiring.responders:
+            transport = self.bus._request_transport()
+            for responder in self.wiring.responders:
+                closer = await transport.serve(
+                    responder.operation.subject, self.group, self.bus.reply_handler(responder)
+                )
+                self._closers.append(closer)
+        for consumer in self.consumers:
+            consumer.start()
+
+    async def stop(self) -> None:
+        """Graceful: stop reading, finish and settle in-flight work, close responders."""
+        for consumer in self.consumers:
+            consumer.stop()
+        for consumer in self.consumers:
+            try:
+                await consumer.wait_closed()
+            except Exception:
+                log.exception("%s stopped with an error", consumer.name)
+        for closer in self._closers:
+            await closer.close()
+        self._closers.clear()
+
+    async def drain(self) -> None:
+        """Handle everything currently available, in this task, then return (tests)."""
+        for consumer in self.consumers:
+            await drain(consumer)
+
+    async def run_forever(self, *, install_signals: bool = True) -> None:
+        """Run until SIGTERM/SIGINT (or until a consumer fails), then stop gracefully."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        tasks = [c.start() for c in self.consumers]
+        waiter = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if install_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+            log.info("%s: stopping", self.wiring.name)
+            await self.stop()
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]

@@ -1,0 +1,99 @@
+"""One small adapter per transport, so the conformance suite is written once.
+
+Adding a transport to the suite = one more `Harness` subclass and one more id in
+`conftest.TRANSPORTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from runtime import constants as C
+from runtime.bus import Bus
+from runtime.memory import MemoryTransport
+from runtime.redis_streams import RedisTransport
+from runtime.settings import ConsumerSettings, Settings
+from runtime.spec import Registry
+from runtime.transport import Transport
+
+FAST = ConsumerSettings(
+    batch=50, block_ms=50, concurrency=8, visibility_timeout_ms=200, reclaim_interval_ms=50
+)
+
+
+class Harness:
+    name = "?"
+    durable: Transport
+    live: Transport | None = None
+
+    def bus(self, registry: Registry, source: str, **kw: Any) -> Bus:
+        return Bus(
+            registry,
+            source=source,
+            durable=self.durable,
+            live=self.live,
+            settings=Settings(redis=None, consumer=kw.pop("consumer", FAST)),
+            **kw,
+        )
+
+    async def append_raw(self, stream: str, fields: Mapping[str, str | bytes]) -> None:
+        raise NotImplementedError
+
+    async def dead_letters(self, stream: str) -> list[dict[str, bytes]]:
+        raise NotImplementedError
+
+    async def ledger(self, key: str) -> dict[str, int]:
+        """The hash a test's staged HINCRBY effects wrote."""
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        await self.durable.close()
+
+
+class MemoryHarness(Harness):
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.memory = MemoryTransport()
+        self.durable = self.memory
+        self.live = self.memory
+
+    async def append_raw(self, stream: str, fields: Mapping[str, str | bytes]) -> None:
+        await self.memory.append_raw(stream, fields)
+
+    async def dead_letters(self, stream: str) -> list[dict[str, bytes]]:
+        rows = self.memory.dead_letters.get(C.dead_letter_stream(stream), [])
+        return [{k.decode(): v for k, v in f.items()} for f in rows]
+
+    async def ledger(self, key: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for cmd in self.memory.effects:
+            if cmd[0] == "HINCRBY" and cmd[1] == key:
+                out[str(cmd[2])] = out.get(str(cmd[2]), 0) + int(cmd[3])
+        return out
+
+
+class RedisHarness(Harness):
+    name = "redis"
+
+    def __init__(self, url: str) -> None:
+        self.client = aioredis.Redis.from_url(url)
+        self.durable = RedisTransport.from_url(url)
+
+    async def append_raw(self, stream: str, fields: Mapping[str, str | bytes]) -> None:
+        await self.client.xadd(stream, dict(fields))  # type: ignore[arg-type]
+
+    async def dead_letters(self, stream: str) -> list[dict[str, bytes]]:
+        rows = await self.client.xrange(C.dead_letter_stream(stream))
+        return [{k.decode(): v for k, v in fields.items()} for _, fields in rows]
+
+    async def ledger(self, key: str) -> dict[str, int]:
+        raw = await self.client.hgetall(key)
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    async def close(self) -> None:
+        await super().close()
+        await self.client.aclose()
