@@ -83,6 +83,9 @@ def render_generated(project: Project) -> dict[str, str]:
     for svc in project.services:
         files[f"generated/services/{svc.name}.py"] = _service(project, svc)
     files["generated/py.typed"] = ""
+    from codegen.render.docs import render_docs
+
+    files.update(render_docs(project))
     return files
 
 
