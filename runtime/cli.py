@@ -1,8 +1,285 @@
-"""`schemabus` command line (placeholder until the runtime lands)."""
+"""`schemabus`: run a service, inspect streams and dead letters.
 
+    schemabus run <service> [--wiring MOD:ATTR] [--registry MOD:ATTR] [--upcasters MOD:ATTR]
+    schemabus status [--json]
+    schemabus dlq list [--stream S] [--count N] [--json]
+    schemabus dlq show <id> [--stream S]
+    schemabus dlq replay (<id>... | --all) [--stream S] [--validate]
+    schemabus dlq purge (<id>... | --all) [--stream S]
+
+Connections come from `--redis-url` / `--nats-url` or the environment (see
+`Settings.from_env`). User errors print one line to stderr and exit 2; no tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import os
 import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from runtime import admin
+from runtime.errors import ConfigError, SchemabusError
+from runtime.settings import NatsSettings, RedisSettings, Settings
+from runtime.spec import Registry, ServiceWiring
+
+DEFAULT_WIRING = "services.{service}:wiring"
+DEFAULT_REGISTRY = "generated.registry:REGISTRY"
+DEFAULT_UPCASTERS = "services.upcasters:UPCASTERS"
+
+
+class UsageError(SchemabusError):
+    pass
+
+
+def load_object(path: str, what: str) -> Any:
+    """Import `package.module:attribute`."""
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"{what} must look like 'package.module:attribute', got {path!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `schemabus run` from a project checkout
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise ConfigError(f"cannot import {what} module {module_name!r}: {exc}") from None
+    try:
+        return getattr(module, attr)
+    except AttributeError:
+        raise ConfigError(f"{module_name} has no {attr!r} ({what})") from None
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if args.redis_url:
+        settings = replace(settings, redis=RedisSettings.from_url(args.redis_url))
+    if args.nats_url:
+        settings = replace(settings, nats=NatsSettings.from_url(args.nats_url))
+    return settings
+
+
+def _redis(settings: Settings) -> aioredis.Redis:
+    if settings.redis is None:
+        raise ConfigError("this command needs Redis: set SCHEMABUS_REDIS_URL or --redis-url")
+    return aioredis.Redis(**settings.redis.client_kwargs())
+
+
+# --- run ------------------------------------------------------------------------------
+
+
+async def _run(args: argparse.Namespace) -> int:
+    from runtime.bus import Bus
+    from runtime.logs import configure
+
+    configure(args.log_format, args.log_level)
+    settings = _settings(args)
+    if args.consumer:
+        os.environ["SCHEMABUS_CONSUMER"] = args.consumer
+    wiring_path = args.wiring or os.environ.get("SCHEMABUS_WIRING") or DEFAULT_WIRING
+    wiring_factory = load_object(wiring_path.format(service=args.service), "wiring")
+    wiring = wiring_factory() if callable(wiring_factory) else wiring_factory
+    if not isinstance(wiring, ServiceWiring):
+        raise ConfigError(f"{wiring_path} did not give a ServiceWiring")
+    registry = load_object(
+        args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY, "registry"
+    )
+    if not isinstance(registry, Registry):
+        raise ConfigError("the registry object is not a runtime.spec.Registry")
+    upcasters_path = args.upcasters or os.environ.get("SCHEMABUS_UPCASTERS") or DEFAULT_UPCASTERS
+    try:
+        upcasters = load_object(upcasters_path, "upcasters")
+    except ConfigError:
+        if args.upcasters:
+            raise
+        upcasters = {}  # the default module is optional
+    bus = await Bus.connect(settings, registry, source=wiring.name, upcasters=upcasters)
+    try:
+        await bus.service(wiring).run_forever()
+    finally:
+        await bus.close()
+    return 0
+
+
+# --- status ---------------------------------------------------------------------------
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [list(headers)] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+async def _status(args: argparse.Namespace) -> int:
+    client = _redis(_settings(args))
+    try:
+        result = await admin.status(client)
+    finally:
+        await client.aclose()
+    if args.json:
+        print(orjson.dumps([_asdict(s) for s in result], option=orjson.OPT_INDENT_2).decode())
+        return 0
+    if not result:
+        print("no streams")
+        return 0
+    rows: list[list[Any]] = []
+    for s in result:
+        if not s.groups:
+            rows.append([s.name, s.length, "-", "", "", "", "", s.dead_letters])
+        for g in s.groups:
+            lag = "?" if g.lag is None else (f">{g.lag}" if g.lag_capped else g.lag)
+            age = "" if g.oldest_pending_age_s is None else f"{g.oldest_pending_age_s:.1f}s"
+            rows.append(
+                [s.name, s.length, g.name, g.consumers, lag, g.pending, age, s.dead_letters]
+            )
+    print(
+        _table(["STREAM", "LENGTH", "GROUP", "CONSUMERS", "LAG", "PENDING", "OLDEST", "DEAD"], rows)
+    )
+    return 0
+
+
+def _asdict(obj: Any) -> Any:
+    import dataclasses
+
+    return dataclasses.asdict(obj)
+
+
+# --- dlq ------------------------------------------------------------------------------
+
+
+async def _select(client: Any, args: argparse.Namespace) -> list[admin.DeadLetterEntry]:
+    if args.all and args.ids:
+        raise UsageError("give dead-letter ids or --all, not both")
+    if args.all:
+        return await admin.dead_letters(client, args.stream, count=1_000_000)
+    if not args.ids:
+        raise UsageError("give one or more dead-letter ids (see `schemabus dlq list`) or --all")
+    return [await admin.find_dead_letter(client, i, args.stream) for i in args.ids]
+
+
+async def _dlq(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    client = _redis(settings)
+    try:
+        if args.dlq_command == "list":
+            entries = await admin.dead_letters(client, args.stream, count=args.count)
+            if args.json:
+                print(orjson.dumps([e.summary() for e in entries]).decode())
+            elif not entries:
+                print("no dead letters")
+            else:
+                rows = [
+                    [
+                        s["id"],
+                        s["stream"],
+                        s["type"],
+                        s["version"],
+                        s["reason"],
+                        s["attempts"],
+                        (s["error_type"] + ": " + s["error"])[:80],
+                    ]
+                    for s in (e.summary() for e in entries)
+                ]
+                print(_table(["ID", "STREAM", "TYPE", "V", "REASON", "ATTEMPTS", "ERROR"], rows))
+        elif args.dlq_command == "show":
+            entry = await admin.find_dead_letter(client, args.id, args.stream)
+            print(orjson.dumps(entry.detail(), option=orjson.OPT_INDENT_2).decode())
+        elif args.dlq_command == "replay":
+            entries = await _select(client, args)
+            validator = _validator(args) if args.validate else None
+            result = await admin.replay(client, entries, validate=validator)
+            for dlq_id, new_id in result.replayed:
+                print(f"replayed {dlq_id} -> {new_id}")
+            for dlq_id, why in result.rejected:
+                print(f"kept {dlq_id}: {why}", file=sys.stderr)
+            return 1 if result.rejected else 0
+        elif args.dlq_command == "purge":
+            entries = await _select(client, args)
+            print(f"purged {await admin.purge(client, entries)} dead letters")
+    finally:
+        await client.aclose()
+    return 0
+
+
+def _validator(args: argparse.Namespace) -> admin.Validator:
+    registry = load_object(
+        args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY, "registry"
+    )
+    if not isinstance(registry, Registry):
+        raise ConfigError("the registry object is not a runtime.spec.Registry")
+
+    def validate(env: Any) -> None:
+        registry.spec(env.type, env.dataversion).model.model_validate_json(env.data)
+
+    return validate
+
+
+# --- entry point ----------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="schemabus", description="Run and operate schemabus services.")
+    p.add_argument("--redis-url", help="default: $SCHEMABUS_REDIS_URL or redis://localhost:6379/0")
+    p.add_argument("--nats-url", help="comma-separated servers; default: $SCHEMABUS_NATS_URL")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run one service until SIGTERM/SIGINT")
+    run.add_argument("service")
+    run.add_argument("--wiring", help=f"default: {DEFAULT_WIRING} ($SCHEMABUS_WIRING)")
+    run.add_argument("--registry", help=f"default: {DEFAULT_REGISTRY} ($SCHEMABUS_REGISTRY)")
+    run.add_argument("--upcasters", help=f"default: {DEFAULT_UPCASTERS} ($SCHEMABUS_UPCASTERS)")
+    run.add_argument("--consumer", help="consumer name (default: $SCHEMABUS_CONSUMER or host-pid)")
+    run.add_argument("--log-format", choices=["json", "text"], default="json")
+    run.add_argument("--log-level", default="INFO")
+
+    st = sub.add_parser("status", help="streams, groups, lag, pending, dead letters")
+    st.add_argument("--json", action="store_true")
+
+    dlq = sub.add_parser("dlq", help="inspect, replay and purge dead letters")
+    dsub = dlq.add_subparsers(dest="dlq_command", required=True)
+    ls = dsub.add_parser("list")
+    ls.add_argument("--stream", help="source stream (default: all)")
+    ls.add_argument("--count", type=int, default=100, help="per dead-letter stream")
+    ls.add_argument("--json", action="store_true")
+    show = dsub.add_parser("show")
+    show.add_argument("id")
+    show.add_argument("--stream")
+    for name, text in (("replay", "append back to the original stream"), ("purge", "delete")):
+        cmd = dsub.add_parser(name, help=text)
+        cmd.add_argument("ids", nargs="*")
+        cmd.add_argument("--all", action="store_true")
+        cmd.add_argument("--stream")
+        if name == "replay":
+            cmd.add_argument(
+                "--validate", action="store_true", help="re-validate against the registry first"
+            )
+            cmd.add_argument("--registry", help=f"default: {DEFAULT_REGISTRY}")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("schemabus: not implemented yet", file=sys.stderr)
-    return 2
+    args = parser().parse_args(argv)
+    handlers = {"run": _run, "status": _status, "dlq": _dlq}
+    try:
+        return asyncio.run(handlers[args.command](args))
+    except KeyboardInterrupt:
+        return 130
+    except (SchemabusError, LookupError) as exc:
+        print(f"schemabus: {exc}", file=sys.stderr)
+        return 2
+    except (RedisError, OSError) as exc:
+        print(f"schemabus: cannot talk to the broker: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

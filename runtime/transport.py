@@ -12,6 +12,10 @@ A transport moves envelopes. It knows nothing of models, handlers or the registr
 * `request` / `serve` carry request/reply for transports that can (`"request"` in
   `capabilities`); others raise `NotSupportedError`.
 
+Implementations: `runtime.memory.MemoryTransport`, `runtime.redis_streams.RedisTransport`,
+and the NATS one, which `Bus.connect` loads as `runtime.nats.connect(settings: NatsSettings)
+-> Transport` (an async function) when NATS is configured.
+
 Retry timing, ordering, idempotency decisions and dispatch live above, in
 `runtime.consumer`, so every transport behaves the same; the conformance suite in
 `tests/runtime/conformance.py` proves it.
