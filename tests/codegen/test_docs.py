@@ -48,7 +48,9 @@ def test_repository_asyncapi_is_valid_and_complete() -> None:
 
 def test_asyncapi_validator_rejects_a_broken_document() -> None:
     # Guard against a validator that accepts anything (e.g. a schema that failed to load).
-    assert _errors({"asyncapi": "3.0.0", "info": {"title": "x"}, "operations": {"o": {"action": "yell"}}})
+    assert _errors(
+        {"asyncapi": "3.0.0", "info": {"title": "x"}, "operations": {"o": {"action": "yell"}}}
+    )
 
 
 def test_markdown_catalog(tmp_path: Path) -> None:
