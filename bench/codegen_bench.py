@@ -1,0 +1,53 @@
+"""Codegen workloads: wall time of whole commands, interpreter start-up included."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.report import Workload
+from bench.synthetic import write_tree
+
+
+def _time(args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(args)} failed: {proc.stderr[-500:]}")
+    return elapsed
+
+
+def run(rounds: int) -> list[Workload]:
+    codegen = [sys.executable, "-m", "codegen.cli"]
+    gen_cold = Workload("codegen gen, 200 versions (cold cache)", "s", False, target="< 2 s")
+    gen_warm = Workload("codegen gen, 200 versions (warm cache)", "s", False, target="< 2 s")
+    check_noop = Workload("codegen gen --check, no-op", "s", False, target="< 1 s")
+    gate = Workload("codegen check, 1000 version pairs", "s", False, target="< 1 s")
+    compat = Workload("codegen compat, one call", "s", False, target="< 0.5 s")
+    with tempfile.TemporaryDirectory(prefix="schemabus-bench-") as tmp:
+        root = Path(tmp) / "tree200"
+        write_tree(root, types=100, versions=2)
+        # Over 1000 pairs for the gate: FULL_TRANSITIVE over 20 types x 11 versions is
+        # 20 * (11 * 10 / 2) = 1100 pairs.
+        pairs_root = Path(tmp) / "pairs"
+        write_tree(pairs_root, types=20, versions=11)
+        for r in range(rounds):
+            cache = Path(tmp) / f"cache{r}"
+            env = {**os.environ, "SCHEMABUS_CACHE_DIR": str(cache)}
+            gen_cold.framework.append(_time([*codegen, "--root", str(root), "gen"], env))
+            gen_warm.framework.append(_time([*codegen, "--root", str(root), "gen"], env))
+            check_noop.framework.append(
+                _time([*codegen, "--root", str(root), "gen", "--check"], env)
+            )
+            _time([*codegen, "--root", str(pairs_root), "gen"], env)
+            gate.framework.append(_time([*codegen, "--root", str(pairs_root), "check"], env))
+            old = root / "schemas/events/bench.entity000.changed/v1.json"
+            new = root / "schemas/events/bench.entity000.changed/v2.json"
+            compat.framework.append(_time([*codegen, "compat", str(old), str(new)], env))
+    gate.note = "20 types x 11 versions, FULL_TRANSITIVE: 1100 pairs, each judged both ways"
+    return [gen_cold, gen_warm, check_noop, gate, compat]
