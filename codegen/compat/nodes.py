@@ -121,7 +121,10 @@ def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
             continue
         extra: list[Node] = []
         if "$ref" in node.schema:
-            extra.append(resolve_ref(node.doc, node.schema["$ref"]))
+            try:
+                extra.append(resolve_ref(node.doc, node.schema["$ref"]))
+            except UnresolvableRef:
+                pass  # writer side: ignoring a constraint only widens it; readers report it
         for i in range(len(node.schema.get("allOf", ()))):
             extra.append(node.child("allOf", i))
         stack.extend(reversed(extra))

@@ -1,0 +1,186 @@
+"""Rules for arrays: size bounds, uniqueItems, prefixItems/items, contains."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .nodes import Node, flatten, is_num, trivially_true
+from .rules import BOUND_BY_KEYWORD, bound_rule
+from .sample import first_sample, item_conj, sample_candidates
+from .scalars import check_bounds
+
+if TYPE_CHECKING:
+    from .walker import Checker, Conj, Path
+
+
+def _max_items(a: Conj) -> float | None:
+    """The writer's length limit: maxItems, or the prefix length of a closed tuple."""
+    limits = [n.schema["maxItems"] for n in a if is_num(n.get("maxItems"))]
+    for n in a:
+        if n.has("items") and n.get("items") is False:
+            limits.append(len(n.get("prefixItems", []) or []))
+    return min(limits) if limits else None
+
+
+def _min_items(a: Conj) -> int:
+    return int(max([n.schema["minItems"] for n in a if is_num(n.get("minItems"))], default=0))
+
+
+def _b_item(b: Node, index: int) -> Node | None:
+    prefix = b.get("prefixItems")
+    if isinstance(prefix, list) and index < len(prefix):
+        return b.child("prefixItems", index)
+    if b.has("items"):
+        return b.child("items")
+    if b.has("unevaluatedItems") and _local(b):
+        return b.child("unevaluatedItems")
+    return None
+
+
+def _local(b: Node) -> bool:
+    """unevaluatedItems acts like items when no in-place applicator evaluates items."""
+    return not any(
+        b.has(k) for k in ("allOf", "anyOf", "oneOf", "$ref", "if", "not", "contains")
+    ) and not any(n.has("items") or n.has("prefixItems") for n in flatten((b,))[1:])
+
+
+def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    from .walker import where
+
+    max_a = _max_items(a)
+    derived: dict[str, float] = {} if max_a is None else {"maxItems": max_a}
+    item0 = item_conj(a, 0)
+
+    def lengths(keyword: str, limit: float) -> list[Any]:
+        n = int(limit) + 1 if keyword == "maxItems" else max(int(limit) - 1, 0)
+        return [[first_sample(item_conj(a, i)) for i in range(n)]]
+
+    check_bounds(ch, a, b, path, ("minItems", "maxItems"), derived, lengths)
+    writer, reader = ("old", "new") if ch.backward else ("new", "old")
+    if b.get("uniqueItems") is True and not ch.ignored("uniqueItems"):
+        if not any(n.get("uniqueItems") is True for n in a) and not (
+            max_a is not None and max_a <= 1
+        ):
+            count = max(2, _min_items(a))
+            ch.report(
+                ch.name("UNIQUE_ITEMS_ADDED", "UNIQUE_ITEMS_REMOVED"),
+                next((n.kw("uniqueItems") for n in a if n.has("uniqueItems")), a[0].ptr),
+                b.kw("uniqueItems"),
+                f"At {where(path)} the {reader} schema requires unique items, which the "
+                f"{writer} schema does not guarantee.",
+                path,
+                lambda: [[v] * count for v in sample_candidates(item0)[:2]],
+            )
+    _check_items(ch, a, b, path, max_a)
+    if b.has("unevaluatedItems") and not trivially_true(b.get("unevaluatedItems")):
+        if (
+            not b.has("items")
+            and not _local(b)
+            and not any(
+                n.has("unevaluatedItems")
+                and ch.equal(n.child("unevaluatedItems"), b.child("unevaluatedItems"))
+                for n in a
+            )
+        ):
+            ch.report(
+                "UNEVALUATED_ITEMS_CHANGED",
+                a[0].ptr,
+                b.kw("unevaluatedItems"),
+                f"At {where(path)} unevaluatedItems depends on other applicators, so "
+                "compatibility could not be proved.",
+                path,
+            )
+    if b.has("contains") and not ch.ignored("contains"):
+        _check_contains(ch, a, b, path, max_a)
+
+
+def _check_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+    from .walker import where
+
+    a_prefix = max((len(n.get("prefixItems", []) or []) for n in a), default=0)
+    b_prefix = len(b.get("prefixItems", []) or [])
+    span = max(a_prefix, b_prefix)
+    for index in range(span + 1):
+        if max_a is not None and index >= max_a:
+            break
+        tail = index == span
+        a_item = item_conj(a, index)
+        b_item = _b_item(b, index)
+        if b_item is None:
+            continue
+        seg = ("item", index, a_item)
+        if tail:
+            rules = (
+                ch.name("ADDITIONAL_ITEMS_REMOVED", "ADDITIONAL_ITEMS_ADDED"),
+                ch.name("ADDITIONAL_ITEMS_NARROWED", "ADDITIONAL_ITEMS_EXTENDED"),
+            )
+            what = f"items from position {index} on"
+        else:
+            rules = (
+                ch.name(
+                    "ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL", "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL"
+                ),
+                ch.name("ITEM_ADDED_TO_OPEN_CONTENT_MODEL", "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL"),
+            )
+            what = f"the item at position {index}"
+        a_ptr = a_item[0].ptr if a_item else a[0].ptr
+        ch.slot(
+            a_item,
+            b_item,
+            (*path, seg),
+            false_rule=rules[0],
+            open_rule=rules[1],
+            a_ptr=a_ptr,
+            message=f"At {where(path)} {what} accepts less in the "
+            f"{'new' if ch.backward else 'old'} schema than the "
+            f"{'old' if ch.backward else 'new'} schema allows.",
+        )
+
+
+def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+    from .walker import where
+
+    wanted = b.child("contains")
+    need = b.get("minContains", 1)
+    if not is_num(need):
+        need = 1
+    ok = need == 0
+    for n in a:
+        if ok or not n.has("contains"):
+            continue
+        have = n.get("minContains", 1)
+        if is_num(have) and have >= need and ch.probe(flatten((n.child("contains"),)), wanted):
+            ok = True
+    if not ok and _min_items(a) >= need:
+        a_prefix = max((len(n.get("prefixItems", []) or []) for n in a), default=0)
+        ok = all(ch.probe(item_conj(a, i), wanted) for i in range(a_prefix + 1))
+    if not ok:
+        ch.report(
+            ch.name("CONTAINS_NARROWED", "CONTAINS_EXTENDED"),
+            next((n.kw("contains") for n in a if n.has("contains")), a[0].ptr),
+            b.kw("contains"),
+            f"At {where(path)} the {'new' if ch.backward else 'old'} schema requires matching "
+            "items (contains) that could not be proved present.",
+            path,
+            lambda: [[]],
+        )
+    most = b.get("maxContains")
+    if is_num(most):
+        fine = max_a is not None and max_a <= most
+        for n in a:
+            limit = n.get("maxContains")
+            if is_num(limit) and limit <= most and n.has("contains"):
+                if ch.probe(flatten((wanted,)), n.child("contains")):
+                    fine = True
+        if not fine:
+            bound = BOUND_BY_KEYWORD["maxContains"]
+            ch.report(
+                bound_rule(
+                    bound, writer_has=any(n.has("maxContains") for n in a), backward=ch.backward
+                ),
+                next((n.kw("maxContains") for n in a if n.has("maxContains")), a[0].ptr),
+                b.kw("maxContains"),
+                f"At {where(path)} at most {most} items may match contains in the "
+                f"{'new' if ch.backward else 'old'} schema, which could not be proved.",
+                path,
+            )

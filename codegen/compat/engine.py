@@ -1,0 +1,54 @@
+"""compare(): both pairwise verdicts of an old/new schema pair."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from . import witness
+from .model import Direction, Finding, PairReport, Semantics
+from .nodes import Doc, Equality, Node
+from .walker import Checker
+
+
+def _direction(writer: Any, reader: Any, *, backward: bool, runtime: bool) -> list[Finding]:
+    ch = Checker(Doc(writer, "writer"), Doc(reader, "reader"), backward=backward, runtime=runtime)
+    ch.check((Node(writer, "", ch.writer),), Node(reader, "", ch.reader), ())
+    direction: Direction = "backward" if backward else "forward"
+    findings = []
+    for issue in ch.issues:
+        old_ptr, new_ptr = (issue.a_ptr, issue.b_ptr) if backward else (issue.b_ptr, issue.a_ptr)
+        has, value = witness.build(ch, issue)
+        findings.append(Finding(issue.rule, direction, old_ptr, new_ptr, issue.message, value, has))
+    return findings
+
+
+def compare(
+    old: Mapping[str, Any] | bool,
+    new: Mapping[str, Any] | bool,
+    *,
+    semantics: Semantics = "runtime",
+) -> PairReport:
+    """Compare two self-contained JSON Schema 2020-12 documents.
+
+    ``backward``: every instance the old writer can produce is read by the new reader;
+    ``forward``: every instance the new writer can produce is read by the old reader.
+    Under ``runtime`` semantics writers and readers are the generated pydantic models.
+    """
+    old_doc: Any = old if isinstance(old, bool) else dict(old)
+    new_doc: Any = new if isinstance(new, bool) else dict(new)
+    if Equality().nodes(Node(old_doc, "", Doc(old_doc, "w")), Node(new_doc, "", Doc(new_doc, "r"))):
+        return PairReport(True, True, ())
+    runtime = semantics == "runtime"
+    back = _direction(old_doc, new_doc, backward=True, runtime=runtime)
+    fwd = _direction(new_doc, old_doc, backward=False, runtime=runtime)
+    # One finding per rule and location: a shared $defs entry reached along several
+    # instance paths is one problem in the schema, reported once (with a witness if any).
+    findings: dict[tuple[str, str, str, str], Finding] = {}
+    for f in sorted([*back, *fwd]):
+        key = (f.rule, f.direction, f.old_pointer, f.new_pointer)
+        kept = findings.get(key)
+        if kept is None or (f.has_witness and not kept.has_witness):
+            findings[key] = f
+    ordered = tuple(sorted(findings.values()))
+    return PairReport(backward=not back, forward=not fwd, findings=ordered)

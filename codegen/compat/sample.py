@@ -1,0 +1,201 @@
+"""Heuristic instance builders for witnesses: values a schema likely accepts or rejects.
+
+Nothing here needs to be right: every witness is verified with jsonschema before it is
+attached, and a wrong guess only costs the witness, never the finding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .jsonvalue import json_in, json_type
+from .nodes import TYPE_ORDER, Node, conj_types, flatten, is_num
+
+MAX_DEPTH = 6
+FORMAT_SAMPLES = {
+    "date-time": "2024-01-01T00:00:00Z",
+    "date": "2024-01-01",
+    "time": "00:00:00Z",
+    "duration": "P1D",
+    "email": "user@example.com",
+    "idn-email": "user@example.com",
+    "hostname": "example.com",
+    "idn-hostname": "example.com",
+    "ipv4": "192.0.2.1",
+    "ipv6": "2001:db8::1",
+    "uri": "https://example.com/x",
+    "iri": "https://example.com/x",
+    "uri-reference": "https://example.com/x",
+    "uuid": "123e4567-e89b-42d3-a456-426614174000",
+    "json-pointer": "/a",
+    "regex": "a",
+}
+TYPICAL: dict[str, Any] = {
+    "null": None,
+    "boolean": True,
+    "object": {},
+    "array": [],
+    "string": "x",
+    "integer": 0,
+    "float": 0.5,
+}
+
+
+def _numbers(conj: tuple[Node, ...], key: str) -> list[float]:
+    return [n.schema[key] for n in conj if isinstance(n.schema, dict) and is_num(n.get(key))]
+
+
+def _enum(conj: tuple[Node, ...]) -> list[Any] | None:
+    result: list[Any] | None = None
+    for n in conj:
+        if not isinstance(n.schema, dict):
+            continue
+        if "const" in n.schema:
+            options = [n.schema["const"]]
+        elif isinstance(n.schema.get("enum"), list):
+            options = n.schema["enum"]
+        else:
+            continue
+        result = list(options) if result is None else [v for v in result if json_in(v, options)]
+    return result
+
+
+def sample_candidates(conj: tuple[Node, ...], want: str | None = None) -> list[Any]:
+    """A few values that probably satisfy ``conj`` (first ones are the most likely)."""
+    return _sample(flatten(conj), want, 0)
+
+
+def first_sample(conj: tuple[Node, ...]) -> Any:
+    found = sample_candidates(conj)
+    return found[0] if found else None
+
+
+def _sample(conj: tuple[Node, ...], want: str | None, depth: int) -> list[Any]:
+    if any(n.schema is False for n in conj):
+        return []
+    types = conj_types(conj)
+    enum = _enum(conj)
+    if enum is not None:
+        return [v for v in enum if want is None or json_type(v) == want][:3]
+    out: list[Any] = []
+    if want is None and depth == 0:
+        for n in conj:
+            for example in n.get("examples", []) or []:
+                out.append(example)
+    order = [want] if want else [t for t in TYPE_ORDER if t in types]
+    for t in order:
+        if t not in types:
+            continue
+        out.append(_typed(conj, t, depth))
+    return out
+
+
+def _typed(conj: tuple[Node, ...], t: str, depth: int) -> Any:
+    if t == "string":
+        length = int(max(_numbers(conj, "minLength"), default=1))
+        fmt = next((n.get("format") for n in conj if n.has("format")), None)
+        if isinstance(fmt, str) and fmt in FORMAT_SAMPLES:
+            return FORMAT_SAMPLES[fmt]
+        return "x" * length
+    if t in ("integer", "float"):
+        return _number(conj, t == "integer")
+    if t == "array":
+        if depth > MAX_DEPTH:
+            return []
+        count = int(max(_numbers(conj, "minItems"), default=0))
+        items: list[Any] = []
+        for i in range(count):
+            found = _sample(item_conj(conj, i), None, depth + 1)
+            items.append(found[0] if found else None)
+        return items
+    if t == "object":
+        if depth > MAX_DEPTH:
+            return {}
+        obj: dict[str, Any] = {}
+        for name in required_names(conj):
+            found = _sample(prop_conj(conj, name), None, depth + 1)
+            if found:
+                obj[name] = found[0]
+        return obj
+    return TYPICAL[t]
+
+
+def _number(conj: tuple[Node, ...], integer: bool) -> float | int:
+    low = max(
+        [
+            *_numbers(conj, "minimum"),
+            *[x + (1 if integer else 0.5) for x in _numbers(conj, "exclusiveMinimum")],
+        ],
+        default=-math.inf,
+    )
+    high = min(
+        [
+            *_numbers(conj, "maximum"),
+            *[x - (1 if integer else 0.5) for x in _numbers(conj, "exclusiveMaximum")],
+        ],
+        default=math.inf,
+    )
+    step = next(iter(_numbers(conj, "multipleOf")), None)
+    value: float = 0 if integer else 0.5
+    if value < low:
+        value = low
+    if value > high:
+        value = high
+    if step:
+        value = math.ceil(value / step) * step
+    if integer:
+        return int(math.ceil(value)) if math.isfinite(value) else 0
+    if float(value).is_integer() and not step:
+        value = value + 0.5 if value + 0.5 <= high else value - 0.5
+    return value
+
+
+def item_conj(conj: tuple[Node, ...], index: int) -> tuple[Node, ...]:
+    out: list[Node] = []
+    for n in conj:
+        prefix = n.get("prefixItems")
+        if isinstance(prefix, list) and index < len(prefix):
+            out.append(n.child("prefixItems", index))
+        elif n.has("items"):
+            out.append(n.child("items"))
+    return flatten(out)
+
+
+def prop_conj(conj: tuple[Node, ...], name: str) -> tuple[Node, ...]:
+    out: list[Node] = []
+    for n in conj:
+        props = n.get("properties")
+        if isinstance(props, dict) and name in props:
+            out.append(n.child("properties", name))
+        elif n.has("additionalProperties"):
+            out.append(n.child("additionalProperties"))
+    return flatten(out)
+
+
+def required_names(conj: tuple[Node, ...]) -> list[str]:
+    names: list[str] = []
+    for n in conj:
+        for name in n.get("required", []) or []:
+            if isinstance(name, str) and name not in names:
+                names.append(name)
+    return names
+
+
+def counter_samples(node: Node) -> list[Any]:
+    """Values that probably violate ``node``: other types first, then boundary values."""
+    conj = flatten((node,))
+    types = conj_types(conj)
+    out = [TYPICAL[t] for t in TYPE_ORDER if t not in types]
+    max_len = _numbers(conj, "maxLength")
+    if max_len:
+        out.append("x" * (int(min(max_len)) + 1))
+    if _numbers(conj, "minLength") or any(n.has("pattern") or n.has("format") for n in conj):
+        out += ["", "x", "not a valid value"]
+    for key, delta in (("minimum", -1), ("maximum", 1), ("exclusiveMinimum", 0)):
+        out += [x + delta for x in _numbers(conj, key)]
+    out += [x for x in _numbers(conj, "exclusiveMaximum")]
+    if _numbers(conj, "multipleOf"):
+        out += [1, 0.5]
+    out += [[], [None], {}, {"": None}, 1.5, -1]
+    return out

@@ -1,0 +1,345 @@
+"""Rules for types, enum/const values, strings and numbers."""
+
+from __future__ import annotations
+
+import json
+import math
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from .jsonvalue import json_in, json_type
+from .nodes import ALL_TYPES, ANNOTATIONS, Node, conj_types, flatten, int_bounds, is_num
+from .rules import BOUND_BY_KEYWORD, bound_rule
+from .sample import counter_samples, sample_candidates
+
+if TYPE_CHECKING:
+    from .walker import Checker, Conj, Path
+
+_SIMPLE_KEYS = frozenset({"type", "enum", "const"}) | ANNOTATIONS
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _labels(ch: Checker) -> tuple[str, str]:
+    """(writer, reader) described as old/new."""
+    return ("old", "new") if ch.backward else ("new", "old")
+
+
+def _first_ptr(a: Conj, keyword: str) -> str:
+    for n in a:
+        if n.has(keyword):
+            return n.kw(keyword)
+    return a[0].ptr
+
+
+def report_types(
+    ch: Checker, a: Conj, b: Node, ta: frozenset[str], tb: frozenset[str], path: Path
+) -> None:
+    from .walker import type_label, where
+
+    missing = ta - tb
+    rule = ch.name("TYPE_NARROWED", "TYPE_EXTENDED") if ta & tb else "TYPE_CHANGED"
+    old, new = ch.old_new(ta, tb if tb != ALL_TYPES else ta | tb)
+    writer, reader = _labels(ch)
+    ch.report(
+        rule,
+        _first_ptr(a, "type"),
+        b.kw("type"),
+        f"At {where(path)} the type changed from {type_label(old)} to {type_label(new)}; "
+        f"{type_label(missing)} values allowed by the {writer} schema are rejected by the "
+        f"{reader} schema.",
+        path,
+        lambda: [v for t in sorted(missing) for v in sample_candidates(a, t)],
+    )
+
+
+def report_enum_added(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    """The reader restricts to a value set while the writer's set is unbounded."""
+    from .walker import where
+
+    writer, reader = _labels(ch)
+    keyword = "const" if b.has("const") else "enum"
+    ch.report(
+        ch.name("ENUM_ARRAY_NARROWED", "ENUM_ARRAY_EXTENDED"),
+        a[0].ptr,
+        b.kw(keyword),
+        f"At {where(path)} the {reader} schema only allows listed values ({keyword}) while "
+        f"the {writer} schema allows other values too.",
+        path,
+        lambda: [*sample_candidates(a), *counter_samples(b)],
+    )
+
+
+def _simple(b: Node) -> bool:
+    return all(
+        isinstance(n.schema, dict) and n.schema.keys() <= _SIMPLE_KEYS for n in flatten((b,))
+    )
+
+
+def _simple_valid(value: Any, b: Node) -> bool:
+    for n in flatten((b,)):
+        s = n.schema
+        if json_type(value) not in conj_types((n,)):
+            return False
+        if "const" in s and not json_in(value, [s["const"]]):
+            return False
+        if "enum" in s and not json_in(value, list(s["enum"])):
+            return False
+    return True
+
+
+def check_values(ch: Checker, a: Conj, values: list[Any], b: Node, path: Path) -> None:
+    """Exact check for a finite writer: validate every writer value against the reader."""
+    simple = _simple(b)
+    for value in values:
+        ok = _simple_valid(value, b) if simple else ch.validates(value, b)
+        if not ok:
+            _report_value(ch, a, value, values, b, path)
+
+
+def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, path: Path) -> None:
+    from .walker import where
+
+    writer, reader = _labels(ch)
+    rule = ch.name("ENUM_ARRAY_NARROWED", "ENUM_ARRAY_EXTENDED")
+    keyword = "enum"
+    b_ptr = b.ptr
+    b_enum = b.get("enum") if b.has("enum") else ([b.get("const")] if b.has("const") else None)
+    if b_enum is not None and not json_in(value, list(b_enum)):
+        keyword = "enum" if b.has("enum") else "const"
+        b_ptr = b.kw(keyword)
+        if any(not json_in(v, values) for v in b_enum):
+            rule = "ENUM_ARRAY_CHANGED"
+    elif json_type(value) not in conj_types((b,)):
+        keyword = "type"
+        b_ptr = b.kw("type")
+        rule = ch.name("TYPE_NARROWED", "TYPE_EXTENDED")
+    elif not _simple(b):
+        keyword = _failing_keyword(ch, value, b)
+        if keyword and b.has(keyword):
+            b_ptr = b.kw(keyword)
+        rule = _keyword_rule(ch, a, keyword) or rule
+    ch.report(
+        rule,
+        _first_ptr(a, "enum") if any(n.has("enum") for n in a) else _first_ptr(a, "const"),
+        b_ptr,
+        f"At {where(path)} the value {_show(value)} allowed by the {writer} schema is rejected "
+        f"by the {reader} schema ({keyword}).",
+        path,
+        lambda: [value],
+    )
+
+
+def _failing_keyword(ch: Checker, value: Any, b: Node) -> str:
+    from jsonschema.exceptions import best_match
+
+    validator = ch.validator(b.doc).evolve(schema=b.schema)
+    error = best_match(validator.iter_errors(value))
+    if error is None:
+        return "enum"
+    path = list(error.relative_schema_path)
+    return str(path[0]) if path else str(error.validator)
+
+
+def _keyword_rule(ch: Checker, a: Conj, keyword: str) -> str | None:
+    bound = BOUND_BY_KEYWORD.get(keyword)
+    has = any(n.has(keyword) for n in a)
+    if bound is not None:
+        return bound_rule(bound, writer_has=has, backward=ch.backward)
+    if keyword in ("pattern", "format"):
+        stem = keyword.upper()
+        return f"{stem}_CHANGED" if has else ch.name(f"{stem}_ADDED", f"{stem}_REMOVED")
+    if keyword == "multipleOf":
+        return "MULTIPLE_OF_CHANGED" if has else ch.name("MULTIPLE_OF_ADDED", "MULTIPLE_OF_REMOVED")
+    return None
+
+
+def check_bounds(
+    ch: Checker,
+    a: Conj,
+    b: Node,
+    path: Path,
+    keywords: tuple[str, ...],
+    derived: dict[str, float],
+    witness: Any,
+) -> None:
+    """Generic size-bound rule (minLength, maxItems, ...) driven by the BOUNDS data."""
+    from .walker import where
+
+    for keyword in keywords:
+        limit = b.get(keyword)
+        if not is_num(limit) or ch.ignored(keyword):
+            continue
+        bound = BOUND_BY_KEYWORD[keyword]
+        explicit = [n.schema[keyword] for n in a if is_num(n.get(keyword))]
+        known = explicit + ([derived[keyword]] if keyword in derived else [])
+        if bound.kind == "upper":
+            best = min(known) if known else None
+            ok = best is not None and best <= limit
+        else:
+            best = max(known) if known else None
+            ok = best is not None and best >= limit
+        if ok:
+            continue
+        old, new = ch.old_new(best, limit)
+        side = "maximum" if bound.kind == "upper" else "minimum"
+        ch.report(
+            bound_rule(bound, writer_has=bool(explicit), backward=ch.backward),
+            _first_ptr(a, keyword),
+            b.kw(keyword),
+            f"At {where(path)} the {side} {bound.subject} ({keyword}) changed from "
+            f"{_fmt(old)} to {_fmt(new)}.",
+            path,
+            lambda k=keyword, lim=limit: witness(k, lim),  # type: ignore[misc]
+        )
+
+
+def _fmt(value: Any) -> str:
+    return "none" if value is None else _show(value)
+
+
+def check_string(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    from .walker import where
+
+    string_a = (*a, Node({"type": "string"}, a[0].ptr, a[0].doc))
+
+    def lengths(keyword: str, limit: float) -> list[Any]:
+        n = int(limit) + 1 if keyword == "maxLength" else max(int(limit) - 1, 0)
+        return ["x" * n]
+
+    check_bounds(ch, string_a, b, path, ("minLength", "maxLength"), {}, lengths)
+    writer, reader = _labels(ch)
+    pattern = b.get("pattern")
+    if isinstance(pattern, str) and pattern not in ("", ".*"):
+        mine = [n.get("pattern") for n in a if n.has("pattern")]
+        if pattern not in mine:
+            changed = bool(mine)
+            ch.report(
+                "PATTERN_CHANGED" if changed else ch.name("PATTERN_ADDED", "PATTERN_REMOVED"),
+                _first_ptr(a, "pattern"),
+                b.kw("pattern"),
+                f"At {where(path)} the {reader} schema requires the pattern {_show(pattern)}"
+                + (
+                    f" instead of {_show(mine[0])}; regex containment cannot be checked, so "
+                    "compatibility could not be proved."
+                    if changed
+                    else f", which the {writer} schema did not require."
+                ),
+                path,
+                lambda: [*sample_candidates(string_a, "string"), "", "x", "0", "A-1"],
+            )
+    fmt = b.get("format")
+    if isinstance(fmt, str) and not ch.ignored("format"):
+        mine = [n.get("format") for n in a if n.has("format")]
+        if fmt not in mine:
+            ch.report(
+                "FORMAT_CHANGED" if mine else ch.name("FORMAT_ADDED", "FORMAT_REMOVED"),
+                _first_ptr(a, "format"),
+                b.kw("format"),
+                f"At {where(path)} the {reader} schema asserts the format {_show(fmt)}, which "
+                f"the {writer} schema does not guarantee, so compatibility could not be proved.",
+                path,
+                lambda: ["not-a-" + fmt, "x", ""],
+            )
+
+
+def _lower(a: Conj) -> tuple[float, bool] | None:
+    best: tuple[float, bool] | None = None
+    for n in a:
+        for key, excl in (("minimum", False), ("exclusiveMinimum", True)):
+            value = n.get(key)
+            if is_num(value) and (best is None or (value, excl) > best):
+                best = (value, excl)
+    return best
+
+
+def _upper(a: Conj) -> tuple[float, bool] | None:
+    best: tuple[float, bool] | None = None
+    for n in a:
+        for key, excl in (("maximum", False), ("exclusiveMaximum", True)):
+            value = n.get(key)
+            if is_num(value) and (best is None or (-value, excl) > (-best[0], best[1])):
+                best = (value, excl)
+    return best
+
+
+def number_range(a: Conj) -> tuple[tuple[float, bool] | None, tuple[float, bool] | None]:
+    return _lower(a), _upper(a)
+
+
+def _divides(small: Any, big: Any) -> bool:
+    """True when ``big`` is an integer multiple of ``small`` (exact decimal arithmetic)."""
+    try:
+        ratio = Fraction(str(big)) / Fraction(str(small))
+    except (ValueError, ZeroDivisionError):
+        return False
+    return ratio.denominator == 1
+
+
+def check_number(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: bool) -> None:
+    from .walker import where
+
+    lo, hi = _lower(a), _upper(a)
+    a_int = int_bounds(lo, hi)
+    writer, reader = _labels(ch)
+    for keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        limit = b.get(keyword)
+        if not is_num(limit):
+            continue
+        bound = BOUND_BY_KEYWORD[keyword]
+        excl = bound.exclusive
+        if bound.kind == "lower":
+            if integer_only:
+                ok = a_int[0] >= int_bounds((limit, excl), None)[0]
+            else:
+                ok = lo is not None and (lo[0] > limit or (lo[0] == limit and (lo[1] or not excl)))
+            mine = lo
+            guesses = [limit - 1, limit if excl else limit - 0.5, a_int[0], math.floor(limit)]
+        else:
+            if integer_only:
+                ok = a_int[1] <= int_bounds(None, (limit, excl))[1]
+            else:
+                ok = hi is not None and (hi[0] < limit or (hi[0] == limit and (hi[1] or not excl)))
+            mine = hi
+            guesses = [limit + 1, limit if excl else limit + 0.5, a_int[1], math.ceil(limit)]
+        if ok:
+            continue
+        old, new = ch.old_new(mine[0] if mine else None, limit)
+        values = [g for g in guesses if isinstance(g, (int, float)) and math.isfinite(g)]
+        if integer_only:
+            values = [int(g) for g in values if float(g).is_integer()]
+        ch.report(
+            bound_rule(bound, writer_has=any(n.has(keyword) for n in a), backward=ch.backward),
+            _first_ptr(a, keyword),
+            b.kw(keyword),
+            f"At {where(path)} the {'maximum' if bound.kind == 'upper' else 'minimum'} "
+            f"({keyword}) changed from {_fmt(old)} to {_fmt(new)}.",
+            path,
+            lambda v=values: v,  # type: ignore[misc]
+        )
+    step = b.get("multipleOf")
+    if is_num(step) and step > 0:
+        mine_steps = [n.get("multipleOf") for n in a if is_num(n.get("multipleOf"))]
+        if any(_divides(step, m) for m in mine_steps) or (integer_only and _divides(step, 1)):
+            return
+        if not mine_steps:
+            rule = ch.name("MULTIPLE_OF_ADDED", "MULTIPLE_OF_REMOVED")
+        elif ch.backward:
+            rule = (
+                "MULTIPLE_OF_EXPANDED" if _divides(mine_steps[0], step) else "MULTIPLE_OF_CHANGED"
+            )
+        else:
+            rule = "MULTIPLE_OF_REDUCED" if _divides(mine_steps[0], step) else "MULTIPLE_OF_CHANGED"
+        old, new = ch.old_new(mine_steps[0] if mine_steps else None, step)
+        base = [m * k for m in mine_steps[:1] for k in (1, 3, 5)] or [1, 3, 0.5, 1.5]
+        ch.report(
+            rule,
+            _first_ptr(a, "multipleOf"),
+            b.kw("multipleOf"),
+            f"At {where(path)} multipleOf changed from {_fmt(old)} to {_fmt(new)}; values that "
+            f"are multiples of the {writer} step need not be multiples of the {reader} step.",
+            path,
+            lambda: [v for v in base if not _divides(step, v)],
+        )
