@@ -15,6 +15,11 @@ class TransportError(SchemabusError):
     """The broker could not be reached or refused the operation."""
 
 
+class BrokerUnavailable(TransportError, ConnectionError):
+    """A transient broker failure (connection lost, server loading its data after a
+    restart). The consumer engine waits and retries; nothing is lost."""
+
+
 class NotSupportedError(SchemabusError):
     """The transport does not offer this feature (e.g. request/reply over Redis)."""
 

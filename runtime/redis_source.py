@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -29,6 +30,8 @@ from redis.exceptions import NoScriptError, ResponseError
 from runtime import constants as C
 from runtime.deadletter import dead_letter_fields
 from runtime.envelope import Envelope, MalformedEnvelope
+from runtime.errors import BrokerUnavailable
+from runtime.redis_streams import RETRYABLE, is_loading
 from runtime.settings import ConsumerSettings
 from runtime.transport import DeadLetter, Inbound
 
@@ -68,6 +71,20 @@ def _is_nogroup(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and "NOGROUP" in str(exc)
 
 
+@asynccontextmanager
+async def _transient() -> AsyncIterator[None]:
+    """Turn redis-py's connection-level failures into `BrokerUnavailable`, which the
+    engine retries, so a Redis restart never kills a consumer."""
+    try:
+        yield
+    except BrokerUnavailable:
+        raise
+    except Exception as exc:
+        if isinstance(exc, RETRYABLE) or is_loading(exc):
+            raise BrokerUnavailable(f"Redis unavailable: {exc}") from exc
+        raise
+
+
 class RedisSource:
     def __init__(
         self,
@@ -94,6 +111,10 @@ class RedisSource:
     # --- groups -----------------------------------------------------------------------
 
     async def open(self) -> None:
+        async with _transient():
+            await self._open()
+
+    async def _open(self) -> None:
         for stream in self._streams:
             try:
                 await self._r.xgroup_create(stream, self._group, id="0", mkstream=True)
@@ -106,7 +127,7 @@ class RedisSource:
         log.warning("%s: %s; recreating consumer groups", self._group, exc)
         self._held.clear()
         self._history = {s: "0" for s in self._streams}
-        await self.open()
+        await self._open()
 
     # --- fetching ---------------------------------------------------------------------
 
@@ -135,7 +156,8 @@ class RedisSource:
 
     async def fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
         try:
-            return await self._fetch(max_count, block_ms)
+            async with _transient():
+                return await self._fetch(max_count, block_ms)
         except ResponseError as exc:
             if _is_nogroup(exc):
                 await self._recreate(exc)
@@ -208,20 +230,22 @@ class RedisSource:
             C.idempotency_key(self._group, i.envelope.id) if i.envelope else C.KEY_PREFIX + "-"
             for i in batch
         ]
-        values = await self._r.mget(keys)
+        async with _transient():
+            values = await self._r.mget(keys)
         return [v is not None for v in values]
 
     async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
-        try:
-            await self._settle(done, dead)
-        except NoScriptError:
-            self._sha = await self._r.script_load(SETTLE_LUA)  # Redis restarted: cache empty
-            await self._settle(done, dead)
-        except ResponseError as exc:
-            if not _is_nogroup(exc):
-                raise
-            # The group vanished with its pending list: nothing is left to acknowledge.
-            await self._recreate(exc)
+        async with _transient():
+            try:
+                await self._settle(done, dead)
+            except NoScriptError:
+                self._sha = await self._r.script_load(SETTLE_LUA)  # Redis restarted
+                await self._settle(done, dead)
+            except ResponseError as exc:
+                if not _is_nogroup(exc):
+                    raise
+                # The group vanished with its pending list: nothing is left to acknowledge.
+                await self._recreate(exc)
         held = self._held
         for i in done:
             held.discard((i.destination, i.message_id))
@@ -257,9 +281,10 @@ class RedisSource:
         # XCLAIM to ourselves with min-idle 0 bumps the delivery counter in Redis, so the
         # attempt survives a crash; it also resets the idle time, so nobody reclaims it
         # while its backoff runs.
-        await self._r.xclaim(
-            inbound.destination, self._group, self._consumer, 0, [inbound.message_id]
-        )
+        async with _transient():
+            await self._r.xclaim(
+                inbound.destination, self._group, self._consumer, 0, [inbound.message_id]
+            )
         inbound.attempts += 1
 
     async def close(self) -> None:
