@@ -21,7 +21,7 @@ def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:
     if depth > 4:
         return False
     for one, other in ((x, y), (y, x)):
-        values = finite_values(one)
+        values = finite_values(ch, one)
         if values is not None and len(values) <= 64:
             if all(not all(ch.validates(v, n) for n in other) for v in values):
                 return True

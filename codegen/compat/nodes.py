@@ -246,7 +246,9 @@ class Equality:
                 try:
                     ta, tb = resolve_ref(da, va), resolve_ref(db, vb)
                 except UnresolvableRef:
-                    return False
+                    if va != vb:
+                        return False
+                    continue
                 if not self._schemas(ta.schema, da, tb.schema, db):
                     return False
             elif k in _SCHEMA_MAPS:

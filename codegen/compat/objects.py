@@ -161,8 +161,8 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                     "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL",
                 )
                 message = (
-                    f"The {reader} schema declares {label}, which the {writer} schema left open "
-                    "to any value there."
+                    f"The {reader} schema declares {label}, which the {writer} schema does not "
+                    "declare and leaves open to other values."
                 )
                 if all(trivially_true(x.schema) for x in conj):
                     ch.report(
@@ -177,8 +177,8 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                 )
                 message = (
                     f"The {writer} schema declares {label}, which the {reader} schema only "
-                    f"accepts through {bn.ptr.rsplit('/', 2)[-2] if '/' in bn.ptr else 'it'}, "
-                    "and that does not accept every value."
+                    "accepts through additionalProperties or patternProperties, and those do "
+                    f"not accept every value the {writer} schema allows."
                 )
                 ch.wrapped(conj, bn, seg, rule, a_ptr, bn.ptr, message)
             else:

@@ -9,6 +9,7 @@ functions for each JSON type live in ``scalars``, ``arrays`` and ``objects``.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from .nodes import (
     UnresolvableRef,
     conj_types,
     flatten,
+    int_bounds,
     resolve_ref,
     schema_types,
     trivially_true,
@@ -234,7 +236,7 @@ class Checker:
 
     def _check_branch(self, orig: Conj, a: Conj, b: Node, path: Path) -> None:
         bs = b.schema
-        values = finite_values(a)
+        values = finite_values(self, a)
         if values is not None:
             scalars.check_values(self, a, values, b, path)
             return
@@ -399,20 +401,27 @@ def _enum_values(a: Conj) -> list[Any] | None:
     return [v for v in result if json_type(v) in types]
 
 
-def finite_values(a: Conj) -> list[Any] | None:
-    """The writer's values when the set is small and known (enum, const, null, boolean)."""
+def finite_values(ch: Checker, a: Conj) -> list[Any] | None:
+    """The writer's values when the set is small and known (enum, const, null, boolean,
+    a short integer range), filtered by the writer's other constraints."""
     values = _enum_values(a)
-    if values is not None:
-        return values
     types = conj_types(a)
-    if types <= {"null", "boolean"}:
-        out: list[Any] = []
-        if "null" in types:
-            out.append(None)
-        if "boolean" in types:
-            out += [False, True]
-        return out
-    return None
+    if values is None:
+        if types <= {"null", "boolean"}:
+            values = ([None] if "null" in types else []) + (
+                [False, True] if "boolean" in types else []
+            )
+        elif types == {"integer"}:
+            low, high = int_bounds(*scalars.number_range(a))
+            if not (math.isfinite(low) and math.isfinite(high) and high - low <= 64):
+                return None
+            values = list(range(int(low), int(high) + 1))
+        else:
+            return None
+    strict_nodes = [n for n in a if not scalars.is_simple_node(n)]
+    if strict_nodes:
+        values = [v for v in values if all(ch.validates(v, n) for n in strict_nodes)]
+    return values
 
 
 def expand(a: Conj) -> list[Conj]:

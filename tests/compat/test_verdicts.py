@@ -1,0 +1,48 @@
+"""Strict verdicts follow the instance-set definition across the keyword space."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from codegen.compat import compare
+
+from .test_rules import assert_witness
+from .verdict_cases import CASES
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "backward", "forward"), CASES, ids=[c[0] for c in CASES]
+)
+def test_strict_verdict(name: str, old: Any, new: Any, backward: bool, forward: bool) -> None:
+    report = compare(old, new, semantics="strict")
+    assert (report.backward, report.forward) == (backward, forward)
+    assert report.backward == (not any(f.direction == "backward" for f in report.findings))
+    assert report.forward == (not any(f.direction == "forward" for f in report.findings))
+    for finding in report.findings:
+        assert_witness(old, new, finding)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "backward", "forward"), CASES, ids=[c[0] for c in CASES]
+)
+def test_runtime_is_never_less_strict_about_readers_that_forbid(
+    name: str, old: Any, new: Any, backward: bool, forward: bool
+) -> None:
+    """Runtime only relaxes what the models provably ignore; it must still return a
+    verdict for every strict fixture and its findings must be well formed."""
+    report = compare(old, new, semantics="runtime")
+    for finding in report.findings:
+        assert finding.old_pointer == "" or finding.old_pointer.startswith("/")
+        assert finding.new_pointer == "" or finding.new_pointer.startswith("/")
+
+
+def test_could_not_prove_messages() -> None:
+    report = compare(
+        {"type": "string", "pattern": "^a"},
+        {"type": "string", "pattern": "^a+"},
+        semantics="strict",
+    )
+    assert all("could not be proved" in f.message for f in report.findings)
+    assert not report.backward and not report.forward
