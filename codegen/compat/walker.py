@@ -252,6 +252,10 @@ class Checker:
         if "if" in bs and not self.ignored("if"):
             self._conditional(orig, a, b, path)
         ta = conj_types(a)
+        if self.runtime and "integer" in ta and any(_declares_number(n) for n in a):
+            # A "number" field is a float in the generated model even with an integral
+            # multipleOf, and pydantic cannot read floats beyond 2**63 as int.
+            ta = ta | {"float"}
         tb = schema_types({"type": bs["type"]}) if "type" in bs else ALL_TYPES
         missing = ta - tb
         if missing:
@@ -481,3 +485,8 @@ def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
     if isinstance(schema, list):
         return [_without_nested_ids(v, keep_root=False) for v in schema]
     return schema
+
+
+def _declares_number(n: Node) -> bool:
+    declared = n.get("type")
+    return declared == "number" or (isinstance(declared, list) and "number" in declared)

@@ -46,3 +46,16 @@ def test_could_not_prove_messages() -> None:
     )
     assert all("could not be proved" in f.message for f in report.findings)
     assert not report.backward and not report.forward
+
+
+from .runtime_cases import RUNTIME_CASES  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "backward", "forward"), RUNTIME_CASES, ids=[c[0] for c in RUNTIME_CASES]
+)
+def test_runtime_verdict(name: str, old: Any, new: Any, backward: bool, forward: bool) -> None:
+    report = compare(old, new, semantics="runtime")
+    assert (report.backward, report.forward) == (backward, forward)
+    for finding in report.findings:
+        assert_witness(old, new, finding)

@@ -1,0 +1,121 @@
+"""Runtime-semantics verdicts: (name, old, new, backward, forward).
+
+Writers are the generated models (they emit declared properties only); readers are the
+generated models (extra properties ignored unless additionalProperties is false).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+S = {"type": "string"}
+I = {"type": "integer"}  # noqa: E741
+N = {"type": "number"}
+
+
+def obj(props: dict[str, Any], required: list[str] | None = None, **kw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": props}
+    if required:
+        out["required"] = required
+    out.update(kw)
+    return out
+
+
+RUNTIME_CASES: list[tuple[str, Any, Any, bool, bool]] = [
+    ("optional_added", obj({"a": S}, ["a"]), obj({"a": S, "b": I}, ["a"]), True, True),
+    ("optional_removed", obj({"a": S, "b": I}, ["a"]), obj({"a": S}, ["a"]), True, True),
+    ("required_added", obj({"a": S}, ["a"]), obj({"a": S, "b": I}, ["a", "b"]), False, True),
+    (
+        "required_added_with_default",
+        obj({"a": S}),
+        obj({"a": S, "b": {"type": "integer", "default": 0}}, ["b"]),
+        False,
+        True,
+    ),
+    (
+        "required_removed",
+        obj({"a": S, "b": I}, ["a", "b"]),
+        obj({"a": S, "b": I}, ["a"]),
+        True,
+        False,
+    ),
+    ("type_widened", obj({"a": I}), obj({"a": N}), True, False),
+    ("type_narrowed", obj({"a": N}), obj({"a": I}), False, True),
+    (
+        "nullable_added",
+        obj({"a": S}, ["a"]),
+        obj({"a": {"type": ["string", "null"]}}, ["a"]),
+        True,
+        False,
+    ),
+    (
+        "closed_optional_added",
+        obj({"a": S}, additionalProperties=False),
+        obj({"a": S, "b": I}, additionalProperties=False),
+        True,
+        False,
+    ),
+    (
+        "closed_optional_removed",
+        obj({"a": S, "b": I}, additionalProperties=False),
+        obj({"a": S}, additionalProperties=False),
+        False,
+        True,
+    ),
+    (
+        "nested_optional_added",
+        obj({"n": obj({"x": I}, ["x"])}, ["n"]),
+        obj({"n": obj({"x": I, "y": S}, ["x"])}, ["n"]),
+        True,
+        True,
+    ),
+    (
+        "enum_extended",
+        obj({"c": {"enum": ["a", "b"]}}),
+        obj({"c": {"enum": ["a", "b", "c"]}}),
+        True,
+        False,
+    ),
+    (
+        "max_length_decreased",
+        obj({"s": {"type": "string", "maxLength": 5}}),
+        obj({"s": {"type": "string", "maxLength": 3}}),
+        False,
+        True,
+    ),
+    (
+        "format_added",
+        obj({"t": S}),
+        obj({"t": {"type": "string", "format": "date-time"}}),
+        False,
+        True,
+    ),
+    (
+        "format_removed",
+        obj({"t": {"type": "string", "format": "date-time"}}),
+        obj({"t": S}),
+        True,
+        False,
+    ),
+    (
+        "array_items_optional_added",
+        obj({"l": {"type": "array", "items": obj({"x": I})}}),
+        obj({"l": {"type": "array", "items": obj({"x": I, "y": I})}}),
+        True,
+        True,
+    ),
+    (
+        "dict_values_widened",
+        obj({"d": {"type": "object", "additionalProperties": I}}),
+        obj({"d": {"type": "object", "additionalProperties": N}}),
+        True,
+        False,
+    ),
+    (
+        "pattern_dict_from_free_dict",
+        obj({"d": {"type": "object", "additionalProperties": I}}),
+        obj({"d": {"type": "object", "patternProperties": {"^x": I}}}),
+        False,
+        True,
+    ),
+]
