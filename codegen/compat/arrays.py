@@ -57,39 +57,41 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
 
     check_bounds(ch, a, b, path, ("minItems", "maxItems"), derived, lengths)
     writer, reader = ("old", "new") if ch.backward else ("new", "old")
-    if b.get("uniqueItems") is True and not ch.ignored("uniqueItems"):
-        if not any(n.get("uniqueItems") is True for n in a) and not (
-            max_a is not None and max_a <= 1
-        ):
-            count = max(2, _min_items(a))
-            ch.report(
-                ch.name("UNIQUE_ITEMS_ADDED", "UNIQUE_ITEMS_REMOVED"),
-                next((n.kw("uniqueItems") for n in a if n.has("uniqueItems")), a[0].ptr),
-                b.kw("uniqueItems"),
-                f"At {where(path)} the {reader} schema requires unique items, which the "
-                f"{writer} schema does not guarantee.",
-                path,
-                lambda: [[v] * count for v in sample_candidates(item0)[:2]],
-            )
+    unique_guaranteed = any(n.get("uniqueItems") is True for n in a) or (
+        max_a is not None and max_a <= 1
+    )
+    if b.get("uniqueItems") is True and not ch.ignored("uniqueItems") and not unique_guaranteed:
+        count = max(2, _min_items(a))
+        ch.report(
+            ch.name("UNIQUE_ITEMS_ADDED", "UNIQUE_ITEMS_REMOVED"),
+            next((n.kw("uniqueItems") for n in a if n.has("uniqueItems")), a[0].ptr),
+            b.kw("uniqueItems"),
+            f"At {where(path)} the {reader} schema requires unique items, which the "
+            f"{writer} schema does not guarantee.",
+            path,
+            lambda: [[v] * count for v in sample_candidates(item0)[:2]],
+        )
     _check_items(ch, a, b, path, max_a)
-    if b.has("unevaluatedItems") and not trivially_true(b.get("unevaluatedItems")):
-        if (
-            not b.has("items")
-            and not _local(b)
-            and not any(
-                n.has("unevaluatedItems")
-                and ch.equal(n.child("unevaluatedItems"), b.child("unevaluatedItems"))
-                for n in a
-            )
-        ):
-            ch.report(
-                "UNEVALUATED_ITEMS_CHANGED",
-                a[0].ptr,
-                b.kw("unevaluatedItems"),
-                f"At {where(path)} unevaluatedItems depends on other applicators, so "
-                "compatibility could not be proved.",
-                path,
-            )
+    unevaluated = b.get("unevaluatedItems")
+    if (
+        b.has("unevaluatedItems")
+        and not trivially_true(unevaluated)
+        and not b.has("items")
+        and not _local(b)
+        and not any(
+            n.has("unevaluatedItems")
+            and ch.equal(n.child("unevaluatedItems"), b.child("unevaluatedItems"))
+            for n in a
+        )
+    ):
+        ch.report(
+            "UNEVALUATED_ITEMS_CHANGED",
+            a[0].ptr,
+            b.kw("unevaluatedItems"),
+            f"At {where(path)} unevaluatedItems depends on other applicators, so "
+            "compatibility could not be proved.",
+            path,
+        )
     if b.has("contains") and not ch.ignored("contains"):
         _check_contains(ch, a, b, path, max_a)
 
@@ -169,9 +171,13 @@ def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | No
         fine = max_a is not None and max_a <= most
         for n in a:
             limit = n.get("maxContains")
-            if is_num(limit) and limit <= most and n.has("contains"):
-                if ch.probe(flatten((wanted,)), n.child("contains")):
-                    fine = True
+            if (
+                is_num(limit)
+                and limit <= most
+                and n.has("contains")
+                and ch.probe(flatten((wanted,)), n.child("contains"))
+            ):
+                fine = True
         if not fine:
             bound = BOUND_BY_KEYWORD["maxContains"]
             ch.report(

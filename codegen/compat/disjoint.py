@@ -22,9 +22,12 @@ def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:
         return False
     for one, other in ((x, y), (y, x)):
         values = finite_values(ch, one)
-        if values is not None and len(values) <= 64:
-            if all(not all(ch.validates(v, n) for n in other) for v in values):
-                return True
+        if (
+            values is not None
+            and len(values) <= 64
+            and all(not all(ch.validates(v, n) for n in other) for v in values)
+        ):
+            return True
     if "object" in conj_types(x) & conj_types(y):
         only_objects = conj_types(x) == {"object"} or conj_types(y) == {"object"}
         if only_objects:

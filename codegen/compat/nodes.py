@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -121,10 +122,9 @@ def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
             continue
         extra: list[Node] = []
         if "$ref" in node.schema:
-            try:
+            # writer side: ignoring an unresolvable ref only widens it; readers report it
+            with contextlib.suppress(UnresolvableRef):
                 extra.append(resolve_ref(node.doc, node.schema["$ref"]))
-            except UnresolvableRef:
-                pass  # writer side: ignoring a constraint only widens it; readers report it
         for i in range(len(node.schema.get("allOf", ()))):
             extra.append(node.child("allOf", i))
         stack.extend(reversed(extra))
@@ -153,8 +153,8 @@ def schema_types(schema: Any) -> frozenset[str]:
     if isinstance(schema.get("enum"), list):
         result = result & frozenset(json_type(v) for v in schema["enum"])
     if "float" in result:
-        step = schema.get("multipleOf")
-        if _is_num(step) and float(step).is_integer():
+        step: Any = schema.get("multipleOf")
+        if _is_num(step) and float(step).is_integer():  # multiples of an integer are integers
             result = result - {"float"}
     return result
 

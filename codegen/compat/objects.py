@@ -4,6 +4,7 @@ dependentRequired/dependentSchemas, property-count bounds."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .nodes import Node, flatten, trivially_true
@@ -104,7 +105,8 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
             a_slots[name] = (flatten(nodes), origin)
         return a_slots[name]
 
-    base_sample = lambda: first_sample(a)  # noqa: E731
+    def base_sample() -> Any:
+        return first_sample(a)
 
     for name in b.get("required", []) or []:
         if isinstance(name, str) and name not in required:
@@ -165,9 +167,7 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                     "declare and leaves open to other values."
                 )
                 if all(trivially_true(x.schema) for x in conj):
-                    ch.report(
-                        rule, a_ptr, bn.ptr, message, seg, lambda node=bn: counter_samples(node)
-                    )  # type: ignore[misc]
+                    ch.report(rule, a_ptr, bn.ptr, message, seg, _counter(bn))
                 else:
                     ch.wrapped(conj, bn, seg, rule, a_ptr, bn.ptr, message)
             elif b_origin != "declared":
@@ -188,8 +188,10 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     _check_property_names(ch, a, b, path, names)
     _check_counts(ch, a, b, path, required, names)
     _check_dependencies(ch, a, b, path, required, a_slot, base_sample)
-    if b.has("unevaluatedProperties") and not b.has("additionalProperties"):
-        if (
+    if (
+        b.has("unevaluatedProperties")
+        and not b.has("additionalProperties")
+        and (
             any(b.has(k) for k in _APPLICATORS)
             and not any(
                 x.has("unevaluatedProperties")
@@ -197,15 +199,52 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                 for x in a
             )
             and not trivially_true(b.get("unevaluatedProperties"))
-        ):
-            ch.report(
-                "UNEVALUATED_PROPERTIES_CHANGED",
-                a[0].ptr,
-                b.kw("unevaluatedProperties"),
-                f"At {where(path)} unevaluatedProperties depends on other applicators of the "
-                f"{reader} schema, so compatibility could not be proved.",
-                path,
-            )
+        )
+    ):
+        ch.report(
+            "UNEVALUATED_PROPERTIES_CHANGED",
+            a[0].ptr,
+            b.kw("unevaluatedProperties"),
+            f"At {where(path)} unevaluatedProperties depends on other applicators of the "
+            f"{reader} schema, so compatibility could not be proved.",
+            path,
+        )
+
+
+_META = set(".[](){}*+?|\\^$")
+
+
+def _literal_prefix(pattern: str) -> str | None:
+    """The literal text an anchored pattern starts with (None when unanchored)."""
+    if not pattern.startswith("^") or "|" in pattern:
+        return None  # an alternation may hold an unanchored branch
+    out = ""
+    for char in pattern[1:]:
+        if char in _META:
+            # a quantifier makes the previous character optional
+            return out[:-1] if char in "*?{" else out
+        out += char
+    return out
+
+
+def _disjoint(p: str, q: str) -> bool:
+    """Two patterns that provably match no common name (different anchored prefixes)."""
+    a, b = _literal_prefix(p), _literal_prefix(q)
+    if a is None or b is None:
+        return False
+    return not (a.startswith(b) or b.startswith(a))
+
+
+def _counter(node: Node) -> Callable[[], list[Any]]:
+    return lambda: counter_samples(node)
+
+
+def _with_key(a: Conj, name: str) -> Callable[[], list[Any]]:
+    def build() -> list[Any]:
+        base = first_sample(a)
+        return [{**(base if isinstance(base, dict) else {}), name: None}]
+
+    return build
 
 
 def _esc(name: str) -> str:
@@ -266,17 +305,10 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
             )
     for pattern in _patterns(b):
         bn = b.child("patternProperties", pattern)
-        candidates = (
-            [a_patterns[pattern]]
-            if pattern in a_patterns
-            else [
-                a_extra,
-                *[c for p, c in a_patterns.items() if p != pattern],
-            ]
-        )
-        if pattern in a_patterns:
-            # keys matching other writer patterns may match this one as well
-            candidates += [c for p, c in a_patterns.items() if p != pattern]
+        # keys matching other writer patterns may match this one as well, unless the
+        # two patterns provably never match the same name
+        others = [c for p, c in a_patterns.items() if p != pattern and not _disjoint(p, pattern)]
+        candidates = [a_patterns[pattern], *others] if pattern in a_patterns else [a_extra, *others]
         for conj in candidates:
             ch.slot(
                 conj,
@@ -317,8 +349,8 @@ def _check_property_names(ch: Checker, a: Conj, b: Node, path: Path, names: set[
                     wanted.ptr,
                     message,
                     path,
-                    lambda nm=name: [{**(first_sample(a) or {}), nm: None}],
-                )  # type: ignore[misc]
+                    _with_key(a, name),
+                )
         return
     names_conj = (*own, Node({"type": "string"}, a[0].ptr, a[0].doc))
     nested = ch.collect(names_conj, wanted, path)

@@ -145,7 +145,7 @@ def _number(conj: tuple[Node, ...], integer: bool) -> float | int:
     if step:
         value = math.ceil(value / step) * step
     if integer:
-        return int(math.ceil(value)) if math.isfinite(value) else 0
+        return math.ceil(value) if math.isfinite(value) else 0
     if float(value).is_integer() and not step:
         value = value + 0.5 if value + 0.5 <= high else value - 0.5
     return value

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import arrays, objects, scalars
 from .disjoint import provably_disjoint
+from .emptiness import live_types
 from .jsonvalue import json_in, json_type
 from .nodes import (
     ALL_TYPES,
@@ -86,6 +87,8 @@ class Checker:
         self._active: set[tuple[tuple[int, ...], int]] = set()
         self._equal_cache: dict[tuple[int, int], bool] = {}
         self._validators: dict[int, Any] = {}
+        self._empty: dict[tuple[int, ...], bool] = {}
+        self.witness_bases: list[Any] | None = None  # filled lazily by witness.build
 
     # --- helpers shared by the rule modules -------------------------------------------
     def name(self, backward_rule: str, forward_rule: str) -> str:
@@ -110,6 +113,13 @@ class Checker:
         candidates: Callable[[], list[Any]] | None = None,
     ) -> None:
         self.issues.append(Issue(rule, a_ptr, b_ptr, message, path, candidates))
+
+    def empty(self, a: Conj) -> bool:
+        key = tuple(id(n.schema) for n in a)
+        found = self._empty.get(key)
+        if found is None:
+            found = self._empty[key] = is_empty(a)
+        return found
 
     def equal(self, a: Node, b: Node) -> bool:
         key = (id(a.schema), id(b.schema))
@@ -174,7 +184,7 @@ class Checker:
         message: str,
     ) -> None:
         """Check one sub-position (a property, an item, additional keys) of a pair."""
-        if b is None or trivially_true(b.schema) or is_empty(a):
+        if b is None or trivially_true(b.schema) or self.empty(a):
             return
         if b.schema is False:
             self.report(false_rule, a_ptr, b.ptr, message, path, lambda: sample_candidates(a))
@@ -187,7 +197,7 @@ class Checker:
     def check(self, a: Conj, b: Node, path: Path) -> None:
         a = flatten(a)
         bs = b.schema
-        if trivially_true(bs) or is_empty(a):
+        if trivially_true(bs) or self.empty(a):
             return
         if bs is False:
             self.report(
@@ -231,7 +241,7 @@ class Checker:
                 path,
             )
         for branch in expand(a):
-            if not is_empty(branch):
+            if not self.empty(branch):
                 self._check_branch(a, branch, b, path)
 
     def _check_branch(self, orig: Conj, a: Conj, b: Node, path: Path) -> None:
@@ -251,7 +261,7 @@ class Checker:
             self._not(a, b, path)
         if "if" in bs and not self.ignored("if"):
             self._conditional(orig, a, b, path)
-        ta = conj_types(a)
+        ta = live_types(a)
         if self.runtime and "integer" in ta and any(_declares_number(n) for n in a):
             # A "number" field is a float in the generated model even with an integral
             # multipleOf, and pydantic cannot read floats beyond 2**63 as int.
@@ -363,9 +373,13 @@ class Checker:
             return
         if else_ok and provably_disjoint(self, a, cond):
             return
-        if b.has("then") and not then_ok and else_ok:
-            if self.probe((*a, *cond), b.child("then"), path):
-                return
+        if (
+            b.has("then")
+            and not then_ok
+            and else_ok
+            and self.probe((*a, *cond), b.child("then"), path)
+        ):
+            return
         self.report(
             "CONDITIONAL_CHANGED",
             a[0].ptr,
@@ -381,7 +395,7 @@ def is_empty(a: Conj) -> bool:
     """Provably no instance: a false member, no common type, or no common enum value."""
     if any(n.schema is False for n in a):
         return True
-    if not conj_types(a):
+    if not live_types(a):
         return True
     values = _enum_values(a)
     return values is not None and not values
@@ -415,6 +429,8 @@ def finite_values(ch: Checker, a: Conj) -> list[Any] | None:
             values = ([None] if "null" in types else []) + (
                 [False, True] if "boolean" in types else []
             )
+        elif types and types <= {"integer", "float"} and _single_number(a) is not None:
+            values = [_single_number(a)]
         elif types == {"integer"}:
             low, high = int_bounds(*scalars.number_range(a))
             if not (math.isfinite(low) and math.isfinite(high) and high - low <= 64):
@@ -490,3 +506,10 @@ def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
 def _declares_number(n: Node) -> bool:
     declared = n.get("type")
     return declared == "number" or (isinstance(declared, list) and "number" in declared)
+
+
+def _single_number(a: Conj) -> float | None:
+    lo, hi = scalars.number_range(a)
+    if lo is not None and hi is not None and lo == hi and not lo[1]:
+        return lo[0]
+    return None

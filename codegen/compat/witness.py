@@ -17,6 +17,12 @@ MAX_TRIES = 6
 
 
 def _bases(ch: Checker) -> list[Any]:
+    if ch.witness_bases is None:
+        ch.witness_bases = _compute_bases(ch)
+    return ch.witness_bases
+
+
+def _compute_bases(ch: Checker) -> list[Any]:
     root = ch.writer.root
     valid = ch.validator(ch.writer)
     out = []

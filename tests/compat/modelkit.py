@@ -44,7 +44,7 @@ def models_for(schemas: list[Any]) -> dict[str, type[BaseModel] | None]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(source: str) -> type[BaseModel] | None:
     import hashlib
     import sys

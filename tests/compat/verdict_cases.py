@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-O = "object"
 S = {"type": "string"}
 I = {"type": "integer"}  # noqa: E741
 N = {"type": "number"}
@@ -356,4 +355,97 @@ CASES: list[tuple[str, Any, Any, bool, bool]] = [
         False,
     ),
     ("nullable_anyof", {"anyOf": [S, {"type": "null"}]}, {"type": ["string", "null"]}, True, True),
+]
+
+CASES += [
+    (
+        "not_type_on_writer",
+        {"not": {"type": "string"}},
+        {"type": ["number", "boolean", "null", "object", "array"]},
+        True,
+        True,
+    ),
+    (
+        "contradictory_string_is_empty",
+        {"type": "string", "minLength": 3, "maxLength": 2},
+        I,
+        True,
+        False,
+    ),
+    (
+        "contradictory_range_is_empty",
+        {"type": "integer", "minimum": 3, "maximum": 2},
+        S,
+        True,
+        False,
+    ),
+    ("required_but_forbidden_is_empty", obj({"a": False}, ["a"]), S, True, False),
+    (
+        "single_number_range_is_const",
+        {"type": "number", "minimum": 0, "maximum": 0},
+        {"const": 0},
+        True,
+        True,
+    ),
+    ("property_false_to_string", obj({"a": False}), obj({"a": S}), True, False),
+    ("no_type_minimum", {"minimum": 5}, {"type": "number", "minimum": 5}, False, True),
+    ("typeless_required", {"required": ["a"]}, {"type": "object", "required": ["a"]}, False, True),
+    ("empty_enum", {"enum": []}, S, True, False),
+    (
+        "closed_tuple_zero_length",
+        {"type": "array", "items": I, "maxItems": 0},
+        {"type": "array", "items": S},
+        True,
+        False,
+    ),
+    (
+        "unevaluated_as_additional",
+        obj({"a": S}, additionalProperties=False),
+        obj({"a": S}, unevaluatedProperties=False),
+        True,
+        True,
+    ),
+    (
+        "not_enum_subset",
+        {"type": "string", "not": {"const": "x"}},
+        {"type": "string", "not": {"enum": ["x"]}},
+        True,
+        True,
+    ),
+    (
+        "min_contains_decreased",
+        {"type": "array", "contains": I, "minContains": 2},
+        {"type": "array", "contains": I},
+        True,
+        False,
+    ),
+    (
+        "pattern_enum_writer",
+        {"enum": ["a", "b"]},
+        {"type": "string", "pattern": "^[ab]$"},
+        True,
+        False,
+    ),
+    (
+        "dependent_required_satisfied_by_required",
+        obj({"a": S, "b": S}, ["a", "b"]),
+        obj({"a": S, "b": S}, ["a", "b"], dependentRequired={"a": ["b"]}),
+        True,
+        True,
+    ),
+    (
+        "disjoint_pattern_properties_added",
+        obj({}, patternProperties={"^s_": S}, additionalProperties=False),
+        obj({}, patternProperties={"^s_": S, "^i_": I}, additionalProperties=False),
+        True,
+        False,
+    ),
+    (
+        "oneof_overlap_to_type",
+        {"oneOf": [{"type": "string", "maxLength": 5}, {"type": "string", "minLength": 3}]},
+        S,
+        True,
+        False,
+    ),
+    ("integer_vs_number_multiple_of_one", I, {"type": "number", "multipleOf": 1}, True, True),
 ]
