@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 
 from runtime import admin
 from runtime.errors import ConfigError, SchemabusError
+from runtime.redis_conn import make_client
 from runtime.settings import NatsSettings, RedisSettings, Settings
 from runtime.spec import Registry, ServiceWiring
 
@@ -69,7 +70,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _redis(settings: Settings) -> aioredis.Redis:
     if settings.redis is None:
         raise ConfigError("this command needs Redis: set SCHEMABUS_REDIS_URL or --redis-url")
-    return aioredis.Redis(**settings.redis.client_kwargs())
+    return make_client(settings.redis.client_kwargs())
 
 
 # --- run ------------------------------------------------------------------------------

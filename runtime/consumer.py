@@ -29,11 +29,20 @@ from typing import Protocol
 
 from runtime import constants as C
 from runtime.errors import Undeliverable
+from runtime.lanes import run_lanes
 from runtime.settings import ConsumerSettings
 from runtime.spec import RetryPolicy
 from runtime.transport import DeadLetter, Inbound, Source
 
 log = logging.getLogger("schemabus.consumer")
+
+#: Broker failures the engine waits out (transports raise `BrokerUnavailable`, a
+#: ConnectionError, for these).
+TRANSIENT = (ConnectionError, OSError, TimeoutError)
+
+SettleAndCheck = Callable[
+    [Sequence[Inbound], Sequence[DeadLetter], Sequence[Inbound]], Awaitable[list[bool]]
+]
 
 
 class Processor(Protocol):
@@ -87,6 +96,11 @@ class Consumer:
         self._done: list[Inbound] = []
         self._dead: list[DeadLetter] = []
         self._opened = False
+        #: Read the next batch while handling this one (off in `drain`, for determinism).
+        self.prefetch = True
+        self._prefetch: asyncio.Task[list[Inbound]] | None = None
+        # Optional source method: settle + idempotency check in one round trip.
+        self._combined: SettleAndCheck | None = getattr(source, "settle_and_check", None)
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -117,6 +131,9 @@ class Consumer:
             self._opened = True
             while not self._stopping.is_set():
                 await self.step()
+            while self._prefetch is not None:  # finish what was already read
+                await self.step()
+            await self._settle()
         finally:
             await self.source.close()
 
@@ -126,7 +143,7 @@ class Consumer:
             try:
                 await op()
                 return
-            except (ConnectionError, OSError, TimeoutError) as exc:
+            except TRANSIENT as exc:
                 if self._stopping.is_set():
                     raise
                 log.warning("%s: broker unavailable (%s); retrying in %.2fs", self.name, exc, delay)
@@ -136,51 +153,88 @@ class Consumer:
     # --- one iteration --------------------------------------------------------------
 
     async def step(self) -> int:
-        """Fetch one batch (plus due retries), handle and settle it. Returns entries seen."""
-        block_ms = self.settings.block_ms
-        if self._due:
-            wait = min(self._due.values()) - time.monotonic()
-            block_ms = max(0, min(block_ms, int(wait * 1000)))
-        try:
-            batch = await self.source.fetch(self.settings.batch, block_ms)
-        except (ConnectionError, OSError, TimeoutError) as exc:
-            log.warning("%s: fetch failed (%s); retrying", self.name, exc)
-            await asyncio.sleep(0.2)
-            return 0
-        lanes = await self._lanes(batch)
-        if not lanes:
-            await self._settle()
-            return len(batch)
-        if len(lanes) == 1 or self.settings.concurrency <= 1:
-            for lane in lanes:
-                await self._run_lane(lane)
+        """Fetch one batch (plus due retries), handle it, and settle the previous one.
+
+        The previous batch's acks travel in the same round trip as this batch's
+        idempotency check when the source supports it, so a batch costs two round trips
+        (fetch, settle+check) like a hand-written XREADGROUP/XACK loop. Returns entries seen.
+        """
+        fetch = self._prefetch
+        self._prefetch = None
+        if fetch is None:
+            hurry = bool(self._done or self._dead)  # do not hold acks back while idle
+            batch = await self._fetch(0 if hurry else self._block_ms())
         else:
-            it = iter(lanes)
-
-            async def worker() -> None:
-                for lane in it:  # shared iterator: each lane runs on exactly one worker
-                    await self._run_lane(lane)
-
-            n = min(self.settings.concurrency, len(lanes))
-            await asyncio.gather(*(worker() for _ in range(n)))
-        await self._settle()
+            if (self._done or self._dead) and not fetch.done():
+                await self._settle()  # the read is blocking: ack now, not after it returns
+            batch = await fetch
+        if self.prefetch and not self._stopping.is_set():
+            # Read the next batch while this one is checked, handled and settled.
+            self._prefetch = asyncio.create_task(self._fetch(self._block_ms()))
+        seen = await self._settle_and_check(batch)
+        lanes = await self._lanes(batch, seen)
+        if lanes:
+            await run_lanes(lanes, self._run_lane, self.settings.concurrency)
         return len(batch)
 
-    async def _lanes(self, batch: list[Inbound]) -> list[list[Inbound]]:
-        if batch and self.settings.dedupe:
+    def _block_ms(self) -> int:
+        if not self._due:
+            return self.settings.block_ms
+        wait = min(self._due.values()) - time.monotonic()
+        return max(0, min(self.settings.block_ms, int(wait * 1000)))
+
+    async def _fetch(self, block_ms: int) -> list[Inbound]:
+        try:
+            return await self.source.fetch(self.settings.batch, block_ms)
+        except TRANSIENT as exc:
+            log.warning("%s: fetch failed (%s); retrying", self.name, exc)
+            await asyncio.sleep(0.2)
+            return []
+
+    async def _settle_and_check(self, batch: list[Inbound]) -> set[int]:
+        """Settle what is done and return `id()`s of entries of `batch` already completed."""
+        mode = self.settings.dedupe
+        if mode == "always":
+            check = batch
+        elif mode == "redelivered":
+            check = [i for i in batch if i.attempts > 1]
+        else:
+            check = []
+        if not check:
+            await self._settle()
+            return set()
+        flags: Sequence[bool]
+        combined = self._combined
+        if combined is not None and (self._done or self._dead):
+            done, dead = self._done, self._dead
+            self._done, self._dead = [], []
             try:
-                flags = await self.source.completed(batch)
-            except (ConnectionError, OSError, TimeoutError):
-                flags = [False] * len(batch)  # handlers are retried by redelivery anyway
-            if any(flags):
-                fresh = []
-                for inbound, seen in zip(batch, flags, strict=True):
-                    if seen:
-                        self.skipped += 1
-                        self._done.append(inbound)
-                    else:
-                        fresh.append(inbound)
-                batch = fresh
+                flags = await combined(done, dead, check)
+            except TRANSIENT:
+                self._done, self._dead = done + self._done, dead + self._dead
+                await self._settle()
+                flags = await self._completed(check)
+        else:
+            await self._settle()
+            flags = await self._completed(check)
+        return {id(i) for i, f in zip(check, flags, strict=True) if f}
+
+    async def _completed(self, check: list[Inbound]) -> Sequence[bool]:
+        try:
+            return await self.source.completed(check)
+        except TRANSIENT:
+            return [False] * len(check)  # staged effects stay exactly-once regardless
+
+    async def _lanes(self, batch: list[Inbound], seen: set[int]) -> list[list[Inbound]]:
+        if seen:
+            fresh = []
+            for inbound in batch:
+                if id(inbound) in seen:
+                    self.skipped += 1
+                    self._done.append(inbound)
+                else:
+                    fresh.append(inbound)
+            batch = fresh
         lanes: dict[str, list[Inbound]] = {}
         # Due retries go first, in their parked order, ahead of new entries of the same key.
         if self._due:
@@ -191,7 +245,7 @@ class Consumer:
                 head = queue[0]
                 try:
                     await self.source.redeliver(head)
-                except (ConnectionError, OSError, TimeoutError):
+                except TRANSIENT:
                     self._parked[key] = queue
                     self._due[key] = clock + 0.5
                     continue
@@ -265,7 +319,7 @@ class Consumer:
             try:
                 await self.source.settle(done, dead)
                 return
-            except (ConnectionError, OSError, TimeoutError) as exc:
+            except TRANSIENT as exc:
                 # The handlers ran; keep trying to ack. If we gave up, the entries would be
                 # redelivered and (effects being atomic with the ack) simply run again.
                 if self._stopping.is_set() and delay >= 2.0:
@@ -282,10 +336,12 @@ async def drain(consumer: Consumer, *, idle_steps: int = 2) -> None:
     if not consumer._opened:
         await consumer.source.open()
         consumer._opened = True
+    consumer.prefetch = False
     idle = 0
-    while idle < idle_steps or consumer._parked:
+    while idle < idle_steps or consumer._parked or consumer._prefetch is not None:
         seen = await consumer.step()
         idle = 0 if seen or consumer._parked else idle + 1
+    await consumer._settle()
 
 
 def summary(consumers: Sequence[Consumer]) -> dict[str, int]:

@@ -37,30 +37,39 @@ from runtime.transport import DeadLetter, Inbound
 
 log = logging.getLogger("schemabus.redis")
 
-# ARGV: ttl, then per entry: stream, group, id, idempotency key ('' = none), n effects,
-# then per effect: argc, args...
+# One call per stream. ARGV: ttl, stream, group, key prefix, n, then n entry ids, then n
+# event ids ('' = no idempotency key), then per entry with effects: its index (1-based),
+# its number of effects, and per effect: argc, args...
+# Entries whose marker already existed (completed before, by anyone) skip their effects.
 SETTLE_LUA = """
-local ttl = ARGV[1]
-local i = 2
-local n = #ARGV
-while i <= n do
-  local stream, group, id, key = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local effects = tonumber(ARGV[i + 4])
-  i = i + 5
-  local fresh = true
-  if key ~= '' then
-    fresh = redis.call('SET', key, '1', 'NX', 'EX', ttl)
+local ttl, stream, group, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local n = tonumber(ARGV[5])
+local fresh = {}
+for k = 1, n do
+  local event_id = ARGV[5 + n + k]
+  if event_id == '' then
+    fresh[k] = true
+  else
+    fresh[k] = redis.call('SET', prefix .. event_id, '1', 'NX', 'EX', ttl)
   end
+end
+local i = 6 + 2 * n
+local total = #ARGV
+while i <= total do
+  local k, effects = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  i = i + 2
   for _ = 1, effects do
     local argc = tonumber(ARGV[i])
-    if fresh then
+    if fresh[k] then
       redis.call(unpack(ARGV, i + 1, i + argc))
     end
     i = i + 1 + argc
   end
-  redis.call('XACK', stream, group, id)
 end
-return 1
+for first = 1, n, 1000 do
+  redis.call('XACK', stream, group, unpack(ARGV, 5 + first, 5 + math.min(first + 999, n)))
+end
+return n
 """
 
 #: Dead-letter streams are trimmed approximately to this many entries.
@@ -226,56 +235,85 @@ class RedisSource:
     # --- settling ---------------------------------------------------------------------
 
     async def completed(self, batch: Sequence[Inbound]) -> list[bool]:
-        keys = [
-            C.idempotency_key(self._group, i.envelope.id) if i.envelope else C.KEY_PREFIX + "-"
-            for i in batch
-        ]
         async with _transient():
-            values = await self._r.mget(keys)
+            values = await self._r.mget(self._keys(batch))
         return [v is not None for v in values]
 
     async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+        await self.settle_and_check(done, dead, ())
+
+    async def settle_and_check(
+        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], check: Sequence[Inbound]
+    ) -> list[bool]:
+        """`settle(done, dead)` and then `completed(check)`, in one round trip."""
+        flags: list[bool] = []
         async with _transient():
             try:
-                await self._settle(done, dead)
+                flags = await self._settle(done, dead, check)
             except NoScriptError:
                 self._sha = await self._r.script_load(SETTLE_LUA)  # Redis restarted
-                await self._settle(done, dead)
+                flags = await self._settle(done, dead, check)
             except ResponseError as exc:
                 if not _is_nogroup(exc):
                     raise
                 # The group vanished with its pending list: nothing is left to acknowledge.
                 await self._recreate(exc)
+                flags = [False] * len(check)
+        self._release(done, dead)
+        return flags
+
+    def _release(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
         held = self._held
         for i in done:
             held.discard((i.destination, i.message_id))
         for d in dead:
             held.discard((d.inbound.destination, d.inbound.message_id))
 
-    async def _settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+    async def _settle(
+        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], check: Sequence[Inbound]
+    ) -> list[bool]:
         group = self._group
         pipe = self._r.pipeline(transaction=False)
         if done:
-            args: list[Any] = [self._settings.idempotency_ttl_s]
-            prefix = f"{C.IDEMPOTENCY_PREFIX}{group}:"
-            for i in done:
-                env = i.envelope
-                effects = i.effects
-                args += (i.destination, group, i.message_id, prefix + env.id if env else "")
-                args.append(len(effects))
-                for cmd in effects:
-                    args.append(len(cmd))
-                    args.extend(cmd)
             if self._sha is None:
                 self._sha = await self._r.script_load(SETTLE_LUA)
-            pipe.evalsha(self._sha, 0, *args)
+            by_stream: dict[str, list[Inbound]] = {}
+            for i in done:
+                entries = by_stream.get(i.destination)
+                if entries is None:
+                    by_stream[i.destination] = [i]
+                else:
+                    entries.append(i)
+            prefix = f"{C.IDEMPOTENCY_PREFIX}{group}:"
+            ttl = self._settings.idempotency_ttl_s
+            for stream, entries in by_stream.items():
+                args: list[Any] = [ttl, stream, group, prefix, len(entries)]
+                args += [i.message_id for i in entries]
+                args += [i.envelope.id if i.envelope is not None else "" for i in entries]
+                for k, i in enumerate(entries, 1):
+                    if i.effects:
+                        args += (k, len(i.effects))
+                        for cmd in i.effects:
+                            args.append(len(cmd))
+                            args.extend(cmd)
+                pipe.evalsha(self._sha, 0, *args)
         for d in dead:
             i = d.inbound
             fields: dict[Any, Any] = dict(i.raw or {})
             fields.update(dead_letter_fields(d, group))
             pipe.xadd(C.dead_letter_stream(i.destination), fields, maxlen=DEAD_LETTER_MAXLEN)
             pipe.xack(i.destination, group, i.message_id)
-        await pipe.execute()
+        if check:
+            pipe.mget(self._keys(check))
+        if not done and not dead and not check:
+            return []
+        replies = await pipe.execute()
+        return [v is not None for v in replies[-1]] if check else []
+
+    def _keys(self, batch: Sequence[Inbound]) -> list[str]:
+        prefix = f"{C.IDEMPOTENCY_PREFIX}{self._group}:"
+        # An entry without an envelope gets a key that never exists.
+        return [prefix + i.envelope.id if i.envelope else C.KEY_PREFIX + "-" for i in batch]
 
     async def redeliver(self, inbound: Inbound) -> None:
         # XCLAIM to ourselves with min-idle 0 bumps the delivery counter in Redis, so the

@@ -24,6 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from runtime.envelope import Envelope
 from runtime.errors import NotSupportedError, TransportError
+from runtime.redis_conn import make_client
 from runtime.settings import ConsumerSettings, RedisSettings
 from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
 
@@ -55,7 +56,7 @@ class RedisTransport:
 
     @classmethod
     async def connect(cls, settings: RedisSettings, **options: Any) -> RedisTransport:
-        client = aioredis.Redis(**settings.client_kwargs())
+        client = make_client(settings.client_kwargs())
         try:
             await client.ping()
         except RedisError as exc:
@@ -67,7 +68,7 @@ class RedisTransport:
     def from_url(cls, url: str, **options: Any) -> RedisTransport:
         """Without a connectivity check (tests, scripts)."""
         settings = RedisSettings.from_url(url)
-        return cls(aioredis.Redis(**settings.client_kwargs()), settings, **options)
+        return cls(make_client(settings.client_kwargs()), settings, **options)
 
     async def publish(self, batch: Sequence[Outbound]) -> None:
         if not batch:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
 from runtime.errors import ConfigError
@@ -189,7 +189,12 @@ class ConsumerSettings:
     visibility_timeout_ms: int = 30_000  # idle time after which another consumer reclaims
     reclaim_interval_ms: int = 5_000
     max_payload_bytes: int = 1_048_576  # larger data is dead-lettered as oversized
-    dedupe: bool = True  # check idempotency markers before handling (one MGET per batch)
+    # Which deliveries are checked against idempotency markers before the handler runs:
+    # "always" (also catches duplicate publishes, e.g. a publisher retry after a dropped
+    # connection), "redelivered" (only deliveries with attempts > 1), "off". The check
+    # rides in the same round trip as the previous batch's acks. Staged effects are
+    # exactly-once in every mode: the settle script skips them for completed events.
+    dedupe: Literal["always", "redelivered", "off"] = "always"
     idempotency_ttl_s: int = 24 * 3600
 
 
@@ -253,6 +258,12 @@ class Settings:
             ),
             max_payload_bytes=_int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
         )
+        dedupe = e.get("SCHEMABUS_DEDUPE", d.dedupe)
+        if dedupe not in ("always", "redelivered", "off"):
+            raise ConfigError(
+                f"SCHEMABUS_DEDUPE must be always, redelivered or off, got {dedupe!r}"
+            )
+        consumer = replace(consumer, dedupe=cast(Literal["always", "redelivered", "off"], dedupe))
         return cls(redis=redis, nats=nats, consumer=consumer)
 
 
