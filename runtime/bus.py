@@ -85,7 +85,7 @@ class Bus:
 
             durable = await RedisTransport.connect(settings.redis)
         if settings.nats is not None:
-            live = await _connect_nats(settings.nats)
+            live = await _connect_nats(settings.nats, registry)
         if durable is None and live is None:
             raise ConfigError(
                 "no transport configured: set SCHEMABUS_REDIS_URL or SCHEMABUS_NATS_URL"
@@ -313,8 +313,9 @@ class Bus:
         return ServiceRunner(self, wiring, **options)
 
 
-async def _connect_nats(settings: NatsSettings) -> Transport:
-    """`runtime.nats.connect(settings)`, imported only when NATS is configured."""
+async def _connect_nats(settings: NatsSettings, registry: Registry) -> Transport:
+    """`runtime.nats.connect(settings, registry=...)`, imported only when NATS is
+    configured (the registry tells it which subjects JetStream keeps)."""
     try:
         module = importlib.import_module("runtime.nats")
     except ImportError as exc:
@@ -322,7 +323,7 @@ async def _connect_nats(settings: NatsSettings) -> Transport:
     connect = getattr(module, "connect", None)
     if connect is None:
         raise ConfigError("runtime.nats has no connect(settings); the NATS transport is incomplete")
-    transport: Transport = await connect(settings)
+    transport: Transport = await connect(settings, registry=registry)
     return transport
 
 

@@ -13,8 +13,8 @@ A transport moves envelopes. It knows nothing of models, handlers or the registr
   `capabilities`); others raise `NotSupportedError`.
 
 Implementations: `runtime.memory.MemoryTransport`, `runtime.redis_streams.RedisTransport`,
-and the NATS one, which `Bus.connect` loads as `runtime.nats.connect(settings: NatsSettings)
--> Transport` (an async function) when NATS is configured.
+and `runtime.nats.NatsTransport`, which `Bus.connect` loads lazily as
+`await runtime.nats.connect(settings, registry=registry)` when NATS is configured.
 
 Retry timing, ordering, idempotency decisions and dispatch live above, in
 `runtime.consumer`, so every transport behaves the same; the conformance suite in

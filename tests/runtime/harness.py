@@ -6,6 +6,7 @@ Adding a transport to the suite = one more `Harness` subclass and one more id in
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from runtime.memory import MemoryTransport
 from runtime.redis_streams import RedisTransport
 from runtime.settings import ConsumerSettings, Settings
 from runtime.spec import Registry
-from runtime.transport import Transport
+from runtime.transport import Source, Transport
 
 FAST = ConsumerSettings(
     batch=50, block_ms=50, concurrency=8, visibility_timeout_ms=200, reclaim_interval_ms=50
@@ -28,6 +29,16 @@ class Harness:
     name = "?"
     durable: Transport
     live: Transport | None = None
+
+    def requires(self, capability: str) -> None:
+        """Skip the calling test on transports without `capability`."""
+        import pytest
+
+        if capability not in self.durable.capabilities:
+            pytest.skip(f"{self.name} has no {capability!r}")
+
+    async def kill(self, source: Source) -> None:
+        """Make a source that fetched entries vanish without settling them."""
 
     def bus(self, registry: Registry, source: str, **kw: Any) -> Bus:
         return Bus(
@@ -97,3 +108,71 @@ class RedisHarness(Harness):
     async def close(self) -> None:
         await super().close()
         await self.client.aclose()
+
+
+class NatsHarness(Harness):
+    """NATS with the conformance streams kept by JetStream (durable pull consumers)."""
+
+    name = "nats"
+    SUBJECTS = ("orders", "payments")
+
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
+        self.durable = transport
+        self.live = transport
+
+    @classmethod
+    async def create(cls, url: str) -> NatsHarness:
+        from nats.js.errors import NotFoundError
+
+        from runtime.nats import DEAD_LETTER_STREAM, NatsTransport, stream_name
+        from runtime.settings import NatsSettings
+
+        transport = await NatsTransport.connect(
+            NatsSettings.from_url(url), jetstream=list(cls.SUBJECTS)
+        )
+        # The session's server is shared: start every test from empty streams.
+        for name in [*(stream_name(s) for s in cls.SUBJECTS), DEAD_LETTER_STREAM]:
+            with contextlib.suppress(NotFoundError):
+                await transport.js.delete_stream(name)
+        return cls(transport)
+
+    async def kill(self, source: Source) -> None:
+        # A dead process stops pulling and never acks: cancel its pull loops only.
+        for task in source._tasks:  # type: ignore[attr-defined]
+            task.cancel()
+        for pull in source._pulls:  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
+
+    async def append_raw(self, stream: str, fields: Mapping[str, str | bytes]) -> None:
+        from runtime.nats import stream_name
+
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in fields.items()}
+        data = headers.pop("data", "").encode()
+        await self.transport.streams.ensure(self.transport.jetstream[stream])
+        await self.transport.js.publish(
+            stream, data, stream=stream_name(stream), headers=headers or None
+        )
+
+    async def dead_letters(self, stream: str) -> list[dict[str, bytes]]:
+        from nats.js.errors import NotFoundError
+
+        from runtime.nats import DEAD_LETTER_STREAM, dead_letter_subject
+
+        js = self.transport.js
+        try:
+            info = await js.stream_info(DEAD_LETTER_STREAM)
+        except NotFoundError:
+            return []
+        out: list[dict[str, bytes]] = []
+        subject = dead_letter_subject(stream)
+        for seq in range(info.state.first_seq, info.state.last_seq + 1):
+            with contextlib.suppress(NotFoundError):
+                msg = await js.get_msg(DEAD_LETTER_STREAM, seq)
+                if msg.subject != subject:
+                    continue
+                row = {k: v.encode() for k, v in (msg.headers or {}).items()}
+                row["data"] = msg.data or b""
+                out.append(row)
+        return out
