@@ -14,8 +14,6 @@ from .scalars import check_bounds
 if TYPE_CHECKING:
     from .walker import Checker, Conj, Path
 
-_APPLICATORS = ("allOf", "anyOf", "oneOf", "$ref", "if", "dependentSchemas")
-
 
 def _matches(pattern: str, name: str) -> bool:
     try:
@@ -34,7 +32,42 @@ def _patterns(n: Node) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def additional(ch: Checker, n: Node) -> Node | None:
+_DYNAMIC = ("anyOf", "oneOf", "if", "dependentSchemas")
+
+
+def _scope(n: Node) -> tuple[set[str], set[str], bool] | None:
+    """Names and patterns evaluated in place around ``n`` (itself, its $ref and allOf
+    members) and whether one of them has additionalProperties (which evaluates every
+    name). None when a dynamic applicator (anyOf, oneOf, if, dependentSchemas) makes the
+    evaluated set instance-dependent."""
+    names: set[str] = set()
+    patterns: set[str] = set()
+    has_additional = False
+    for member in flatten((n,)):
+        if not isinstance(member.schema, dict):
+            continue
+        if any(member.has(k) for k in _DYNAMIC):
+            return None
+        names |= set(_props(member))
+        patterns |= set(_patterns(member))
+        has_additional = has_additional or (member is not n and member.has("additionalProperties"))
+    return names, patterns, has_additional
+
+
+def _unevaluated(n: Node, name: str | None) -> Node | None:
+    """unevaluatedProperties of ``n`` when it applies to ``name`` (None = a fresh name)."""
+    if not n.has("unevaluatedProperties") or n.has("additionalProperties"):
+        return None
+    scope = _scope(n)
+    if scope is None or scope[2]:
+        return None
+    names, patterns, _ = scope
+    if name is not None and (name in names or any(_matches(p, name) for p in patterns)):
+        return None
+    return n.child("unevaluatedProperties")
+
+
+def additional(ch: Checker, n: Node, name: str | None = None) -> Node | None:
     """The schema for names neither declared nor pattern-matched in ``n`` (None = any).
 
     Under runtime semantics a generated writer model emits only its declared fields, and
@@ -42,8 +75,8 @@ def additional(ch: Checker, n: Node) -> Node | None:
     """
     if n.has("additionalProperties"):
         return n.child("additionalProperties")
-    if n.has("unevaluatedProperties") and not any(n.has(k) for k in _APPLICATORS):
-        return n.child("unevaluatedProperties")
+    if n.has("unevaluatedProperties"):
+        return _unevaluated(n, name)
     if ch.runtime and isinstance(n.schema, dict):
         if n.has("properties") and n.doc.role == "writer" and not n.has("patternProperties"):
             return Node(False, n.ptr, n.doc)
@@ -62,7 +95,7 @@ def slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
             found.append(n.child("patternProperties", pattern))
     if found:
         return found, "declared" if name in _props(n) else "pattern"
-    extra = additional(ch, n)
+    extra = additional(ch, n, name)
     return ([extra] if extra is not None else []), "additional"
 
 
@@ -191,22 +224,15 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     if (
         b.has("unevaluatedProperties")
         and not b.has("additionalProperties")
-        and (
-            any(b.has(k) for k in _APPLICATORS)
-            and not any(
-                x.has("unevaluatedProperties")
-                and ch.equal(x.child("unevaluatedProperties"), b.child("unevaluatedProperties"))
-                for x in a
-            )
-            and not trivially_true(b.get("unevaluatedProperties"))
-        )
+        and not trivially_true(b.get("unevaluatedProperties"))
+        and _scope(b) is None
     ):
         ch.report(
             "UNEVALUATED_PROPERTIES_CHANGED",
             a[0].ptr,
             b.kw("unevaluatedProperties"),
-            f"At {where(path)} unevaluatedProperties depends on other applicators of the "
-            f"{reader} schema, so compatibility could not be proved.",
+            f"At {where(path)} unevaluatedProperties depends on anyOf/oneOf/if/dependentSchemas "
+            f"of the {reader} schema, so compatibility could not be proved.",
             path,
         )
 

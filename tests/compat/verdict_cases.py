@@ -449,3 +449,38 @@ CASES += [
     ),
     ("integer_vs_number_multiple_of_one", I, {"type": "number", "multipleOf": 1}, True, True),
 ]
+
+_BASE = {"type": "object", "properties": {"id": S}, "required": ["id"]}
+CASES += [
+    (
+        "unevaluated_closed_extension_optional_added",
+        {
+            "$defs": {"b": _BASE},
+            "allOf": [{"$ref": "#/$defs/b"}],
+            "properties": {"x": I},
+            "unevaluatedProperties": False,
+        },
+        {
+            "$defs": {"b": _BASE},
+            "allOf": [{"$ref": "#/$defs/b"}],
+            "properties": {"x": I, "y": S},
+            "unevaluatedProperties": False,
+        },
+        True,
+        False,
+    ),
+    (
+        "unevaluated_different_allof_members",
+        {"allOf": [obj({"a": S})], "unevaluatedProperties": False},
+        {"allOf": [obj({"b": S})], "unevaluatedProperties": False},
+        False,
+        False,
+    ),
+    (
+        "unevaluated_with_anyof_not_provable",
+        {"type": "object", "anyOf": [obj({"a": S})], "unevaluatedProperties": False},
+        {"type": "object", "anyOf": [obj({"a": S}), obj({"b": S})], "unevaluatedProperties": False},
+        False,
+        False,
+    ),
+]
