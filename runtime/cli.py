@@ -77,8 +77,8 @@ def _redis(settings: Settings) -> aioredis.Redis:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from runtime.bus import Bus
     from runtime.logs import configure
+    from runtime.service import run_service
 
     configure(args.log_format, args.log_level)
     settings = _settings(args)
@@ -101,11 +101,7 @@ async def _run(args: argparse.Namespace) -> int:
         if args.upcasters:
             raise
         upcasters = {}  # the default module is optional
-    bus = await Bus.connect(settings, registry, source=wiring.name, upcasters=upcasters)
-    try:
-        await bus.service(wiring).run_forever()
-    finally:
-        await bus.close()
+    await run_service(wiring, registry, settings=settings, upcasters=upcasters)
     return 0
 
 

@@ -18,10 +18,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from runtime.consumer import Consumer, drain
-from runtime.dispatch import Dispatcher
+from runtime.dispatch import Dispatcher, UpcasterMap
 from runtime.errors import ConfigError
-from runtime.settings import ConsumerSettings
-from runtime.spec import ServiceWiring, Subscription
+from runtime.hooks import NO_HOOKS, Hooks
+from runtime.settings import ConsumerSettings, Settings
+from runtime.spec import Registry, ServiceWiring, Subscription
 from runtime.transport import Closer
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class ServiceRunner:
         consumer_name: str | None = None,
         settings: ConsumerSettings | None = None,
         group: str | None = None,
+        live_only: bool = False,
     ) -> None:
         self.bus = bus
         self.wiring = wiring
@@ -55,8 +57,12 @@ class ServiceRunner:
         self.consumers: list[Consumer] = []
         self._closers: list[Closer] = []
         self._started = False
-        durable = [s for s in wiring.subscriptions if s.spec.delivery == "durable"]
-        live = [s for s in wiring.subscriptions if s.spec.delivery != "durable"]
+        # live_only: take durable events from their NATS mirror instead of the Redis log
+        # (a dashboard that wants what happens now, not a replay of history).
+        durable = [
+            s for s in wiring.subscriptions if s.spec.delivery == "durable" and not live_only
+        ]
+        live = [s for s in wiring.subscriptions if s not in durable]
         if durable:
             self._add_consumer(durable, durable=True)
         if live:
@@ -149,3 +155,28 @@ class ServiceRunner:
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
+
+
+async def run_service(
+    wiring: ServiceWiring,
+    registry: Registry,
+    *,
+    settings: Settings | None = None,
+    upcasters: UpcasterMap | None = None,
+    hooks: Hooks = NO_HOOKS,
+    consumer_name: str | None = None,
+) -> None:
+    """Connect, run `wiring` until SIGTERM/SIGINT, shut down gracefully, disconnect."""
+    from runtime.bus import Bus
+
+    bus = await Bus.connect(
+        settings or Settings.from_env(),
+        registry,
+        source=wiring.name,
+        upcasters=upcasters,
+        hooks=hooks,
+    )
+    try:
+        await bus.service(wiring, consumer_name=consumer_name).run_forever()
+    finally:
+        await bus.close()
