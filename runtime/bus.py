@@ -201,8 +201,20 @@ class Bus:
         await self._send([(self.registry.spec(e.type, e.dataversion), e) for e in envelopes])
 
     async def _send(self, pairs: Sequence[tuple[EventSpec, Envelope]]) -> None:
-        if self.hooks.on_publish:
-            self.hooks.published([env for _, env in pairs])
+        hooks = self.hooks
+        if hooks.on_publish or hooks.around_publish:
+            envelopes = [env for _, env in pairs]
+            hooks.published(envelopes)
+            if hooks.around_publish:
+
+                async def send() -> None:
+                    await self._route(pairs)
+
+                await hooks.send(envelopes, send)
+                return
+        await self._route(pairs)
+
+    async def _route(self, pairs: Sequence[tuple[EventSpec, Envelope]]) -> None:
         durable: list[Outbound] = []
         live: list[Outbound] = []
         for spec, env in pairs:

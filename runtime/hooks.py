@@ -6,12 +6,16 @@
   called, at zero cost.
 * `PublishHook` sees every outgoing batch of envelopes before it is sent, e.g. to stamp
   the current span's `traceparent` or count published events.
-* `ConsumeHook` sees every settled batch: handled, dead-lettered and retried counts.
+* `PublishMiddleware` wraps the sending of one batch (`await send()`), e.g. in a
+  "publish" span; it runs once per batch, never per event.
+
+Ready-made ones: `runtime.tracing.tracing_hooks()` (OpenTelemetry) and
+`runtime.metrics.Metrics` (Prometheus); combine with `Hooks.combine`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from runtime.envelope import Envelope
@@ -19,12 +23,23 @@ from runtime.spec import EventHandler, EventSpec
 
 HandlerMiddleware = Callable[[EventSpec, EventHandler], EventHandler]
 PublishHook = Callable[[Sequence[Envelope]], None]
+Send = Callable[[], Awaitable[None]]
+PublishMiddleware = Callable[[Sequence[Envelope], Send], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
 class Hooks:
     middleware: tuple[HandlerMiddleware, ...] = ()
     on_publish: tuple[PublishHook, ...] = ()
+    around_publish: tuple[PublishMiddleware, ...] = ()
+
+    @classmethod
+    def combine(cls, *hooks: Hooks) -> Hooks:
+        return cls(
+            middleware=tuple(m for h in hooks for m in h.middleware),
+            on_publish=tuple(p for h in hooks for p in h.on_publish),
+            around_publish=tuple(a for h in hooks for a in h.around_publish),
+        )
 
     def wrap(self, spec: EventSpec, handler: EventHandler) -> EventHandler:
         # The first middleware listed is the outermost.
@@ -35,6 +50,19 @@ class Hooks:
     def published(self, envelopes: Sequence[Envelope]) -> None:
         for hook in self.on_publish:
             hook(envelopes)
+
+    async def send(self, envelopes: Sequence[Envelope], send: Send) -> None:
+        """Run `send` inside every `around_publish` middleware (first = outermost)."""
+        for middleware in reversed(self.around_publish):
+            send = _bind(middleware, envelopes, send)
+        await send()
+
+
+def _bind(middleware: PublishMiddleware, envelopes: Sequence[Envelope], inner: Send) -> Send:
+    async def call() -> None:
+        await middleware(envelopes, inner)
+
+    return call
 
 
 NO_HOOKS = Hooks()

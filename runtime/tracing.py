@@ -1,0 +1,83 @@
+"""OpenTelemetry spans for publish and process, with context carried in `traceparent`.
+
+    bus = await Bus.connect(settings, REGISTRY, source="order", hooks=tracing_hooks())
+
+* publish: one PRODUCER span per batch; every envelope of the batch gets that span's
+  W3C `traceparent`, so consumers continue the trace across Redis and NATS.
+* process: one CONSUMER span per handled event, child of the envelope's `traceparent`;
+  an exception marks the span as an error (the engine then retries or dead-letters).
+
+Only `opentelemetry-api` is needed; without an SDK configured the spans are no-ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+from runtime.context import HandlerContext
+from runtime.envelope import Envelope
+from runtime.hooks import Hooks, Send
+from runtime.spec import Context, EventHandler, EventSpec
+
+_propagator = TraceContextTextMapPropagator()
+
+
+def tracing_hooks(tracer_provider: trace.TracerProvider | None = None) -> Hooks:
+    tracer = trace.get_tracer("schemabus", tracer_provider=tracer_provider)
+
+    async def around_publish(envelopes: Sequence[Envelope], send: Send) -> None:
+        first = envelopes[0] if envelopes else None
+        name = f"{first.type} publish" if first is not None else "publish"
+        with tracer.start_as_current_span(
+            name,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "schemabus",
+                "messaging.batch.message_count": len(envelopes),
+            },
+        ):
+            carrier: dict[str, str] = {}
+            _propagator.inject(carrier)
+            traceparent = carrier.get("traceparent")
+            if traceparent:
+                for env in envelopes:
+                    env.traceparent = traceparent
+            await send()
+
+    def middleware(spec: EventSpec, handler: EventHandler) -> EventHandler:
+        name = f"{spec.type} process"
+
+        async def traced(event: Any, ctx: Context) -> None:
+            env = ctx.envelope if isinstance(ctx, HandlerContext) else None
+            parent = (
+                _propagator.extract({"traceparent": env.traceparent})
+                if env is not None and env.traceparent
+                else otel_context.get_current()
+            )
+            attributes: dict[str, str | int] = {
+                "messaging.system": "schemabus",
+                "messaging.operation": "process",
+                "messaging.message.id": ctx.event_id,
+                "cloudevents.event_type": spec.type,
+                "schemabus.event.version": spec.version,
+            }
+            if env is not None and env.subject:
+                attributes["cloudevents.event_subject"] = env.subject
+            with tracer.start_as_current_span(
+                name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+            ) as span:
+                try:
+                    await handler(event, ctx)
+                except Exception as exc:
+                    span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                    raise
+
+        return traced
+
+    return Hooks(middleware=(middleware,), around_publish=(around_publish,))
