@@ -122,7 +122,7 @@ def _discover(root: Path, schemas: Path) -> tuple[dict[str, list[tuple[int, Path
 def _version(
     bundler: Bundler, jf: JsonFile, type_name: str, number: int
 ) -> tuple[list[Finding], Version | None]:
-    findings = lint.lint_metaschema(jf)
+    findings = lint.lint_metaschema_cached(jf)
     if findings:
         return findings, None
     findings += lint.lint_event_header(jf, type_name, number)
@@ -131,7 +131,7 @@ def _version(
     findings += bundle.findings
     if bundle.findings:
         return findings, None
-    findings += lint.lint_examples(jf, bundle.schema)
+    findings += lint.lint_examples_cached(jf, bundle.schema)
     version = Version(
         type=type_name,
         version=number,

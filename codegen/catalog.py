@@ -30,6 +30,9 @@ class CatalogDoc:
         return Finding(self.rel, self.line_of(ptr), message, rule)
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 @cache
 def catalog_schema() -> dict[str, Any]:
     text = resources.files("codegen").joinpath("catalog.schema.json").read_text("utf-8")
@@ -49,9 +52,20 @@ def read_catalog(path: Path, rel: str) -> CatalogDoc:
             [Finding(rel, 0, f"Cannot read the catalog: {exc}.", "CATALOG_UNREADABLE")]
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        # One parse: the node tree gives line numbers, the same tree gives the data.
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError:
+        # Re-parse with the pure-Python loader: its messages do not depend on libyaml.
+        try:
+            yaml.compose(text, Loader=yaml.SafeLoader)
+            raise
+        except yaml.YAMLError as pure:
+            exc = pure
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)

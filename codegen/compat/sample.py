@@ -182,11 +182,19 @@ def required_names(conj: tuple[Node, ...]) -> list[str]:
     return names
 
 
+_COUNTER_ORDER = ("integer", "string", "null", "boolean", "float", "array", "object")
+
+
 def counter_samples(node: Node) -> list[Any]:
     """Values that probably violate ``node``: other types first, then boundary values."""
     conj = flatten((node,))
     types = conj_types(conj)
-    out = [TYPICAL[t] for t in TYPE_ORDER if t not in types]
+    out: list[Any] = []
+    if _enum(conj) is not None:  # a value of an allowed type that is not listed
+        out += [{"string": "not-listed", "integer": 987654321}.get(t) for t in sorted(types)]
+        out = [v for v in out if v is not None]
+    # scalars first: a wrong-typed scalar makes the clearest example
+    out += [TYPICAL[t] for t in _COUNTER_ORDER if t not in types]
     max_len = _numbers(conj, "maxLength")
     if max_len:
         out.append("x" * (int(min(max_len)) + 1))

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+from functools import cache
 from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ _MAP_KEYWORDS = frozenset(
 )
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     return Path(os.environ.get("SCHEMABUS_CACHE_DIR", ".cache/codegen"))
 
 
@@ -65,9 +66,14 @@ def _serialise(schema: Any) -> bytes:
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+@cache
+def _generator_tag() -> bytes:
+    return f"dmcg={dist_version('datamodel-code-generator')};rev={RENDER_REVISION};".encode()
+
+
 def _key(prepared: Any) -> str:
     h = hashlib.sha256()
-    h.update(f"dmcg={dist_version('datamodel-code-generator')};rev={RENDER_REVISION};".encode())
+    h.update(_generator_tag())
     h.update(_serialise(prepared))
     return h.hexdigest()
 
@@ -77,7 +83,7 @@ def generate_model_sources(schemas: dict[str, Any]) -> dict[str, str]:
     out: dict[str, str] = {}
     missing: dict[str, Any] = {}
     keys = {name: _key(schema) for name, schema in schemas.items()}
-    cache = _cache_dir()
+    cache = cache_dir()
     for name, key in keys.items():
         hit = cache / key[:2] / f"{key}.py"
         if hit.is_file():
@@ -85,7 +91,7 @@ def generate_model_sources(schemas: dict[str, Any]) -> dict[str, str]:
         else:
             missing[name] = schemas[name]
     if missing:
-        fresh = _run_generator(missing)
+        fresh = _run_parallel(missing)
         for name, source in fresh.items():
             out[name] = source
             _store(cache / keys[name][:2] / f"{keys[name]}.py", source)
@@ -100,6 +106,29 @@ def _store(path: Path, source: str) -> None:
         tmp.replace(path)
     except OSError:
         pass  # the cache is an optimisation; a read-only tree still generates correctly
+
+
+# Below this many modules a second process costs more (generator import) than it saves.
+_PARALLEL_MIN = 48
+
+
+def _run_parallel(schemas: dict[str, Any]) -> dict[str, str]:
+    """Split a large cold run over the machine's cores; each module is independent (only
+    local refs), so the output is the same as one big run."""
+    workers = min(os.cpu_count() or 1, 4)
+    if workers < 2 or len(schemas) < _PARALLEL_MIN:
+        return _run_generator(schemas)
+    import concurrent.futures
+    import multiprocessing
+
+    names = sorted(schemas)
+    chunks = [{n: schemas[n] for n in names[i::workers]} for i in range(workers)]
+    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    out: dict[str, str] = {}
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        for part in pool.map(_run_generator, chunks):
+            out.update(part)
+    return out
 
 
 def _run_generator(schemas: dict[str, Any]) -> dict[str, str]:
