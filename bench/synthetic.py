@@ -63,7 +63,13 @@ def write_tree(root: Path, types: int = 100, versions: int = 2) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         for v in range(1, versions + 1):
             (folder / f"v{v}.json").write_text(json.dumps(_schema(name, v), indent=2))
-        catalog += [f"  {name}:", "    delivery: durable", f"    stream: s{i % 10}", "    aggregate_id: id"]
+        stream = f"s{i % 10}"
+        catalog += [
+            f"  {name}:",
+            "    delivery: durable",
+            f"    stream: {stream}",
+            "    aggregate_id: id",
+        ]
     catalog += ["services:", "  sink:", "    consumes:"]
     catalog += [f"      bench.entity{i:03d}.changed: {versions}" for i in range(types)]
     (schemas / "catalog.yaml").write_text("\n".join(catalog) + "\n")

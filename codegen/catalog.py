@@ -59,23 +59,27 @@ def read_catalog(path: Path, rel: str) -> CatalogDoc:
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
-    except yaml.YAMLError:
-        # Re-parse with the pure-Python loader: its messages do not depend on libyaml.
-        try:
-            yaml.compose(text, Loader=yaml.SafeLoader)
-            raise
-        except yaml.YAMLError as pure:
-            exc = pure
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 0
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise BadInput([Finding(rel, line, f"Invalid YAML: {problem}.", "YAML_INVALID")]) from None
+    except yaml.YAMLError as fast:
+        raise BadInput([_yaml_finding(text, fast, rel)]) from None
     if node is None or not isinstance(data, dict):
         raise BadInput([Finding(rel, 1, "The catalog must be a YAML mapping.", "CATALOG_INVALID")])
     dupes = _duplicate_keys(node, rel)
     if dupes:
         raise BadInput(dupes)
     return CatalogDoc(rel, data, yaml_lines(node))
+
+
+def _yaml_finding(text: str, fast: yaml.YAMLError, rel: str) -> Finding:
+    # Re-parse with the pure-Python loader: its messages do not depend on libyaml.
+    exc: yaml.YAMLError = fast
+    try:
+        yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as pure:
+        exc = pure
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else 0
+    problem = getattr(exc, "problem", None) or str(exc)
+    return Finding(rel, line, f"Invalid YAML: {problem}.", "YAML_INVALID")
 
 
 def _duplicate_keys(node: yaml.Node, rel: str) -> list[Finding]:
