@@ -60,5 +60,9 @@ def make_client(kwargs: dict[str, Any]) -> aioredis.Redis:
     if not ssl:
         for key in [k for k in kw if k.startswith("ssl_")]:
             del kw[key]
-    pool = aioredis.ConnectionPool(connection_class=cls, **kw)
+    # Blocking: when every connection is busy (many handlers publishing at once), wait
+    # for one instead of failing with "Too many connections".
+    pool = aioredis.BlockingConnectionPool(
+        connection_class=cls, timeout=kw.get("socket_timeout") or 20, **kw
+    )
     return aioredis.Redis(connection_pool=pool)

@@ -144,7 +144,16 @@ class RedisSource:
         mid = entry_id.decode()
         self._held.add((stream, mid))
         if not fields:
-            return Inbound(stream, mid, attempts, None, "entry has no fields", {})
+            # Still pending but gone from the stream: trimmed by retention (or XDEL) before
+            # it was handled. Dead-lettered so that the loss is visible, not silent.
+            return Inbound(
+                stream,
+                mid,
+                attempts,
+                None,
+                "entry was trimmed or deleted before it was handled",
+                {},
+            )
         try:
             return Inbound(stream, mid, attempts, Envelope.from_fields(fields), None, fields)
         except MalformedEnvelope as exc:

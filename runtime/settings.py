@@ -58,7 +58,7 @@ class RedisSettings:
     tls_key_file: str | None = None
     tls_verify: bool = True
     socket_timeout_s: float = 10.0
-    max_connections: int = 32
+    max_connections: int = 64
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
