@@ -38,15 +38,15 @@ def check_upcaster(old_schema: dict[str, Any], new_schema: dict[str, Any], fn: U
     prop()
 
 
-@pytest.mark.parametrize("step", STEPS, ids=[f"{t}@{a}->{b}" for t, a, b in STEPS])
-def test_required_upcasters_produce_valid_events(step: tuple[str, int, int]) -> None:
-    type_name, old, new = step
-    assert step in UPCASTERS, f"missing upcaster {step}: run `make gen` for a stub"
-    old_spec, new_spec = REGISTRY.spec(type_name, old), REGISTRY.spec(type_name, new)
-    check_upcaster(
-        json.loads(old_spec.schema_json), json.loads(new_spec.schema_json), UPCASTERS[step]
-    )
-    # And the consumer's model reads what the upcaster writes.
+def test_required_upcasters_produce_valid_events() -> None:
+    # One test over every step the registry's read plans need (none in the example system
+    # today; the gate e2e test exercises the flow that creates one).
+    for step in STEPS:
+        type_name, old, new = step
+        assert step in UPCASTERS, f"missing upcaster {step}: run `make gen` for a stub"
+        old_schema = json.loads(REGISTRY.spec(type_name, old).schema_json)
+        new_schema = json.loads(REGISTRY.spec(type_name, new).schema_json)
+        check_upcaster(old_schema, new_schema, UPCASTERS[step])
 
 
 def test_registered_upcasters_name_published_versions() -> None:
