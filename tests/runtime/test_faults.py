@@ -219,3 +219,23 @@ async def test_consumer_survives_redis_down_and_back(redis_server_fresh: RedisSe
     await runner.stop()
     assert seen == [1, 2]
     await bus.close()
+
+
+async def test_publish_waits_for_redis_to_come_back(redis_server_fresh: RedisServer) -> None:
+    url = redis_server_fresh.url
+    bus = _bus(url)
+    await bus.publish(OrderCreatedV2(order_id="a", total=0))
+    await asyncio.to_thread(redis_server_fresh.stop)
+    publishing = asyncio.create_task(
+        bus.publish_many([OrderCreatedV2(order_id="a", total=i) for i in range(1, 101)])
+    )
+    await asyncio.sleep(0.5)
+    assert not publishing.done()  # still retrying, not failed
+    await asyncio.to_thread(redis_server_fresh.start)
+    ids = await publishing
+    r = aioredis.Redis.from_url(url)
+    stored = {f[b"id"].decode() for _, f in await r.xrange("orders")}
+    assert set(ids) <= stored  # AOF kept the first event; the retried batch arrived
+    assert len(stored) == 101
+    await r.aclose()
+    await bus.close()
