@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class InventoryReserveRequestV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     order_id: str = Field(..., max_length=64, min_length=1)
@@ -14,6 +15,7 @@ class InventoryReserveRequestV1(BaseModel):
 
 class LineItem(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     sku: str = Field(..., max_length=64, min_length=1)
@@ -23,6 +25,7 @@ class LineItem(BaseModel):
 
 class Money(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         extra="forbid",
         populate_by_name=True,
     )

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class LineItem(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     sku: str = Field(..., max_length=64, min_length=1)
@@ -15,6 +16,7 @@ class LineItem(BaseModel):
 
 class Money(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         extra="forbid",
         populate_by_name=True,
     )
@@ -24,6 +26,7 @@ class Money(BaseModel):
 
 class OrderCreatedV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     order_id: str = Field(..., max_length=64, min_length=1)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class LineItem(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     sku: str = Field(..., max_length=64, min_length=1)
@@ -17,6 +18,7 @@ class LineItem(BaseModel):
 
 class Money(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         extra="forbid",
         populate_by_name=True,
     )
@@ -26,6 +28,7 @@ class Money(BaseModel):
 
 class OrderPlaceRequestV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     customer_id: str = Field(..., max_length=64, min_length=1)

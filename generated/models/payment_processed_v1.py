@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Money(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         extra="forbid",
         populate_by_name=True,
     )
@@ -15,6 +16,7 @@ class Money(BaseModel):
 
 class PaymentProcessedV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     order_id: str = Field(..., max_length=64, min_length=1)

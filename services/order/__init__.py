@@ -1,34 +1,110 @@
-"""The order service: implement the handlers generated from the catalog.
+"""The order service: accepts orders, tracks them to a final state.
 
-Written once by `codegen gen`; yours to edit. `make check` (mypy) fails while a handler is
-missing or uses a field the contract does not have.
+`order.place` (request/reply) checks stock with the inventory service, stores the order
+in `order:<id>` and publishes `order.created`. Payment outcomes move the order to
+`payment_completed` (and emit one `inventory.update` per line) or `payment_failed`.
+Final states are also recorded as set members (`orders:completed`,
+`orders:payment_failed`), which stay correct however often an event is redelivered.
 """
 
 from __future__ import annotations
 
-from runtime.spec import Context, ServiceWiring
+import json
+import time
+import uuid
 
 from generated.models import (
+    InventoryReserveRequestV1,
+    InventoryUpdateV1,
+    OrderCreatedV2,
     OrderPlaceReplyV1,
     OrderPlaceRequestV1,
     PaymentFailedV1,
     PaymentProcessedV1,
 )
+from generated.models.order_created_v2 import Money
+from generated.operations import inventory_reserve
 from generated.services.order import OrderHandlers, wire
+from runtime.spec import Context, ServiceWiring
+from runtime.state import RedisState, StateStore
+
+COMPLETED = "orders:completed"
+FAILED = "orders:payment_failed"
+REJECTED = "orders:rejected"
+
+
+def order_key(order_id: str) -> str:
+    return f"order:{order_id}"
 
 
 class OrderService(OrderHandlers):
-    async def on_payment_failed(self, event: PaymentFailedV1, ctx: Context) -> None:
-        raise NotImplementedError("order: handle payment.failed")
-
-    async def on_payment_processed(self, event: PaymentProcessedV1, ctx: Context) -> None:
-        raise NotImplementedError("order: handle payment.processed")
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
 
     async def handle_order_place(
         self, request: OrderPlaceRequestV1, ctx: Context
     ) -> OrderPlaceReplyV1:
-        raise NotImplementedError("order: answer order.place")
+        order_id = request.order_id or f"ord-{uuid.uuid4().hex[:16]}"
+        currencies = {item.unit_price.currency for item in request.items}
+        if len(currencies) != 1:
+            return OrderPlaceReplyV1(
+                order_id=order_id, accepted=False, reason="all lines must share one currency"
+            )
+        # A retried request with the same order id is answered without a second event.
+        if not await self.state.hsetnx(order_key(order_id), "status", "placing"):
+            status = await self.state.hget(order_key(order_id), "status")
+            return OrderPlaceReplyV1(order_id=order_id, accepted=status != "rejected")
+        reservation = await inventory_reserve(
+            ctx, InventoryReserveRequestV1(order_id=order_id, items=request.items)
+        )
+        if not reservation.reserved:
+            await self.state.hset(order_key(order_id), {"status": "rejected"})
+            await self.state.sadd(REJECTED, order_id)
+            missing = ", ".join(reservation.missing_skus or [])
+            return OrderPlaceReplyV1(
+                order_id=order_id, accepted=False, reason=f"out of stock: {missing}"
+            )
+        total = sum(item.quantity * item.unit_price.amount_minor for item in request.items)
+        event = OrderCreatedV2(
+            order_id=order_id,
+            customer_id=request.customer_id,
+            items=request.items,
+            total=Money(amount_minor=total, currency=currencies.pop()),
+            channel=request.channel,
+        )
+        await self.state.hset(
+            order_key(order_id),
+            {
+                "status": "created",
+                "total_minor": str(total),
+                "customer_id": request.customer_id,
+                "placed_at_ms": str(int(time.time() * 1000)),
+                "lines": json.dumps([[i.sku, i.quantity] for i in request.items]),
+            },
+        )
+        await ctx.publish(event)
+        return OrderPlaceReplyV1(order_id=order_id, accepted=True)
+
+    async def on_payment_processed(self, event: PaymentProcessedV1, ctx: Context) -> None:
+        key = order_key(event.order_id)
+        await self.state.hset(
+            key, {"status": "payment_completed", "done_at_ms": str(int(time.time() * 1000))}
+        )
+        await self.state.sadd(COMPLETED, event.order_id)
+        for sku, quantity in await self._lines(event.order_id):
+            await ctx.publish(InventoryUpdateV1(sku=sku, delta=-quantity, order_id=event.order_id))
+
+    async def on_payment_failed(self, event: PaymentFailedV1, ctx: Context) -> None:
+        await self.state.hset(
+            order_key(event.order_id),
+            {"status": "payment_failed", "done_at_ms": str(int(time.time() * 1000))},
+        )
+        await self.state.sadd(FAILED, event.order_id)
+
+    async def _lines(self, order_id: str) -> list[tuple[str, int]]:
+        raw = await self.state.hget(order_key(order_id), "lines")
+        return [(str(sku), int(qty)) for sku, qty in json.loads(raw)] if raw else []
 
 
 def wiring() -> ServiceWiring:
-    return wire(OrderService())
+    return wire(OrderService(RedisState.from_env()))

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class Money(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     cents: int
@@ -16,6 +17,7 @@ class Money(BaseModel):
 
 class ShopOrderPlacedV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     order_id: str

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 class Money(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     cents: int
@@ -16,6 +17,7 @@ class Money(BaseModel):
 
 class ShopQuoteReplyV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     price: Money

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class BadNameImportOs(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     x: str | None = None
@@ -15,6 +16,7 @@ class BadNameImportOs(BaseModel):
 
 class EvilThingV1(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     id: str
@@ -35,6 +37,7 @@ class EvilThingV1(BaseModel):
 
 class Nested(BaseModel):
     model_config = ConfigDict(
+        from_attributes=True,
         populate_by_name=True,
     )
     for_: bool | None = Field(None, alias="for")
