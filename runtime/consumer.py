@@ -99,6 +99,7 @@ class Consumer:
         #: Read the next batch while handling this one (off in `drain`, for determinism).
         self.prefetch = True
         self._prefetch: asyncio.Task[list[Inbound]] | None = None
+        self._settling: asyncio.Task[None] | None = None
         # Optional source method: settle + idempotency check in one round trip.
         self._combined: SettleAndCheck | None = getattr(source, "settle_and_check", None)
 
@@ -166,7 +167,7 @@ class Consumer:
             batch = await self._fetch(0 if hurry else self._block_ms())
         else:
             if (self._done or self._dead) and not fetch.done():
-                await self._settle()  # the read is blocking: ack now, not after it returns
+                await self._settle_later()  # the read blocks: ack now, not after it returns
             batch = await fetch
         if self.prefetch and not self._stopping.is_set():
             # Read the next batch while this one is checked, handled and settled.
@@ -201,10 +202,11 @@ class Consumer:
         else:
             check = []
         if not check:
-            await self._settle()
+            await self._settle_later()
             return set()
         flags: Sequence[bool]
         combined = self._combined
+        await self._join_settling()
         if combined is not None and (self._done or self._dead):
             done, dead = self._done, self._dead
             self._done, self._dead = [], []
@@ -309,11 +311,28 @@ class Consumer:
         self.dead_lettered += 1
         self._dead.append(DeadLetter(inbound, reason, type(exc).__name__, str(exc)))
 
+    async def _join_settling(self) -> None:
+        task, self._settling = self._settling, None
+        if task is not None:
+            await task
+
+    async def _settle_later(self) -> None:
+        """Settle in the background while the next batch is handled (one in flight)."""
+        await self._join_settling()
+        if self._done or self._dead:
+            done, dead = self._done, self._dead
+            self._done, self._dead = [], []
+            self._settling = asyncio.create_task(self._settle_now(done, dead))
+
     async def _settle(self) -> None:
+        await self._join_settling()
         done, dead = self._done, self._dead
         if not done and not dead:
             return
         self._done, self._dead = [], []
+        await self._settle_now(done, dead)
+
+    async def _settle_now(self, done: list[Inbound], dead: list[DeadLetter]) -> None:
         delay = 0.05
         while True:
             try:

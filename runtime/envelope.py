@@ -147,24 +147,31 @@ class Envelope:
     @classmethod
     def from_fields(cls, fields: Mapping[bytes, bytes]) -> Envelope:
         """Parse a stream entry as returned by redis-py (bytes keys and values)."""
+        # Hot path of every delivery: optional attributes are inlined, not helper calls.
         try:
-            get = fields.get
             specversion = fields[b"specversion"].decode()
             if specversion != SPECVERSION:
                 raise MalformedEnvelope(f"unsupported specversion {specversion!r}")
+            get = fields.get
+            time = get(b"time")
+            subject = get(b"subject")
+            dataschema = get(b"dataschema")
+            correlationid = get(b"correlationid")
+            causationid = get(b"causationid")
+            traceparent = get(b"traceparent")
             return cls(
-                id=fields[b"id"].decode(),
-                source=fields[b"source"].decode(),
-                type=fields[b"type"].decode(),
-                dataversion=int(fields[b"dataversion"]),
-                data=fields[b"data"],
-                time=_opt(get(b"time")) or "",
-                subject=_opt(get(b"subject")),
-                dataschema=_opt(get(b"dataschema")),
-                correlationid=_opt(get(b"correlationid")),
-                causationid=_opt(get(b"causationid")),
-                traceparent=_opt(get(b"traceparent")),
-                specversion=specversion,
+                fields[b"id"].decode(),
+                fields[b"source"].decode(),
+                fields[b"type"].decode(),
+                int(fields[b"dataversion"]),
+                fields[b"data"],
+                "" if time is None else time.decode(),
+                None if subject is None else subject.decode(),
+                None if dataschema is None else dataschema.decode(),
+                None if correlationid is None else correlationid.decode(),
+                None if causationid is None else causationid.decode(),
+                None if traceparent is None else traceparent.decode(),
+                specversion,
             )
         except KeyError as exc:
             key = exc.args[0]
@@ -231,7 +238,3 @@ class Envelope:
             if isinstance(exc, MalformedEnvelope):
                 raise
             raise MalformedEnvelope(f"message has a bad header: {exc}") from None
-
-
-def _opt(value: bytes | None) -> str | None:
-    return None if value is None else value.decode()
