@@ -136,6 +136,12 @@ class Consumer:
                 await self.step()
             await self._settle()
         finally:
+            # Only left behind when run() itself was cancelled or failed: what they hold
+            # stays pending and is redelivered.
+            for task in (self._prefetch, self._settling):
+                if task is not None and not task.done():
+                    task.cancel()
+            self._prefetch = self._settling = None
             await self.source.close()
 
     async def _with_retry(self, op: Callable[[], Awaitable[None]]) -> None:

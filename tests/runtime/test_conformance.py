@@ -149,10 +149,19 @@ class TestConformance:
 
     async def test_poison_blocks_only_its_aggregate(self, harness: Harness) -> None:
         seen: list[int] = []
+        poison_attempts: list[int] = []
+        b_done_while_a_parked: list[bool] = []
 
         async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+            assert isinstance(ctx, HandlerContext)
             if event.total == 0:
+                poison_attempts.append(ctx.attempts)
                 raise ValueError("always")
+            if event.order_id == "B":
+                b_done_while_a_parked.append(len(poison_attempts) < ORDER_V2.retry.max_deliveries)
+            if event.total == 1:
+                # A's second event only runs once its poisoned head was given up on.
+                assert poison_attempts == list(range(1, ORDER_V2.retry.max_deliveries + 1))
             seen.append(event.total)
 
         runner = await run(harness.bus(REGISTRY, "s"), wiring("s", (ORDER_V2, handler)))
@@ -163,8 +172,8 @@ class TestConformance:
         )
         await eventually(lambda: 1 in seen)
         await runner.stop()
-        # B flowed while A's poison head was retried; A's later event ran after it died.
         assert [s for s in seen if s >= 2] == [2, 3, 4, 5]
+        assert any(b_done_while_a_parked)  # B did not wait for A's retries
         assert runner.dead_lettered == 1
 
     async def test_malformed_and_oversized_dead_lettered(self, harness: Harness) -> None:
