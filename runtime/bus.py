@@ -28,6 +28,7 @@ from runtime.hooks import NO_HOOKS, Hooks
 from runtime.settings import NatsSettings, Settings
 from runtime.spec import EventSpec, OperationSpec, Registry, Responder
 from runtime.transport import Outbound, ReplyHandler, Transport
+from runtime.wire import Writer, writer_for
 
 if TYPE_CHECKING:
     from runtime.memory import MemoryTransport
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 log = logging.getLogger("schemabus.bus")
+_WRITERS: dict[EventSpec, Writer] = {}
 
 #: Envelope type of a reply that carries a responder's failure instead of a reply model.
 ERROR_TYPE = "schemabus.error"
@@ -154,8 +156,11 @@ class Bus:
             if spec is None or spec.model is cls:
                 self._plans[cls] = plan
         spec, attr, dataschema = plan
-        # The serializer call is what model_dump_json does, minus a layer of indirection.
-        data = event.__pydantic_serializer__.to_json(event, by_alias=True, exclude_unset=True)
+        # Never `"field": null` where the contract forbids it (see runtime/wire.py).
+        write = _WRITERS.get(spec)
+        if write is None:
+            write = _WRITERS[spec] = writer_for(spec.model, spec.schema_json)
+        data = write(event)
         event_id = new_id()
         parent = current_envelope.get()
         if parent is None:
