@@ -1,0 +1,432 @@
+"""`make demo`: the example system end to end, as separate OS processes.
+
+Starts redis-server and nats-server (unless REDIS_URL / NATS_URL point at reachable ones),
+starts the order, payment and inventory services with `schemabus run`, places N orders
+through the typed `order.place` request/reply (plus a few `order.created` v1 events from
+an "old producer" straight onto the stream), shows progress, and prints a summary. Exit
+code 0 only if every order reached a final state. Everything it started is stopped on the
+way out, Ctrl-C included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from generated.models import OrderCreatedV1, OrderPlaceReplyV1, OrderPlaceRequestV1
+from generated.registry import REGISTRY
+from runtime import constants
+from runtime.bus import Bus
+from runtime.errors import NoRespondersError
+from runtime.settings import NatsSettings, RedisSettings, Settings
+from runtime.testkit import NatsServer, RedisServer
+from services.inventory import STOCK
+from services.order import COMPLETED, FAILED, REJECTED, order_key
+from services.payment import LIMIT_MINOR
+
+SERVICES = ("inventory", "payment", "order")
+SKUS = ("SKU-RED-MUG", "SKU-TEA-BOX", "SKU-KETTLE", "SKU-SPOON", "SKU-PLATE")
+PLACE = REGISTRY.operations["order.place"]
+
+
+@dataclass
+class Run:
+    redis_url: str = ""
+    nats_url: str = ""
+    servers: list[RedisServer | NatsServer] = field(default_factory=list)
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    logs: Path = Path(".demo")
+
+
+def _say(message: str) -> None:
+    print(f"demo: {message}", file=sys.stderr, flush=True)
+
+
+async def _redis_ok(url: str) -> bool:
+    client = aioredis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        return bool(await client.ping())
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+async def _nats_ok(url: str) -> bool:
+    import nats
+
+    try:
+        nc = await nats.connect(
+            url, connect_timeout=1, max_reconnect_attempts=0, allow_reconnect=False
+        )
+    except Exception:
+        return False
+    await nc.close()
+    return True
+
+
+async def start_servers(run: Run) -> None:
+    wanted_redis = os.environ.get("REDIS_URL") or os.environ.get("SCHEMABUS_REDIS_URL")
+    if wanted_redis and await _redis_ok(wanted_redis):
+        run.redis_url = wanted_redis
+        _say(f"using Redis at {RedisSettings.from_url(wanted_redis)!r}")
+    else:
+        server = RedisServer().start()
+        run.servers.append(server)
+        run.redis_url = server.url
+        _say(f"started redis-server on port {server.port}")
+    wanted_nats = os.environ.get("NATS_URL") or os.environ.get("SCHEMABUS_NATS_URL")
+    if wanted_nats and await _nats_ok(wanted_nats):
+        run.nats_url = wanted_nats
+        _say("using NATS from NATS_URL")
+    else:
+        nats_server = NatsServer().start()
+        run.servers.append(nats_server)
+        run.nats_url = nats_server.url
+        _say(f"started nats-server on port {nats_server.port}")
+
+
+async def reset_state(client: aioredis.Redis, stock: int) -> None:
+    """Start from a clean slate: the demo's own keys and streams only."""
+    streams = sorted({s.stream for s in REGISTRY.events.values() if s.stream})
+    doomed = [*streams, *(constants.dead_letter_stream(s) for s in streams)]
+    doomed += [COMPLETED, FAILED, REJECTED, STOCK, "inventory:applied"]
+    for pattern in ("order:*", constants.IDEMPOTENCY_PREFIX + "*"):
+        doomed += [k async for k in client.scan_iter(match=pattern, count=1000)]
+    for i in range(0, len(doomed), 500):
+        await client.delete(*doomed[i : i + 500])
+    await client.hset(STOCK, mapping=dict.fromkeys(SKUS, stock))
+
+
+def start_services(run: Run) -> None:
+    run.logs.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "SCHEMABUS_REDIS_URL": run.redis_url,
+        "SCHEMABUS_NATS_URL": run.nats_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in SERVICES:
+        log = (run.logs / f"{name}.log").open("wb")
+        run.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "run", name],
+            env={**env, "SCHEMABUS_CONSUMER": f"demo-{name}"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the demo; it stops them gracefully
+        )
+    _say(f"started services {', '.join(SERVICES)} (logs in {run.logs}/)")
+
+
+def stop_services(run: Run) -> None:
+    for proc in run.procs.values():
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for name, proc in run.procs.items():
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _say(f"{name} did not stop in time; killing it")
+            proc.kill()
+            proc.wait()
+
+
+def _check_alive(run: Run) -> None:
+    for name, proc in run.procs.items():
+        if proc.poll() is not None:
+            tail = (run.logs / f"{name}.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"service {name} exited with {proc.returncode}:\n{tail}")
+
+
+def _order(i: int) -> OrderPlaceRequestV1:
+    # Deterministic mix: every 20th order is over the payment limit and will fail.
+    price = LIMIT_MINOR + 500 if i % 20 == 7 else 250 + (i % 9) * 125
+    lines = [
+        {
+            "sku": SKUS[(i + k) % len(SKUS)],
+            "quantity": 1 + (i + k) % 3,
+            "unit_price": {"amount_minor": price, "currency": "EUR"},
+        }
+        for k in range(1 + i % 3)
+    ]
+    return OrderPlaceRequestV1.model_validate(
+        {
+            "customer_id": f"cust-{i % 97}",
+            "items": lines,
+            "channel": ("web", "mobile", "store")[i % 3],
+        }
+    )
+
+
+def _legacy_order(i: int) -> OrderCreatedV1:
+    return OrderCreatedV1.model_validate(
+        {
+            "order_id": f"legacy-{i:04d}",
+            "customer_id": "cust-legacy",
+            "items": [
+                {
+                    "sku": SKUS[0],
+                    "quantity": 1,
+                    "unit_price": {"amount_minor": 999, "currency": "EUR"},
+                }
+            ],
+            "total": {"amount_minor": 999, "currency": "EUR"},
+        }
+    )
+
+
+async def wait_until_ready(bus: Bus, run: Run, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    # Mixed currencies: the order service refuses it before touching any state.
+    line = {"sku": SKUS[0], "quantity": 1, "unit_price": {"amount_minor": 1, "currency": "EUR"}}
+    other = {**line, "unit_price": {"amount_minor": 1, "currency": "USD"}}
+    probe = OrderPlaceRequestV1.model_validate(
+        {"order_id": "demo-probe", "customer_id": "probe", "items": [line, other]}
+    )
+    while True:
+        _check_alive(run)
+        try:
+            await bus.request(PLACE, probe, OrderPlaceReplyV1, timeout_s=2)
+            return
+        except (NoRespondersError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the order service did not answer within 60 s") from None
+            await asyncio.sleep(0.2)
+
+
+class Progress:
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+        self.last_line = 0.0
+
+    def show(self, done: int, placed: int) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last_line < 2 and done < self.total:
+            return
+        self.last_line = now
+        width = 30
+        filled = int(width * done / max(1, self.total))
+        bar = "#" * filled + "." * (width - filled)
+        text = f"[{bar}] {done}/{self.total} final, {placed} placed"
+        if self.tty:
+            print(f"\r{text}", end="", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.tty:
+            print(file=sys.stderr)
+
+
+async def drive(run: Run, orders: int, concurrency: int) -> dict[str, object]:
+    client = aioredis.Redis.from_url(run.redis_url, decode_responses=True)
+    settings = Settings(redis=None, nats=NatsSettings.from_url(run.nats_url))
+    settings_durable = Settings(redis=RedisSettings.from_url(run.redis_url), nats=None)
+    client_bus = await Bus.connect(settings, REGISTRY, source="demo-client")
+    old_producer = await Bus.connect(settings_durable, REGISTRY, source="legacy-order-service")
+    try:
+        await wait_until_ready(client_bus, run)
+        legacy = max(5, orders // 100)
+        placed_ids: list[str] = []
+        accepted = 0
+        started = time.monotonic()
+        progress = Progress(orders)
+        # The old producer writes v1 events straight onto the stream, as a service that was
+        # not upgraded yet would; payment declares v2 and must still handle them.
+        for i in range(legacy):
+            event = _legacy_order(i)
+            await client.hset(
+                order_key(event.order_id),
+                mapping={"status": "created", "placed_at_ms": str(int(time.time() * 1000))},
+            )
+            await old_producer.publish(event)
+            placed_ids.append(event.order_id)
+        accepted += legacy
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def place(i: int) -> None:
+            nonlocal accepted
+            async with semaphore:
+                reply = await client_bus.request(PLACE, _order(i), OrderPlaceReplyV1, timeout_s=30)
+            if reply.accepted:
+                accepted += 1
+                placed_ids.append(reply.order_id)
+
+        pending = {asyncio.ensure_future(place(i)) for i in range(orders - legacy)}
+        last_done, last_change = -1, time.monotonic()
+        while True:
+            done = int(await client.scard(COMPLETED)) + int(await client.scard(FAILED))
+            progress.show(done, accepted)
+            for task in [t for t in pending if t.done()]:
+                pending.discard(task)
+                task.result()  # a failed request stops the demo with its error
+            if not pending and done >= accepted:
+                break
+            if done != last_done:
+                last_done, last_change = done, time.monotonic()
+            elif time.monotonic() - last_change > 60:
+                progress.close()
+                _say("no progress for 60 s; giving up")
+                break
+            _check_alive(run)
+            await asyncio.sleep(0.2)
+        progress.close()
+        elapsed = time.monotonic() - started
+        return await summarize(client, placed_ids, accepted, elapsed, legacy)
+    finally:
+        await client_bus.close()
+        await old_producer.close()
+        await client.aclose()
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def summarize(
+    client: aioredis.Redis, ids: list[str], placed: int, elapsed: float, legacy: int
+) -> dict[str, object]:
+    latencies: list[float] = []
+    legacy_final = 0
+    async with client.pipeline(transaction=False) as pipe:
+        for order_id in ids:
+            pipe.hmget(order_key(order_id), "placed_at_ms", "done_at_ms", "status")
+        rows = await pipe.execute()
+    for order_id, (placed_at, done_at, status) in zip(ids, rows, strict=True):
+        if placed_at and done_at:
+            latencies.append(int(done_at) - int(placed_at))
+        if order_id.startswith("legacy-") and status in ("payment_completed", "payment_failed"):
+            legacy_final += 1
+    completed = int(await client.scard(COMPLETED))
+    failed = int(await client.scard(FAILED))
+    dead = 0
+    for stream in sorted({s.stream for s in REGISTRY.events.values() if s.stream}):
+        dead += int(await client.xlen(constants.dead_letter_stream(stream)))
+    payments = int(await client.xlen("payments"))
+    applied = int(await client.scard("inventory:applied"))
+    return {
+        "placed": placed,
+        "completed": completed,
+        "payment_failed": failed,
+        "dead_lettered": dead,
+        "legacy_v1": legacy,
+        "legacy_v1_final": legacy_final,
+        "elapsed_s": elapsed,
+        "orders_per_min": (completed + failed) / elapsed * 60 if elapsed else 0.0,
+        "p50": _pct(latencies, 0.50),
+        "p95": _pct(latencies, 0.95),
+        "p99": _pct(latencies, 0.99),
+        "mean": statistics.fmean(latencies) if latencies else float("nan"),
+        "handled": {
+            "order": completed + failed,
+            "payment": payments,
+            "inventory": applied,
+        },
+    }
+
+
+def print_summary(s: dict[str, object], run: Run) -> None:
+    handled = s["handled"]
+    assert isinstance(handled, dict)
+    rows = [
+        (
+            "orders placed",
+            f"{s['placed']} (of which {s['legacy_v1']} v1 events from an old producer)",
+        ),
+        ("completed", str(s["completed"])),
+        ("payment failed", str(s["payment_failed"])),
+        ("dead-lettered", str(s["dead_lettered"])),
+        ("v1 events handled", f"{s['legacy_v1_final']}/{s['legacy_v1']} reached a final state"),
+        ("throughput", f"{s['orders_per_min']:,.0f} orders/min over {s['elapsed_s']:.1f} s"),
+        (
+            "end-to-end latency",
+            f"p50 {s['p50']:.0f} ms, p95 {s['p95']:.0f} ms, p99 {s['p99']:.0f} ms",
+        ),
+        ("handled per service", ", ".join(f"{k} {v}" for k, v in handled.items())),
+        ("service logs", f"{run.logs}/<service>.log (structured JSON)"),
+        ("status", "schemabus status (with SCHEMABUS_REDIS_URL set) shows streams, lag, DLQ"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print()
+    for key, value in rows:
+        print(f"  {key.ljust(width)}  {value}")
+    print()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+async def amain(args: argparse.Namespace, run: Run) -> int:
+    await start_servers(run)
+    client = aioredis.Redis.from_url(run.redis_url, decode_responses=True)
+    try:
+        await reset_state(client, stock=10**9)
+    finally:
+        await client.aclose()
+    start_services(run)
+    summary = await drive(run, args.orders, args.concurrency)
+    print_summary(summary, run)
+    healthy = (
+        summary["completed"] + summary["payment_failed"] == summary["placed"]  # type: ignore[operator]
+        and summary["legacy_v1_final"] == summary["legacy_v1"]
+    )
+    print(
+        f"demo: placed={summary['placed']} completed={summary['completed']} "
+        f"payment_failed={summary['payment_failed']} dead_lettered={summary['dead_lettered']}"
+    )
+    return 0 if healthy else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="demo", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--orders", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    args = parser.parse_args(argv)
+    if args.orders < 10:
+        parser.error("--orders must be at least 10")
+    run = Run()
+    code = 1
+    with _sigterm_as_interrupt():
+        try:
+            code = asyncio.run(amain(args, run))
+        except KeyboardInterrupt:
+            _say("interrupted; shutting down")
+            code = 130
+        except Exception as exc:  # the demo reports, then still cleans up
+            _say(f"failed: {exc}")
+            code = 1
+        finally:
+            stop_services(run)
+            for server in reversed(run.servers):
+                server.stop()
+            _say("stopped everything it started")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
