@@ -63,7 +63,7 @@ class Bus:
         self.upcasters: UpcasterMap = upcasters or {}
         self.hooks = hooks
         # model class -> (spec, aggregate attribute, dataschema), resolved on first publish
-        self._plans: dict[type[BaseModel], tuple[EventSpec, str | None, str]] = {}
+        self._plans: dict[type[BaseModel], tuple[EventSpec, str | None, str, Writer]] = {}
         # Mirroring to a transport that is also the durable one would deliver twice.
         self._mirror = live is not None and live is not durable
 
@@ -152,14 +152,14 @@ class Bus:
         plan = self._plans.get(cls) if spec is None else None
         if plan is None:
             found = spec or self.registry.spec_for(cls)
-            plan = (found, _aggregate_attribute(found), found.dataschema)
+            # Never `"field": null` where the contract forbids it (see runtime/wire.py).
+            write = _WRITERS.get(found)
+            if write is None:
+                write = _WRITERS[found] = writer_for(found.model, found.schema_json)
+            plan = (found, _aggregate_attribute(found), found.dataschema, write)
             if spec is None or spec.model is cls:
                 self._plans[cls] = plan
-        spec, attr, dataschema = plan
-        # Never `"field": null` where the contract forbids it (see runtime/wire.py).
-        write = _WRITERS.get(spec)
-        if write is None:
-            write = _WRITERS[spec] = writer_for(spec.model, spec.schema_json)
+        spec, attr, dataschema, write = plan
         data = write(event)
         event_id = new_id()
         parent = current_envelope.get()

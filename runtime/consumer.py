@@ -12,7 +12,9 @@ Transport-neutral, so the in-memory bus and every real transport share the seman
 * Undeliverable entries (malformed, oversized, unknown, unreadable) are dead-lettered at
   once with their reason: retrying cannot help them.
 * Acks, idempotency marks, staged effects and dead letters of a batch are settled in one
-  call (one round trip on Redis). Entries this group already completed are acked unrun.
+  call (one round trip on Redis), in the background while the next batch runs. Entries
+  this group already completed (looked up before handling, and remembered locally for
+  the last batches) are acked without running the handler.
 * `stop()` stops reading; the batch in flight finishes and is settled before `run` returns.
   Parked entries stay unacked and are redelivered after a restart.
 """
@@ -40,9 +42,8 @@ log = logging.getLogger("schemabus.consumer")
 #: ConnectionError, for these).
 TRANSIENT = (ConnectionError, OSError, TimeoutError)
 
-SettleAndCheck = Callable[
-    [Sequence[Inbound], Sequence[DeadLetter], Sequence[Inbound]], Awaitable[list[bool]]
-]
+#: How many completed event ids a consumer remembers locally, in batches.
+RECENT_BATCHES = 20
 
 
 class Processor(Protocol):
@@ -100,8 +101,8 @@ class Consumer:
         self.prefetch = True
         self._prefetch: asyncio.Task[list[Inbound]] | None = None
         self._settling: asyncio.Task[None] | None = None
-        # Optional source method: settle + idempotency check in one round trip.
-        self._combined: SettleAndCheck | None = getattr(source, "settle_and_check", None)
+        # Ids of events this consumer completed lately (acked or not yet), oldest first.
+        self._recent: dict[str, None] = {}
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -162,9 +163,9 @@ class Consumer:
     async def step(self) -> int:
         """Fetch one batch (plus due retries), handle it, and settle the previous one.
 
-        The previous batch's acks travel in the same round trip as this batch's
-        idempotency check when the source supports it, so a batch costs two round trips
-        (fetch, settle+check) like a hand-written XREADGROUP/XACK loop. Returns entries seen.
+        Per batch: the next read is already in flight (prefetch), the idempotency lookup
+        is one MGET, and the previous batch's settle (ack + marks + effects) runs in the
+        background while this batch is handled. Returns entries seen.
         """
         fetch = self._prefetch
         self._prefetch = None
@@ -199,7 +200,7 @@ class Consumer:
             return []
 
     async def _settle_and_check(self, batch: list[Inbound]) -> set[int]:
-        """Settle what is done and return `id()`s of entries of `batch` already completed."""
+        """Start settling what is done; return `id()`s of `batch` entries already completed."""
         mode = self.settings.dedupe
         if mode == "always":
             check = batch
@@ -210,22 +211,19 @@ class Consumer:
         if not check:
             await self._settle_later()
             return set()
-        flags: Sequence[bool]
-        combined = self._combined
-        await self._join_settling()
-        if combined is not None and (self._done or self._dead):
-            done, dead = self._done, self._dead
-            self._done, self._dead = [], []
-            try:
-                flags = await combined(done, dead, check)
-            except TRANSIENT:
-                self._done, self._dead = done + self._done, dead + self._dead
-                await self._settle()
-                flags = await self._completed(check)
-        else:
-            await self._settle()
+        # Events this consumer completed lately are caught locally (their marks may still
+        # be on their way to Redis); only the rest are looked up. The previous batch is
+        # settled after that lookup, in the background, so its Lua call (the SET NX marks)
+        # runs on the server while this batch is handled instead of before it.
+        recent = self._recent
+        seen = {id(i) for i in check if i.envelope is not None and i.envelope.id in recent}
+        if seen:
+            check = [i for i in check if id(i) not in seen]
+        if check:
             flags = await self._completed(check)
-        return {id(i) for i, f in zip(check, flags, strict=True) if f}
+            seen.update(id(i) for i, f in zip(check, flags, strict=True) if f)
+        await self._settle_later()
+        return seen
 
     async def _completed(self, check: list[Inbound]) -> Sequence[bool]:
         try:
@@ -276,6 +274,7 @@ class Consumer:
     async def _run_lane(self, lane: list[Inbound]) -> None:
         process = self.processor.process
         done = self._done
+        recent, recent_cap = self._recent, RECENT_BATCHES * self.settings.batch
         for index, inbound in enumerate(lane):
             try:
                 await process(inbound)
@@ -312,6 +311,11 @@ class Consumer:
                 return
             self.handled += 1
             done.append(inbound)
+            env = inbound.envelope
+            if env is not None:
+                recent[env.id] = None
+                if len(recent) > recent_cap:
+                    del recent[next(iter(recent))]
 
     def _dead_letter(self, inbound: Inbound, reason: str, exc: BaseException) -> None:
         self.dead_lettered += 1

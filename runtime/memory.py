@@ -252,12 +252,6 @@ class MemorySource:
             self._t.dead_letters.setdefault(C.dead_letter_stream(i.destination), []).append(fields)
             self._t.log(i.destination).groups[self._group].pending.pop(i.message_id, None)
 
-    async def settle_and_check(
-        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], check: Sequence[Inbound]
-    ) -> list[bool]:
-        await self.settle(done, dead)
-        return await self.completed(check)
-
     async def redeliver(self, inbound: Inbound) -> None:
         g = self._t.log(inbound.destination).groups[self._group]
         p = g.pending.get(inbound.message_id)

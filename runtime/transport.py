@@ -103,10 +103,6 @@ class Source(Protocol):
 
     async def close(self) -> None: ...
 
-    # Optional, detected with getattr by the engine:
-    #   async def settle_and_check(done, dead, check: Sequence[Inbound]) -> list[bool]
-    # = settle(done, dead) then completed(check), in one round trip.
-
 
 ReplyHandler = Callable[[Envelope], Awaitable[Envelope]]
 

@@ -145,7 +145,8 @@ class TestConformance:
         assert d[C.DLQ_ATTEMPTS] == str(ORDER_V2.retry.max_deliveries).encode()
         assert d[C.DLQ_ORIGINAL_STREAM] == b"orders"
         assert d[C.DLQ_ORIGINAL_ID]
-        assert orjson.loads(d["data"]) == {"order_id": "o13", "total": 13}
+        data = orjson.loads(d["data"])
+        assert (data["order_id"], data["total"]) == ("o13", 13)
 
     async def test_poison_blocks_only_its_aggregate(self, harness: Harness) -> None:
         seen: list[int] = []
