@@ -256,17 +256,19 @@ async def drive(run: Run, orders: int, concurrency: int) -> dict[str, object]:
             await old_producer.publish(event)
             placed_ids.append(event.order_id)
         accepted += legacy
-        semaphore = asyncio.Semaphore(concurrency)
+        numbers = iter(range(orders - legacy))
 
-        async def place(i: int) -> None:
+        async def worker() -> None:
+            # A fixed pool of workers (not one task per order): bounded memory, and Ctrl-C
+            # has only `concurrency` tasks to cancel.
             nonlocal accepted
-            async with semaphore:
+            for i in numbers:
                 reply = await client_bus.request(PLACE, _order(i), OrderPlaceReplyV1, timeout_s=30)
-            if reply.accepted:
-                accepted += 1
-                placed_ids.append(reply.order_id)
+                if reply.accepted:
+                    accepted += 1
+                    placed_ids.append(reply.order_id)
 
-        pending = {asyncio.ensure_future(place(i)) for i in range(orders - legacy)}
+        pending = {asyncio.ensure_future(worker()) for _ in range(concurrency)}
         last_done, last_change = -1, time.monotonic()
         while True:
             done = int(await client.scard(COMPLETED)) + int(await client.scard(FAILED))
