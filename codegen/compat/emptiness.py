@@ -77,6 +77,17 @@ def _object_empty(a: tuple[Node, ...]) -> bool:
     if max(_nums(a, "minProperties"), default=0) > min(_nums(a, "maxProperties"), default=math.inf):
         return True
     required = {r for n in a for r in (n.get("required") or []) if isinstance(r, str)}
+    grew = True
+    while grew:  # a required property's dependentRequired names are required too
+        grew = False
+        for n in a:
+            deps = n.get("dependentRequired")
+            for key, more in deps.items() if isinstance(deps, dict) else ():
+                if key in required and isinstance(more, list):
+                    extra = {m for m in more if isinstance(m, str)} - required
+                    if extra:
+                        required |= extra
+                        grew = True
     for n in a:
         props = n.get("properties")
         props = props if isinstance(props, dict) else {}

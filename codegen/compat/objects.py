@@ -77,12 +77,23 @@ def additional(ch: Checker, n: Node, name: str | None = None) -> Node | None:
         return n.child("additionalProperties")
     if n.has("unevaluatedProperties"):
         return _unevaluated(n, name)
-    if ch.runtime and isinstance(n.schema, dict):
-        if n.has("properties") and n.doc.role == "writer" and not n.has("patternProperties"):
-            return Node(False, n.ptr, n.doc)
-        if n.has("patternProperties") and not n.has("properties"):
-            return Node(False, n.ptr, n.doc)
+    if ch.runtime and n.has("patternProperties") and not n.has("properties"):
+        return Node(False, n.ptr, n.doc)
     return None
+
+
+def writer_closed(ch: Checker, a: Conj) -> bool:
+    """Runtime semantics: a generated writer model emits only its declared fields. The
+    model merges allOf/$ref members, so closure is decided for the whole conjunction."""
+    if not ch.runtime or not a or a[0].doc.role != "writer":
+        return False
+    if not any(n.has("properties") for n in a):
+        return False
+    return not any(
+        n.has("patternProperties")
+        or (n.has("additionalProperties") and n.get("additionalProperties") is not False)
+        for n in a
+    )
 
 
 def slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
@@ -125,6 +136,7 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     writer, reader = ("old", "new") if ch.backward else ("new", "old")
     required = _required(a)
     a_slots = {}
+    closed_writer = writer_closed(ch, a)
 
     def a_slot(name: str) -> tuple[tuple[Node, ...], str]:
         if name not in a_slots:
@@ -135,6 +147,8 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                 nodes += found
                 if kind == "declared" or (kind == "pattern" and origin == "additional"):
                     origin = kind
+            if origin == "additional" and closed_writer:
+                nodes = [Node(False, a[0].ptr, a[0].doc)]
             a_slots[name] = (flatten(nodes), origin)
         return a_slots[name]
 
@@ -261,6 +275,21 @@ def _disjoint(p: str, q: str) -> bool:
     return not (a.startswith(b) or b.startswith(a))
 
 
+def _key_for(match: list[str], avoid: list[str], names: set[str]) -> str | None:
+    """A property name matching every pattern in ``match`` and none in ``avoid`` (for
+    witnesses; None when the guesses fail)."""
+    guesses = ["x", "y", "a", "k", "X", "0"]
+    for pattern in match:
+        prefix = _literal_prefix(pattern) or ""
+        guesses = [prefix + tail for tail in ("", "a", "x", "1", "_a", "A")] + guesses
+    for key in guesses:
+        if key in names:
+            continue
+        if all(_matches(p, key) for p in match) and not any(_matches(p, key) for p in avoid):
+            return key
+    return None
+
+
 def _counter(node: Node) -> Callable[[], list[Any]]:
     return lambda: counter_samples(node)
 
@@ -295,6 +324,8 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
         extra = additional(ch, n)
         if extra is not None:
             a_extra_nodes.append(extra)
+    if writer_closed(ch, a):
+        a_extra_nodes = [Node(False, a[0].ptr, a[0].doc)]
     a_extra = flatten(a_extra_nodes)
     a_patterns = {
         p: flatten([n.child("patternProperties", p) for n in a if p in _patterns(n)])
@@ -317,10 +348,11 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
         for pattern, conj in a_patterns.items():
             if pattern in _patterns(b):
                 continue
+            key = _key_for([pattern], list(_patterns(b)), names)
             ch.slot(
                 conj,
                 b_extra,
-                (*path, ("prop", None, conj)),
+                (*path, ("prop", key, conj)),
                 false_rule=ch.name("ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_ADDED"),
                 open_rule=ch.name(
                     "ADDITIONAL_PROPERTIES_NARROWED", "ADDITIONAL_PROPERTIES_EXTENDED"
@@ -333,13 +365,30 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
         bn = b.child("patternProperties", pattern)
         # keys matching other writer patterns may match this one as well, unless the
         # two patterns provably never match the same name
-        others = [c for p, c in a_patterns.items() if p != pattern and not _disjoint(p, pattern)]
-        candidates = [a_patterns[pattern], *others] if pattern in a_patterns else [a_extra, *others]
-        for conj in candidates:
+        keyed = (
+            [
+                (a_patterns.get(pattern, a_extra), _key_for([pattern], [], names)),
+                *[
+                    (c, _key_for([pattern, p], [], names))
+                    for p, c in a_patterns.items()
+                    if p != pattern and not _disjoint(p, pattern)
+                ],
+            ]
+            if pattern in a_patterns
+            else [
+                (a_extra, _key_for([pattern], list(a_patterns), names)),
+                *[
+                    (c, _key_for([pattern, p], [], names))
+                    for p, c in a_patterns.items()
+                    if not _disjoint(p, pattern)
+                ],
+            ]
+        )
+        for conj, key in keyed:
             ch.slot(
                 conj,
                 bn,
-                (*path, ("prop", None, conj)),
+                (*path, ("prop", key, conj)),
                 false_rule=ch.name("PATTERN_PROPERTIES_NARROWED", "PATTERN_PROPERTIES_EXTENDED"),
                 open_rule=ch.name("PATTERN_PROPERTIES_NARROWED", "PATTERN_PROPERTIES_EXTENDED"),
                 a_ptr=conj[0].ptr if conj else a[0].ptr,

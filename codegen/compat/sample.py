@@ -74,6 +74,17 @@ def first_sample(conj: tuple[Node, ...]) -> Any:
 def _sample(conj: tuple[Node, ...], want: str | None, depth: int) -> list[Any]:
     if any(n.schema is False for n in conj):
         return []
+    for n in conj:
+        keyword = "anyOf" if n.has("anyOf") else "oneOf" if n.has("oneOf") else None
+        if keyword is None or not isinstance(n.get(keyword), list) or depth > MAX_DEPTH:
+            continue
+        # sample one alternative at a time (the node without the keyword plus a branch)
+        rest = tuple(x for x in conj if x is not n)
+        bare = Node({k: v for k, v in n.schema.items() if k != keyword}, n.ptr, n.doc)
+        out: list[Any] = []
+        for i in range(min(len(n.schema[keyword]), 3)):
+            out += _sample(flatten((*rest, bare, n.child(keyword, i))), want, depth + 1)[:2]
+        return out
     types = conj_types(conj)
     enum = _enum(conj)
     if enum is not None:
@@ -187,8 +198,10 @@ _COUNTER_ORDER = ("integer", "string", "null", "boolean", "float", "array", "obj
 
 def counter_samples(node: Node) -> list[Any]:
     """Values that probably violate ``node``: other types first, then boundary values."""
+    from .emptiness import live_types
+
     conj = flatten((node,))
-    types = conj_types(conj)
+    types = live_types(conj)
     out: list[Any] = []
     if _enum(conj) is not None:  # a value of an allowed type that is not listed
         out += [{"string": "not-listed", "integer": 987654321}.get(t) for t in sorted(types)]

@@ -119,3 +119,68 @@ RUNTIME_CASES: list[tuple[str, Any, Any, bool, bool]] = [
         True,
     ),
 ]
+
+_MONEY = obj(
+    {"amount": I, "currency": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+    ["amount", "currency"],
+    additionalProperties=False,
+)
+_MONEY_V2 = obj(
+    {
+        "amount": I,
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "scale": {"type": "integer", "minimum": 0},
+    },
+    ["amount", "currency"],
+    additionalProperties=False,
+)
+
+
+def _order(money: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "id": {"type": "string", "minLength": 1},
+        "total": {"$ref": "#/$defs/Money"},
+        "discount": {"anyOf": [{"$ref": "#/$defs/Money"}, {"type": "null"}]},
+        "lines": {"type": "array", "items": obj({"sku": S, "qty": I}, ["sku", "qty"])},
+    }
+    props.update(extra)
+    return {
+        "type": "object",
+        "properties": props,
+        "required": ["id", "total"],
+        "$defs": {"Money": money},
+    }
+
+
+RUNTIME_CASES += [
+    ("closed_def_gains_optional", _order(_MONEY), _order(_MONEY_V2), True, False),
+    ("closed_def_loses_optional", _order(_MONEY_V2), _order(_MONEY), False, True),
+    (
+        "order_optional_enum_added",
+        _order(_MONEY),
+        _order(_MONEY, channel={"type": "string", "enum": ["web", "store"]}),
+        True,
+        True,
+    ),
+    (
+        "order_nullable_became_required",
+        _order(_MONEY),
+        {**_order(_MONEY), "required": ["id", "total", "discount"]},
+        False,
+        True,
+    ),
+    (
+        "order_line_qty_widened",
+        _order(_MONEY),
+        _order(_MONEY, lines={"type": "array", "items": obj({"sku": S, "qty": N}, ["sku", "qty"])}),
+        True,
+        False,
+    ),
+    (
+        "order_date_time_added",
+        _order(_MONEY),
+        _order(_MONEY, at={"type": "string", "format": "date-time"}),
+        True,
+        True,
+    ),
+]
