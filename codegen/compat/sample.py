@@ -81,10 +81,10 @@ def _sample(conj: tuple[Node, ...], want: str | None, depth: int) -> list[Any]:
         # sample one alternative at a time (the node without the keyword plus a branch)
         rest = tuple(x for x in conj if x is not n)
         bare = Node({k: v for k, v in n.schema.items() if k != keyword}, n.ptr, n.doc)
-        out: list[Any] = []
+        found: list[Any] = []
         for i in range(min(len(n.schema[keyword]), 3)):
-            out += _sample(flatten((*rest, bare, n.child(keyword, i))), want, depth + 1)[:2]
-        return out
+            found += _sample(flatten((*rest, bare, n.child(keyword, i))), want, depth + 1)[:2]
+        return found
     types = conj_types(conj)
     enum = _enum(conj)
     if enum is not None:
