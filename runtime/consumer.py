@@ -27,7 +27,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from runtime import constants as C
 from runtime.errors import Undeliverable
@@ -44,6 +44,11 @@ TRANSIENT = (ConnectionError, OSError, TimeoutError)
 
 #: How many completed event ids a consumer remembers locally, in batches.
 RECENT_BATCHES = 20
+
+
+class HandlerTimeout(Exception):
+    """A handler ran longer than `ConsumerSettings.handler_timeout_ms`; it was cancelled
+    and counts as a failed attempt."""
 
 
 class Processor(Protocol):
@@ -103,6 +108,8 @@ class Consumer:
         self._settling: asyncio.Task[None] | None = None
         # Ids of events this consumer completed lately (acked or not yet), oldest first.
         self._recent: dict[str, None] = {}
+        self._timers: dict[asyncio.Task[Any], asyncio.TimerHandle] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -182,7 +189,9 @@ class Consumer:
         seen = await self._settle_and_check(batch)
         lanes = await self._lanes(batch, seen)
         if lanes:
-            await run_lanes(lanes, self._run_lane, self.settings.concurrency)
+            await run_lanes(
+                lanes, self._run_lane, self.settings.concurrency, on_suspend=self._on_suspend
+            )
         return len(batch)
 
     def _block_ms(self) -> int:
@@ -275,6 +284,7 @@ class Consumer:
         process = self.processor.process
         done = self._done
         recent, recent_cap = self._recent, RECENT_BATCHES * self.settings.batch
+        timers = self._timers
         for index, inbound in enumerate(lane):
             try:
                 await process(inbound)
@@ -282,33 +292,19 @@ class Consumer:
                 self._dead_letter(inbound, exc.reason, exc)
                 continue
             except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                inbound.effects.clear()
-                policy = self.processor.retry_policy(inbound)
-                if inbound.attempts >= policy.max_deliveries:
-                    log.error(
-                        "%s: giving up on %s %s after %d attempts: %r",
-                        self.name,
-                        inbound.destination,
-                        inbound.message_id,
-                        inbound.attempts,
-                        exc,
-                    )
-                    self._dead_letter(inbound, C.REASON_HANDLER_FAILED, exc)
+                timeout = self._expired_timeout()
+                if timeout is None:
+                    raise  # a real cancellation (shutdown): the entries stay pending
+                failure = HandlerTimeout(f"handler did not finish within {timeout:g}s")
+                if self._fail(lane, index, inbound, failure):
                     continue
-                key = self.processor.ordering_key(inbound) or inbound.message_id
-                self._parked[key] = deque(lane[index:])
-                self._due[key] = time.monotonic() + backoff_s(policy, inbound.attempts)
-                log.warning(
-                    "%s: handler failed for %s %s (attempt %d), will retry: %r",
-                    self.name,
-                    inbound.destination,
-                    inbound.message_id,
-                    inbound.attempts,
-                    exc,
-                )
                 return
+            except Exception as exc:
+                if self._fail(lane, index, inbound, exc):
+                    continue
+                return
+            if timers:
+                self._rearm()
             self.handled += 1
             done.append(inbound)
             env = inbound.envelope
@@ -316,6 +312,74 @@ class Consumer:
                 recent[env.id] = None
                 if len(recent) > recent_cap:
                     del recent[next(iter(recent))]
+
+    def _fail(self, lane: list[Inbound], index: int, inbound: Inbound, exc: Exception) -> bool:
+        """A handler failed: dead-letter it (True: the lane goes on) or park the rest of
+        the lane for a retry (False: the lane stops here)."""
+        inbound.effects.clear()
+        policy = self.processor.retry_policy(inbound)
+        if inbound.attempts >= policy.max_deliveries:
+            log.error(
+                "%s: giving up on %s %s after %d attempts: %r",
+                self.name,
+                inbound.destination,
+                inbound.message_id,
+                inbound.attempts,
+                exc,
+            )
+            self._dead_letter(inbound, C.REASON_HANDLER_FAILED, exc)
+            return True
+        key = self.processor.ordering_key(inbound) or inbound.message_id
+        self._parked[key] = deque(lane[index:])
+        self._due[key] = time.monotonic() + backoff_s(policy, inbound.attempts)
+        log.warning(
+            "%s: handler failed for %s %s (attempt %d), will retry: %r",
+            self.name,
+            inbound.destination,
+            inbound.message_id,
+            inbound.attempts,
+            exc,
+        )
+        return False
+
+    # --- handler timeouts: only lanes that actually wait get a timer ---------------------
+
+    def _on_suspend(self, task: asyncio.Task[Any]) -> None:
+        timeout = self.settings.handler_timeout_ms / 1000
+        if timeout > 0:
+            loop = asyncio.get_running_loop()
+            self._timers[task] = loop.call_later(timeout, self._expire, task)
+            task.add_done_callback(self._disarm)
+
+    def _rearm(self) -> None:
+        """Each entry of a waiting lane gets the full timeout."""
+        task = asyncio.current_task()
+        handle = self._timers.get(task) if task is not None else None
+        if task is not None and handle is not None:
+            handle.cancel()
+            loop = asyncio.get_running_loop()
+            timeout = self.settings.handler_timeout_ms / 1000
+            self._timers[task] = loop.call_later(timeout, self._expire, task)
+
+    def _disarm(self, task: asyncio.Task[Any]) -> None:
+        handle = self._timers.pop(task, None)
+        if handle is not None:
+            handle.cancel()
+        self._expired.discard(task)
+
+    def _expire(self, task: asyncio.Task[Any]) -> None:
+        self._expired.add(task)
+        task.cancel()
+
+    def _expired_timeout(self) -> float | None:
+        """The timeout, if it is what cancelled the current task (which is un-cancelled)."""
+        task = asyncio.current_task()
+        if task is None or task not in self._expired:
+            return None
+        self._expired.discard(task)
+        task.uncancel()
+        self._rearm()
+        return self.settings.handler_timeout_ms / 1000
 
     def _dead_letter(self, inbound: Inbound, reason: str, exc: BaseException) -> None:
         self.dead_lettered += 1

@@ -55,12 +55,18 @@ async def run_lanes(
     lanes: Sequence[T],
     run_lane: Callable[[T], Awaitable[None]],
     concurrency: int,
+    *,
+    on_suspend: Callable[[asyncio.Task[Any]], None] | None = None,
 ) -> None:
-    """Run `run_lane(lane)` for every lane; at most `concurrency` suspended at once."""
-    if concurrency <= 1 or len(lanes) == 1:
+    """Run `run_lane(lane)` for every lane; at most `concurrency` suspended at once.
+
+    `on_suspend(task)` is called for each lane that suspended and became a task (the
+    consumer arms its handler timeout there, so lanes that never wait cost nothing)."""
+    if (concurrency <= 1 or len(lanes) == 1) and on_suspend is None:
         for lane in lanes:
             await run_lane(lane)
         return
+    concurrency = max(concurrency, 1)
     loop = asyncio.get_running_loop()
     running: set[asyncio.Task[Any]] = set()
     for lane in lanes:
@@ -77,6 +83,9 @@ async def run_lanes(
             pending = ctx.run(coro.send, None)
         except StopIteration:
             continue
-        running.add(loop.create_task(_finish(_Resume(coro, pending)), context=ctx))
+        task = loop.create_task(_finish(_Resume(coro, pending)), context=ctx)
+        if on_suspend is not None:
+            on_suspend(task)
+        running.add(task)
     if running:
         await asyncio.gather(*running)

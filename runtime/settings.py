@@ -196,6 +196,9 @@ class ConsumerSettings:
     # exactly-once in every mode: the settle script skips them for completed events.
     dedupe: Literal["always", "redelivered", "off"] = "always"
     idempotency_ttl_s: int = 24 * 3600
+    # A handler still running after this long is cancelled and counts as a failed attempt,
+    # so one hung call cannot stall the consumer. 0 disables it.
+    handler_timeout_ms: int = 60_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,7 @@ class Settings:
                 e, "SCHEMABUS_VISIBILITY_TIMEOUT_MS", d.visibility_timeout_ms
             ),
             max_payload_bytes=_int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
+            handler_timeout_ms=_int(e, "SCHEMABUS_HANDLER_TIMEOUT_MS", d.handler_timeout_ms),
         )
         dedupe = e.get("SCHEMABUS_DEDUPE", d.dedupe)
         if dedupe not in ("always", "redelivered", "off"):

@@ -177,6 +177,32 @@ class TestConformance:
         assert any(b_done_while_a_parked)  # B did not wait for A's retries
         assert runner.dead_lettered == 1
 
+    async def test_hung_handler_times_out_and_is_retried(self, harness: Harness) -> None:
+        attempts: list[int] = []
+        others: list[int] = []
+
+        async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+            assert isinstance(ctx, HandlerContext)
+            if event.order_id == "hang":
+                attempts.append(ctx.attempts)
+                if ctx.attempts == 1:
+                    await asyncio.sleep(3600)  # a call without its own timeout
+                return
+            await asyncio.sleep(0)
+            others.append(event.total)
+
+        bus = harness.bus(REGISTRY, "s")
+        runner = await run(
+            bus, wiring("s", (ORDER_V2, handler)), settings=_with(FAST, handler_timeout_ms=200)
+        )
+        await harness.bus(REGISTRY, "p").publish_many(
+            [OrderCreatedV2(order_id="hang", total=0)]
+            + [OrderCreatedV2(order_id=f"o{i}", total=i) for i in range(1, 6)]
+        )
+        await eventually(lambda: attempts == [1, 2] and len(others) == 5)
+        await runner.stop()
+        assert runner.handled == 6 and runner.dead_lettered == 0
+
     async def test_malformed_and_oversized_dead_lettered(self, harness: Harness) -> None:
         rec = Recorder()
         bus = harness.bus(REGISTRY, "s")
