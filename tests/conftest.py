@@ -2,8 +2,20 @@
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["runtime.testkit.pytest_plugin"]
+
+# Shared, noisy 2-core machines: speed health checks would fail tests for reasons that have
+# nothing to do with behaviour. Runs are derandomised so a failure reproduces.
+settings.register_profile(
+    "schemabus",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+settings.load_profile("schemabus")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

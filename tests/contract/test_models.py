@@ -121,7 +121,7 @@ def test_strategy_is_not_empty() -> None:
     spec = REGISTRY.spec("order.created", 2)
     seen: list[Any] = []
 
-    @settings(max_examples=5, derandomize=True, database=None)
+    @settings(max_examples=5)
     @given(instance=from_schema(_schema(spec)))
     def collect(instance: Any) -> None:
         seen.append(instance)
