@@ -25,6 +25,8 @@ class Workload:
     baseline: list[float] = field(default_factory=list)
     target: str = ""
     note: str = ""
+    # Secondary per-round values of each side (events lost, pooled percentiles, ...).
+    extra: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
     def framework_median(self) -> float:
