@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -78,10 +79,8 @@ class Counter:
 
     async def wait(self, timeout_s: float) -> None:
         """Wait for the target count; a timeout leaves `count` short (reported as lost)."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.done.wait(), timeout_s)
-        except TimeoutError:
-            pass
 
 
 def counting_wiring(spec: EventSpec, counter: Counter, name: str = "bench") -> ServiceWiring:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -62,7 +63,8 @@ async def baseline_durable(env: Env) -> dict[str, float]:
     async def consume() -> None:
         nonlocal handled
         while handled < env.n:
-            reply = await r.xreadgroup(GROUP, "c0", {STREAM: ">"}, count=BATCH, block=BLOCK_MS)
+            # redis-py types replies as unions over RESP versions; this one is a list.
+            reply: Any = await r.xreadgroup(GROUP, "c0", {STREAM: ">"}, count=BATCH, block=BLOCK_MS)
             for _stream, entries in reply or []:
                 ids = []
                 for entry_id, fields in entries:

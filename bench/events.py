@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from generated.models import InventoryReserveReplyV1, InventoryReserveRequestV1, OrderCreatedV2
 from generated.registry import REGISTRY
@@ -25,7 +26,7 @@ RESERVE = REGISTRY.operations["inventory.reserve"]
 
 def order(i: int) -> OrderCreatedV2:
     """The i-th order. `order_id` is unique per event: latency runs look it up."""
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "sku": f"SKU-{i % 97:04d}-{k}",
             "quantity": 1 + k,
@@ -33,7 +34,7 @@ def order(i: int) -> OrderCreatedV2:
         }
         for k in range(3)
     ]
-    total = sum(it["quantity"] * it["unit_price"]["amount_minor"] for it in items)  # type: ignore[operator,index]
+    total = sum(it["quantity"] * it["unit_price"]["amount_minor"] for it in items)
     return OrderCreatedV2.model_validate(
         {
             "order_id": f"ord-{i:08d}",

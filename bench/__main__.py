@@ -1,0 +1,128 @@
+"""`python -m bench` (`make bench`): schemabus side by side with raw redis-py / nats-py.
+
+Starts a fresh redis-server and nats-server through the test kit, runs every suite with
+framework and baseline interleaved (A B A B ...), prints a table and writes
+bench/results.json. `--only durable --only publish` runs a subset (names below).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import codegen_bench
+from bench.durable import DURABLE, PUBLISH
+from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
+from bench.realtime import REALTIME, REQUEST
+from bench.report import RESULTS, Workload, machine_info, print_table, write_results
+from bench.suite import Env, Suite, run_suite
+from runtime.testkit import NatsServer, RedisServer
+
+SUITES: dict[str, Suite] = {
+    s.name: s for s in (DURABLE, PUBLISH, REALTIME, REQUEST, LATENCY_DURABLE, LATENCY_REALTIME)
+}
+CODEGEN = "codegen"
+NAMES = [*SUITES, CODEGEN]
+
+#: Events per throughput round. 10,000 keeps the default run near two minutes on a
+#: 2-core machine while each timed round still lasts around half a second or more.
+DEFAULT_N = 10_000
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--n", type=int, default=DEFAULT_N, help="events per throughput round")
+    p.add_argument("--rounds", type=int, default=5, help="rounds per side (median reported)")
+    p.add_argument("--rate", type=int, default=1000, help="events/s of the latency runs")
+    p.add_argument(
+        "--seconds", type=float, default=1.0, help="length of one latency round per side"
+    )
+    p.add_argument("--only", action="append", choices=NAMES, metavar="NAME", help=f"one of {NAMES}")
+    p.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
+    args = p.parse_args(argv)
+    if args.n < 100 or args.rounds < 1:
+        p.error("--n must be >= 100 and --rounds >= 1")
+    return args
+
+
+def server_version(binary: str) -> str:
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
+async def run_suites(names: list[str], env: Env, rounds: int) -> list[Workload]:
+    workloads: list[Workload] = []
+    for name in names:
+        started = time.perf_counter()
+        print(f"... {name}", file=sys.stderr, flush=True)
+        workloads += await run_suite(SUITES[name], env, rounds)
+        print(f"    {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    return workloads
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    names: list[str] = args.only or NAMES
+    # The runtime logs NATS disconnects at close as warnings; they would drown the table.
+    logging.basicConfig(level=logging.ERROR)
+    redis = RedisServer()
+    nats = NatsServer(jetstream=False)
+    extra: dict[str, Any] = {
+        "redis_server": server_version(redis.binary),
+        "nats_server": server_version(nats.binary),
+        "n": args.n,
+        "rounds": args.rounds,
+        "latency_rate": args.rate,
+        "latency_seconds_per_side": args.seconds * args.rounds,
+        "suites": names,
+    }
+    info = machine_info(extra)
+    workloads: list[Workload] = []
+    started = time.perf_counter()
+    try:
+        redis.start()
+        nats.start()
+        env = Env(redis.url, nats.url, args.n, rate=args.rate, seconds=args.seconds)
+        suites = [n for n in names if n in SUITES]
+        workloads = asyncio.run(run_suites(suites, env, args.rounds))
+        if CODEGEN in names:
+            print(f"... {CODEGEN}", file=sys.stderr, flush=True)
+            workloads += codegen_bench.run(args.rounds)
+    except KeyboardInterrupt:
+        print("interrupted; servers stopped, nothing written", file=sys.stderr)
+        return 130
+    finally:
+        nats.close()
+        redis.close()
+    info["loadavg_at_end"] = os.getloadavg()
+    info["wall_s"] = round(time.perf_counter() - started, 1)
+    print()
+    print_table(workloads)
+    print(
+        f"\nload average before {_load(info['loadavg_at_start'])}, after "
+        f"{_load(info['loadavg_at_end'])} on {info['cores']} cores (other processes share "
+        f"the machine when these exceed 0); run took {info['wall_s']}s"
+    )
+    write_results(workloads, info, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in load)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
