@@ -77,9 +77,18 @@ def additional(ch: Checker, n: Node, name: str | None = None) -> Node | None:
         return n.child("additionalProperties")
     if n.has("unevaluatedProperties"):
         return _unevaluated(n, name)
-    if ch.runtime and n.has("patternProperties") and not n.has("properties"):
+    if ch.runtime and n.has("patternProperties") and not _props(n):
+        # a patternProperties-only object is a dict whose keys must match the pattern
         return Node(False, n.ptr, n.doc)
     return None
+
+
+def _rt_patterns(ch: Checker, n: Node) -> dict[str, Any]:
+    """patternProperties as the reader/writer sees them: a generated model with declared
+    fields ignores them (writers never emit such keys, readers do not check them)."""
+    if ch.runtime and _props(n):
+        return {}
+    return _patterns(n)
 
 
 def writer_closed(ch: Checker, a: Conj) -> bool:
@@ -87,12 +96,10 @@ def writer_closed(ch: Checker, a: Conj) -> bool:
     model merges allOf/$ref members, so closure is decided for the whole conjunction."""
     if not ch.runtime or not a or a[0].doc.role != "writer":
         return False
-    if not any(n.has("properties") for n in a):
-        return False
+    if not any(_props(n) for n in a):
+        return False  # no declared fields: the model is a plain dict
     return not any(
-        n.has("patternProperties")
-        or (n.has("additionalProperties") and n.get("additionalProperties") is not False)
-        for n in a
+        n.has("additionalProperties") and n.get("additionalProperties") is not False for n in a
     )
 
 
@@ -101,7 +108,7 @@ def slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
     found: list[Node] = []
     if name in _props(n):
         found.append(n.child("properties", name))
-    for pattern in _patterns(n):
+    for pattern in _rt_patterns(ch, n):
         if _matches(pattern, name):
             found.append(n.child("patternProperties", pattern))
     if found:
@@ -135,6 +142,10 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
 
     writer, reader = ("old", "new") if ch.backward else ("new", "old")
     required = _required(a)
+    if ch.runtime and a[0].doc.role == "writer" and any(_props(n) for n in a):
+        # a required name without a declared field is no model field: it may be missing
+        required &= {name for n in a for name in _props(n)}
+    b_fields = {name for n in flatten((b,)) for name in _props(n)} if _props(b) else None
     a_slots = {}
     closed_writer = writer_closed(ch, a)
 
@@ -156,6 +167,8 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
         return first_sample(a)
 
     for name in b.get("required", []) or []:
+        if ch.runtime and b_fields is not None and name not in b_fields:
+            continue  # the generated reader has no such field, so it cannot require it
         if isinstance(name, str) and name not in required:
             ch.report(
                 ch.name("REQUIRED_ATTRIBUTE_ADDED", "REQUIRED_ATTRIBUTE_REMOVED"),
@@ -328,9 +341,9 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
         a_extra_nodes = [Node(False, a[0].ptr, a[0].doc)]
     a_extra = flatten(a_extra_nodes)
     a_patterns = {
-        p: flatten([n.child("patternProperties", p) for n in a if p in _patterns(n)])
+        p: flatten([n.child("patternProperties", p) for n in a if p in _rt_patterns(ch, n)])
         for n in a
-        for p in _patterns(n)
+        for p in _rt_patterns(ch, n)
     }
     b_extra = additional(ch, b)
     fresh = _fresh_name(a, b, names)
@@ -346,9 +359,9 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
             f"(additionalProperties) than the {writer} schema allows.",
         )
         for pattern, conj in a_patterns.items():
-            if pattern in _patterns(b):
+            if pattern in _rt_patterns(ch, b):
                 continue
-            key = _key_for([pattern], list(_patterns(b)), names)
+            key = _key_for([pattern], list(_rt_patterns(ch, b)), names)
             ch.slot(
                 conj,
                 b_extra,
@@ -361,7 +374,7 @@ def _check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]
                 message=f"At {where(path)} properties matching {pattern!r} are not accepted by "
                 f"the {reader} schema's additionalProperties.",
             )
-    for pattern in _patterns(b):
+    for pattern in _rt_patterns(ch, b):
         bn = b.child("patternProperties", pattern)
         # keys matching other writer patterns may match this one as well, unless the
         # two patterns provably never match the same name
@@ -464,7 +477,16 @@ def _check_counts(
             i += 1
         return [grown]
 
-    check_bounds(ch, a, b, path, ("minProperties", "maxProperties"), derived, sized)
+    counted = a
+    if ch.runtime and any(_props(n) for n in a):
+        if _props(b):
+            return  # a generated reader model does not count properties
+        # a generated writer model does not enforce min/maxProperties either
+        counted = (Node({}, a[0].ptr, a[0].doc),)
+        derived.pop("maxProperties", None)
+        if writer_closed(ch, a):
+            derived["maxProperties"] = float(len({k for n in a for k in _props(n)}))
+    check_bounds(ch, counted, b, path, ("minProperties", "maxProperties"), derived, sized)
 
 
 def _check_dependencies(
