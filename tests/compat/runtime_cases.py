@@ -184,3 +184,35 @@ RUNTIME_CASES += [
         True,
     ),
 ]
+
+# regressions found by fuzzing the runtime view against the generated models
+RUNTIME_CASES += [
+    (
+        "required_name_without_field",
+        obj({"a": I, "d": I}, ["d"]),
+        obj({"a": I}, ["d"]),
+        True,
+        False,
+    ),
+    (
+        "empty_properties_is_a_dict",
+        obj({}, maxProperties=2),
+        obj({}, maxProperties=2, patternProperties={"^x": S}),
+        False,
+        True,
+    ),
+    (
+        "min_properties_not_enforced_by_models",
+        obj({}, minProperties=1),
+        obj({"d": S}, minProperties=1),
+        False,
+        False,
+    ),
+    (
+        "model_ignores_pattern_properties",
+        obj({"a": I}, patternProperties={"^x": I}),
+        obj({"a": I}, patternProperties={"^x": S}),
+        True,
+        True,
+    ),
+]

@@ -28,7 +28,7 @@ from .rule_cases import RULE_CASES
 from .runtime_cases import RUNTIME_CASES
 from .verdict_cases import CASES
 
-EXAMPLES = 25
+EXAMPLES = 20
 PROFILE = settings(
     max_examples=EXAMPLES,
     derandomize=True,
