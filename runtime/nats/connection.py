@@ -117,13 +117,19 @@ async def open_client(
         errors.append(exc)
         log.warning("NATS error: %s", exc)
 
+    # The callbacks may run before `nats.connect` returns the client.
+    client: list[Client] = []
+
     async def on_disconnected() -> None:
         if watch is not None:
             watch.lost()
+        if client and (client[0].is_closed or client[0].is_draining):
+            return  # our own close(), not an outage
         log.warning("disconnected from NATS; reconnecting (publishes are buffered)")
 
     async def on_reconnected() -> None:
-        log.info("reconnected to NATS at %s", nc.connected_url.netloc if nc.connected_url else "?")
+        url = client[0].connected_url if client else None
+        log.info("reconnected to NATS at %s", url.netloc if url else "?")
 
     try:
         nc = await nats.connect(
@@ -147,6 +153,7 @@ async def open_client(
             f"cannot connect to NATS at {where} after {options.initial_attempts} attempts: "
             f"{type(last).__name__}: {last}"
         ) from None
+    client.append(nc)
     # From now on keep reconnecting as the settings say (forever by default).
     nc.options["max_reconnect_attempts"] = settings.max_reconnect_attempts
     return nc

@@ -89,8 +89,9 @@ class NatsSource:
         self._subs: list[Subscription] = []
         self._pulls: list[JetStreamContext.PullSubscription] = []
         self._tasks: list[asyncio.Task[None]] = []
-        # JetStream messages fetched and not yet settled, by identity.
-        self._held: dict[int, Msg] = {}
+        # JetStream messages fetched and not yet settled, by (subject, stream sequence);
+        # the value is the latest delivery, whose reply subject the ack goes to.
+        self._held: dict[tuple[str, str], Msg] = {}
         self._seq = itertools.count(1)
         self._recent = _Recent(REMEMBERED_EVENTS)
         self._opened = False
@@ -137,10 +138,6 @@ class NatsSource:
         self._pulls.clear()
         # Give back what this process will not handle (queued, parked): the server
         # redelivers it now to another instance instead of after the visibility timeout.
-        while not self._queue.empty():
-            msg, config = self._queue.get_nowait()
-            if config is not None:
-                self._held[id(msg)] = msg
         for msg in list(self._held.values()):
             with contextlib.suppress(Exception):
                 await msg.nak()
@@ -189,8 +186,8 @@ class NatsSource:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if self._closing:
-                    return
+                if self._closing or self._t.nc.is_closed:
+                    return  # a closed connection never comes back
                 # The consumer or stream vanished (deleted, server lost its store) or
                 # the connection is down: back off, then recreate and carry on.
                 log.warning(
@@ -208,7 +205,13 @@ class NatsSource:
                 continue
             delay = 0.05
             for msg in msgs:
-                self._held[id(msg)] = msg
+                key = (msg.subject, str(msg.metadata.sequence.stream))
+                if key in self._held:
+                    # Redelivered while still held here (after a server restart, say):
+                    # keep the newest delivery for the ack, do not hand it out twice.
+                    self._held[key] = msg
+                    continue
+                self._held[key] = msg
                 await self._queue.put((msg, config))
 
     async def _keep_alive(self) -> None:
@@ -275,8 +278,8 @@ class NatsSource:
             raise ConnectionError(f"NATS unavailable while settling: {exc}") from exc
 
     async def _ack(self, inbound: Inbound) -> None:
-        msg = inbound.token
-        if not isinstance(msg, Msg) or self._held.pop(id(msg), None) is None:
+        msg = self._held.pop((inbound.destination, inbound.message_id), None)
+        if msg is None:
             return  # core NATS message, or already settled
         with contextlib.suppress(nats.errors.MsgAlreadyAckdError):
             await msg.ack()
@@ -285,7 +288,7 @@ class NatsSource:
         # The engine retries locally; the server's count only grows on real redelivery,
         # so count here (a crash during retries restarts from the server's count).
         inbound.attempts += 1
-        msg = inbound.token
-        if isinstance(msg, Msg) and id(msg) in self._held:
+        msg = self._held.get((inbound.destination, inbound.message_id))
+        if msg is not None:
             with contextlib.suppress(Exception):
                 await msg.in_progress()

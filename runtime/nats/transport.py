@@ -69,6 +69,8 @@ class NatsTransport:
             caps.add("durable")
         self.capabilities: frozenset[Capability] = frozenset(caps)
         self._dlq_jetstream: bool | None = None
+        # Closed with the transport, so no pull loop or responder outlives its connection.
+        self._closers: list[Closer] = []
 
     @classmethod
     async def connect(
@@ -133,37 +135,54 @@ class NatsTransport:
         log.warning("NATS connection dropped during a publish; delivery not confirmed")
 
     async def _publish_jetstream(self, batch: Sequence[Outbound]) -> None:
-        for config in {
+        streams = {
             self.jetstream[o.destination].stream: self.jetstream[o.destination] for o in batch
-        }.values():
+        }
+        for config in streams.values():
             await self._retrying(lambda c=config: self.streams.ensure(c), len(batch))
         todo = list(batch)
         deadline = time.monotonic() + self.publish_timeout_s
         delay = 0.05
         while True:
-            results = await asyncio.gather(
-                *(self._js_publish(o) for o in todo), return_exceptions=True
-            )
-            failed = [o for o, r in zip(todo, results, strict=True) if isinstance(r, BaseException)]
+            errors = await self._js_publish_all(todo)
+            failed = [o for o, e in zip(todo, errors, strict=True) if e is not None]
             if not failed:
                 return
-            errors = [r for r in results if isinstance(r, BaseException)]
-            fatal = [e for e in errors if not _retryable(e)]
-            if fatal:
-                raise TransportError(
-                    f"JetStream refused {len(failed)} events: {fatal[0]}"
-                ) from fatal[0]
+            first = next(e for e in errors if e is not None)
+            fatal = next((e for e in errors if e is not None and not _retryable(e)), None)
+            if fatal is not None:
+                raise TransportError(f"JetStream refused {len(failed)} events: {fatal}") from fatal
             if time.monotonic() + delay > deadline:
                 raise TransportError(
                     f"publishing {len(failed)} events to JetStream failed for "
-                    f"{self.publish_timeout_s:g}s: {errors[0]!r}"
+                    f"{self.publish_timeout_s:g}s: {first!r}"
                 )
-            log.warning(
-                "JetStream publish of %d events failed (%r); retrying", len(failed), errors[0]
-            )
+            log.warning("JetStream publish of %d events failed (%r); retrying", len(failed), first)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
             todo = failed
+
+    async def _js_publish_all(self, batch: Sequence[Outbound]) -> list[BaseException | None]:
+        """Publish concurrently; per event None or its error. A connection loss fails the
+        unacknowledged ones at once (to be retried) instead of after their timeout."""
+        pubs = [asyncio.ensure_future(self._js_publish(o)) for o in batch]
+        everything: asyncio.Future[Any] = asyncio.gather(*pubs, return_exceptions=True)
+        loss: asyncio.Future[Any] = self.watch.next_loss()
+        try:
+            await asyncio.wait({everything, loss}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            loss.cancel()
+        if not everything.done():
+            for pub in pubs:
+                pub.cancel()
+            await asyncio.wait({everything})
+        errors: list[BaseException | None] = []
+        for pub in pubs:
+            if pub.cancelled():
+                errors.append(ConnectionError("NATS connection lost before the ack"))
+            else:
+                errors.append(pub.exception())
+        return errors
 
     async def _js_publish(self, out: Outbound) -> None:
         env = out.envelope
@@ -201,7 +220,9 @@ class NatsTransport:
         destinations: Sequence[str],
         settings: ConsumerSettings,
     ) -> Source:
-        return NatsSource(self, group, consumer, tuple(destinations), settings)
+        source = NatsSource(self, group, consumer, tuple(destinations), settings)
+        self._closers.append(source)
+        return source
 
     async def dead_letter(self, dead: DeadLetter, group: str) -> None:
         """Publish the original message with `dlq_*` headers to `schemabus.dlq.<subject>`
@@ -263,9 +284,14 @@ class NatsTransport:
         responder = _Responder(self, handler)
         responder.sub = await self.nc.subscribe(subject, queue=group, cb=responder.on_request)
         await self.nc.flush()
+        self._closers.append(responder)
         return responder
 
     async def close(self) -> None:
+        closers, self._closers = self._closers, []
+        for closer in closers:
+            with contextlib.suppress(Exception):
+                await closer.close()
         if not self.nc.is_closed:
             # drain: unsubscribe, let in-flight callbacks finish, flush, then close.
             with contextlib.suppress(Exception):
