@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 from nats.js import api as js_api
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
+from runtime.errors import TransportError
 from runtime.spec import EventSpec, Registry
 
 log = logging.getLogger("schemabus.nats")
@@ -33,6 +34,11 @@ DEAD_LETTER_MAX_MSGS = 100_000
 #: Publishes carry the event id as `Nats-Msg-Id`, so a publish retried within this window
 #: (after a lost ack, a reconnect) is stored once.
 DUPLICATE_WINDOW_S = 120.0
+
+
+class JetStreamUnavailableError(TransportError):
+    """A subject is configured for JetStream but the server does not offer it."""
+
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
@@ -129,6 +135,14 @@ class StreamKeeper:
             return
         except NotFoundError:
             pass
+        except ServiceUnavailableError:
+            # Nobody answers the JetStream API: the server runs without JetStream. Not
+            # something a retry cures, so say what to change.
+            raise JetStreamUnavailableError(
+                f"the NATS server has no JetStream, needed for {', '.join(subjects)}; "
+                "start nats-server with -js (or a jetstream block in its config), or set "
+                "jetstream: false for these events in schemas/catalog.yaml"
+            ) from None
         config = js_api.StreamConfig(
             name=name,
             subjects=subjects,

@@ -104,10 +104,19 @@ class NatsSource:
         if self._opened:
             return
         nc = self._t.nc
-        for subject in self._core:
-            self._subs.append(await nc.subscribe(subject, queue=self._group, cb=self._on_core))
-        for config in self._js:
-            pull = await self._pull_subscribe(config)
+        try:
+            for subject in self._core:
+                self._subs.append(await nc.subscribe(subject, queue=self._group, cb=self._on_core))
+            pulls = [(await self._pull_subscribe(config), config) for config in self._js]
+            # The server has the subscriptions once the PONG is back: a publish made
+            # after open() returns is delivered to this source.
+            await nc.flush()
+        except BaseException:
+            # The engine retries open() on connection errors: leave nothing half-made
+            # behind, or the retry would subscribe twice.
+            await self._unsubscribe()
+            raise
+        for pull, config in pulls:
             self._tasks.append(
                 asyncio.create_task(
                     self._pull_loop(pull, config), name=f"nats-pull-{config.stream}"
@@ -115,10 +124,17 @@ class NatsSource:
             )
         if self._js:
             self._tasks.append(asyncio.create_task(self._keep_alive(), name="nats-in-progress"))
-        # The server has the subscriptions once the PONG is back: a publish made after
-        # open() returns is delivered to this source.
-        await nc.flush()
         self._opened = True
+
+    async def _unsubscribe(self) -> None:
+        for sub in self._subs:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        for pull in self._pulls:
+            with contextlib.suppress(Exception):
+                await pull.unsubscribe()
+        self._subs.clear()
+        self._pulls.clear()
 
     async def close(self) -> None:
         self._closing = True
@@ -128,14 +144,7 @@ class NatsSource:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        for sub in self._subs:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-        for pull in self._pulls:
-            with contextlib.suppress(Exception):
-                await pull.unsubscribe()
-        self._subs.clear()
-        self._pulls.clear()
+        await self._unsubscribe()
         # Give back what this process will not handle (queued, parked): the server
         # redelivers it now to another instance instead of after the visibility timeout.
         for msg in list(self._held.values()):

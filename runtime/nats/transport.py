@@ -32,7 +32,13 @@ from runtime.spec import Registry
 from runtime.transport import Capability, Closer, DeadLetter, Outbound, ReplyHandler, Source
 
 from .connection import ConnectionOptions, LinkWatch, open_client
-from .jetstream import JetStreamSubject, StreamKeeper, dead_letter_subject, jetstream_subjects
+from .jetstream import (
+    JetStreamSubject,
+    JetStreamUnavailableError,
+    StreamKeeper,
+    dead_letter_subject,
+    jetstream_subjects,
+)
 from .source import NatsSource
 
 log = logging.getLogger("schemabus.nats")
@@ -203,6 +209,8 @@ class NatsTransport:
             try:
                 await op()
                 return
+            except JetStreamUnavailableError:
+                raise
             except Exception as exc:
                 if not _retryable(exc) or time.monotonic() + delay > deadline:
                     raise TransportError(
@@ -254,7 +262,7 @@ class NatsTransport:
                 await self.js.publish(subject, data, timeout=self.flush_timeout_s, headers=headers)
                 self._dlq_jetstream = True
                 return
-            except (nats.js.errors.ServiceUnavailableError, nats.js.errors.NoStreamResponseError):
+            except (JetStreamUnavailableError, nats.js.errors.NoStreamResponseError):
                 if self._dlq_jetstream is None:
                     log.warning("NATS has no JetStream: dead letters are published, not kept")
                 self._dlq_jetstream = False

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 
+from runtime.errors import TransportError
 from runtime.nats import NatsTransport, jetstream_subjects, stream_name
 from runtime.settings import ConsumerSettings
 from runtime.spec import EventSpec, Registry, Retention
 from runtime.testkit import NatsServer
+from runtime.testkit.pytest_plugin import NatsFactory
 from runtime.transport import DeadLetter, Outbound
 from tests.runtime_nats.helpers import FAST, collect, connect, envelope, unique
 
@@ -197,3 +199,24 @@ def test_registry_selects_jetstream_subjects() -> None:
     tick = subjects["evt.tick"]
     assert (tick.stream, tick.max_age_s, tick.max_msgs) == ("SB_evt_tick", 60.0, None)
     assert subjects["extra.subject"].stream == "SB_extra_subject"
+
+
+async def test_server_without_jetstream_is_a_clear_error(nats_server_factory: NatsFactory) -> None:
+    server = nats_server_factory(jetstream=False)
+    subject = unique("evt.js.none")
+    transport = await connect(server.url, jetstream=[subject])
+    try:
+        with pytest.raises(TransportError, match="start nats-server with -js"):
+            await transport.publish([Outbound(subject, envelope())])
+        source = transport.source("billing", "c1", [subject], FAST)
+        with pytest.raises(TransportError, match="has no JetStream"):
+            await source.open()
+        # Dead letters still go out (published, not kept) instead of failing the settle.
+        core = unique("evt.core")
+        core_source = transport.source("billing", "c1", [core], FAST)
+        await core_source.open()
+        await transport.publish([Outbound(core, envelope())])
+        [inbound] = await collect(core_source, 1)
+        await core_source.settle([], [DeadLetter(inbound, "malformed", "X", "y")])
+    finally:
+        await transport.close()
