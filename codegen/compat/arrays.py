@@ -8,6 +8,7 @@ from .nodes import Node, flatten, is_num, trivially_true
 from .rules import BOUND_BY_KEYWORD, bound_rule
 from .sample import first_sample, item_conj, sample_candidates
 from .scalars import check_bounds
+from .text import where
 
 if TYPE_CHECKING:
     from .walker import Checker, Conj, Path
@@ -45,8 +46,6 @@ def _local(b: Node) -> bool:
 
 
 def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
-    from .walker import where
-
     max_a = _max_items(a)
     derived: dict[str, float] = {} if max_a is None else {"maxItems": max_a}
     item0 = item_conj(a, 0)
@@ -97,8 +96,6 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
 
 
 def _check_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
-    from .walker import where
-
     a_prefix = max((len(n.get("prefixItems", []) or []) for n in a), default=0)
     b_prefix = len(b.get("prefixItems", []) or [])
     span = max(a_prefix, b_prefix)
@@ -140,8 +137,6 @@ def _check_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None)
 
 
 def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
-    from .walker import where
-
     wanted = b.child("contains")
     need = b.get("minContains", 1)
     if not is_num(need):

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:
     """True only when no instance can satisfy both; False means "not proved"."""
-    from .walker import finite_values
+    from .branches import finite_values
 
     x, y = flatten(x), flatten(y)
     if not (conj_types(x) & conj_types(y)):

@@ -11,6 +11,7 @@ from .jsonvalue import json_in, json_type
 from .nodes import ALL_TYPES, ANNOTATIONS, Node, conj_types, flatten, int_bounds, is_num
 from .rules import BOUND_BY_KEYWORD, bound_rule
 from .sample import counter_samples, sample_candidates
+from .text import type_label, where
 
 if TYPE_CHECKING:
     from .walker import Checker, Conj, Path
@@ -37,8 +38,6 @@ def _first_ptr(a: Conj, keyword: str) -> str:
 def report_types(
     ch: Checker, a: Conj, b: Node, ta: frozenset[str], tb: frozenset[str], path: Path
 ) -> None:
-    from .walker import type_label, where
-
     missing = ta - tb
     rule = ch.name("TYPE_NARROWED", "TYPE_EXTENDED") if ta & tb else "TYPE_CHANGED"
     old, new = ch.old_new(ta, tb if tb != ALL_TYPES else ta | tb)
@@ -57,8 +56,6 @@ def report_types(
 
 def report_enum_added(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     """The reader restricts to a value set while the writer's set is unbounded."""
-    from .walker import where
-
     writer, reader = _labels(ch)
     keyword = "const" if b.has("const") else "enum"
     ch.report(
@@ -104,8 +101,6 @@ def check_values(ch: Checker, a: Conj, values: list[Any], b: Node, path: Path) -
 
 
 def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, path: Path) -> None:
-    from .walker import where
-
     writer, reader = _labels(ch)
     rule = ch.name("ENUM_ARRAY_NARROWED", "ENUM_ARRAY_EXTENDED")
     keyword = "enum"
@@ -170,8 +165,6 @@ def check_bounds(
     witness: Any,
 ) -> None:
     """Generic size-bound rule (minLength, maxItems, ...) driven by the BOUNDS data."""
-    from .walker import where
-
     for keyword in keywords:
         limit = b.get(keyword)
         if not is_num(limit) or ch.ignored(keyword):
@@ -205,8 +198,6 @@ def _fmt(value: Any) -> str:
 
 
 def check_string(ch: Checker, a: Conj, b: Node, path: Path) -> None:
-    from .walker import where
-
     string_a = (*a, Node({"type": "string"}, a[0].ptr, a[0].doc))
 
     def lengths(keyword: str, limit: float) -> list[Any]:
@@ -283,8 +274,6 @@ def _divides(small: Any, big: Any) -> bool:
 
 
 def check_number(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: bool) -> None:
-    from .walker import where
-
     lo, hi = _lower(a), _upper(a)
     a_int = int_bounds(lo, hi)
     writer, reader = _labels(ch)

@@ -8,30 +8,26 @@ functions for each JSON type live in ``scalars``, ``arrays`` and ``objects``.
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import arrays, objects, scalars
-from .disjoint import provably_disjoint
+from . import arrays, combinators, objects, scalars
+from .branches import expand, finite_values, is_empty
 from .emptiness import live_types
-from .jsonvalue import json_in, json_type
 from .nodes import (
     ALL_TYPES,
     Doc,
     Equality,
     Node,
     UnresolvableRef,
-    conj_types,
     flatten,
-    int_bounds,
     resolve_ref,
     schema_types,
     trivially_true,
 )
 from .sample import counter_samples, sample_candidates
+from .text import where
 
 Conj = tuple[Node, ...]
 # One step of the instance path: ("prop", name | None, writer conj) or ("item", index, conj).
@@ -43,7 +39,6 @@ RUNTIME_IGNORED = frozenset(
     {"uniqueItems", "not", "contains", "minContains", "maxContains", "dependentRequired"}
     | {"if", "then", "else"}
 )
-MAX_BRANCHES = 64
 
 
 @dataclass
@@ -54,27 +49,6 @@ class Issue:
     message: str
     path: Path
     candidates: Callable[[], list[Any]] | None = None
-
-
-def type_label(types: frozenset[str] | set[str]) -> str:
-    names = set(types)
-    if {"integer", "float"} <= names:
-        names -= {"integer", "float"}
-        names.add("number")
-    elif "float" in names:
-        names.remove("float")
-        names.add("non-integer number")
-    return ", ".join(sorted(names)) or "nothing"
-
-
-def where(path: Path) -> str:
-    text = ""
-    for kind, key, _ in path:
-        if kind == "prop":
-            text += ("." if text else "") + (str(key) if key is not None else "<other>")
-        else:
-            text += f"[{key}]" if isinstance(key, int) else "[]"
-    return f'property "{text}"' if text else "the document root"
 
 
 class Checker:
@@ -251,16 +225,16 @@ class Checker:
             scalars.check_values(self, a, values, b, path)
             return
         if "anyOf" in bs:
-            self._any_of(a, b, "anyOf", path)
+            combinators.any_of(self, a, b, "anyOf", path)
         if "oneOf" in bs:
             if self.runtime:
-                self._any_of(a, b, "oneOf", path)  # pydantic unions are never exclusive
+                combinators.any_of(self, a, b, "oneOf", path)  # pydantic unions are never exclusive
             else:
-                self._one_of(orig, a, b, path)
+                combinators.one_of(self, orig, a, b, path)
         if "not" in bs and not self.ignored("not"):
-            self._not(a, b, path)
+            combinators.negation(self, a, b, path)
         if "if" in bs and not self.ignored("if"):
-            self._conditional(orig, a, b, path)
+            combinators.conditional(self, orig, a, b, path)
         ta = live_types(a)
         if self.runtime and "integer" in ta and any(_declares_number(n) for n in a):
             # A "number" field is a float in the generated model even with an integral
@@ -282,212 +256,6 @@ class Checker:
         if "object" in common:
             objects.check_object(self, a, b, path)
 
-    # --- combinators on the reader side ------------------------------------------------
-    def _any_of(self, a: Conj, b: Node, keyword: str, path: Path) -> None:
-        branches = [b.child(keyword, i) for i in range(len(b.schema[keyword]))]
-        types = set(conj_types(a))
-        if {"integer", "float"} <= types:
-            types -= {"integer", "float"}
-            types.add("number")
-        for t in sorted(types):
-            sliced = (*a, Node({"type": t}, a[0].ptr, a[0].doc)) if len(types) > 1 else a
-            if any(self.probe(sliced, br, path) for br in branches):
-                continue
-            self.report(
-                self.name("SUM_TYPE_NARROWED", "SUM_TYPE_EXTENDED"),
-                a[0].ptr,
-                b.kw(keyword),
-                f"At {where(path)} no {keyword} alternative of the "
-                f"{'new' if self.backward else 'old'} schema accepts every "
-                f"{t} value the {'old' if self.backward else 'new'} schema allows.",
-                path,
-                lambda s=sliced: sample_candidates(s),  # type: ignore[misc]
-            )
-
-    def _one_of(self, orig: Conj, a: Conj, b: Node, path: Path) -> None:
-        if any(n.has("oneOf") and self._same_list(n, b, "oneOf") for n in orig):
-            return
-        branches = [b.child("oneOf", i) for i in range(len(b.schema["oneOf"]))]
-        conjs = [flatten((br,)) for br in branches]
-        exclusive = all(provably_disjoint(self, x, y) for x, y in itertools.combinations(conjs, 2))
-        if exclusive:
-            self._any_of(a, b, "oneOf", path)
-            return
-        containing = [i for i, br in enumerate(branches) if self.probe(a, br, path)]
-        for i in containing:
-            if all(provably_disjoint(self, a, c) for j, c in enumerate(conjs) if j != i):
-                return
-        if not containing:
-            self._any_of(a, b, "oneOf", path)
-            return
-        self.report(
-            "ONE_OF_NOT_PROVABLY_EXCLUSIVE",
-            a[0].ptr,
-            b.kw("oneOf"),
-            f"At {where(path)} the oneOf alternatives may overlap, so compatibility could "
-            "not be proved: a value matching two alternatives is invalid.",
-            path,
-            lambda: sample_candidates(a),
-        )
-
-    def _same_list(self, n: Node, b: Node, keyword: str) -> bool:
-        mine, theirs = n.get(keyword), b.get(keyword)
-        if not isinstance(mine, list) or not isinstance(theirs, list):
-            return False
-        if len(mine) != len(theirs):
-            return False
-        return all(self.equal(n.child(keyword, i), b.child(keyword, i)) for i in range(len(mine)))
-
-    def _not(self, a: Conj, b: Node, path: Path) -> None:
-        negated = b.child("not")
-        if provably_disjoint(self, a, flatten((negated,))):
-            return
-        for n in a:
-            if n.has("not") and self.probe(flatten((negated,)), n.child("not")):
-                return
-        self.report(
-            self.name("NOT_TYPE_EXTENDED", "NOT_TYPE_NARROWED"),
-            a[0].ptr,
-            b.kw("not"),
-            f"At {where(path)} the {'new' if self.backward else 'old'} schema forbids "
-            "(not) values that could not be proved absent from the "
-            f"{'old' if self.backward else 'new'} schema.",
-            path,
-            lambda: sample_candidates(a),
-        )
-
-    def _conditional(self, orig: Conj, a: Conj, b: Node, path: Path) -> None:
-        parts = ("if", "then", "else")
-        for n in orig:
-            if all(
-                (n.has(k) == b.has(k)) and (not b.has(k) or self.equal(n.child(k), b.child(k)))
-                for k in parts
-            ):
-                return
-        cond = flatten((b.child("if"),))
-        then_ok = not b.has("then") or self.probe(a, b.child("then"), path)
-        else_ok = not b.has("else") or self.probe(a, b.child("else"), path)
-        if then_ok and else_ok:
-            return
-        if then_ok and self.probe(a, b.child("if")):
-            return
-        if else_ok and provably_disjoint(self, a, cond):
-            return
-        if (
-            b.has("then")
-            and not then_ok
-            and else_ok
-            and self.probe((*a, *cond), b.child("then"), path)
-        ):
-            return
-        self.report(
-            "CONDITIONAL_CHANGED",
-            a[0].ptr,
-            b.kw("if"),
-            f"At {where(path)} the if/then/else of the reading schema could not be proved "
-            "to accept every value of the writing schema.",
-            path,
-            lambda: sample_candidates(a),
-        )
-
-
-def is_empty(a: Conj) -> bool:
-    """Provably no instance: a false member, no common type, or no common enum value."""
-    if any(n.schema is False for n in a):
-        return True
-    if not live_types(a):
-        return True
-    values = _enum_values(a)
-    return values is not None and not values
-
-
-def _enum_values(a: Conj) -> list[Any] | None:
-    result: list[Any] | None = None
-    for n in a:
-        if not isinstance(n.schema, dict):
-            continue
-        if "const" in n.schema:
-            options = [n.schema["const"]]
-        elif isinstance(n.schema.get("enum"), list):
-            options = list(n.schema["enum"])
-        else:
-            continue
-        result = options if result is None else [v for v in result if json_in(v, options)]
-    if result is None:
-        return None
-    types = conj_types(a)
-    return [v for v in result if json_type(v) in types]
-
-
-def finite_values(ch: Checker, a: Conj) -> list[Any] | None:
-    """The writer's values when the set is small and known (enum, const, null, boolean,
-    a short integer range), filtered by the writer's other constraints."""
-    values = _enum_values(a)
-    types = conj_types(a)
-    if values is None:
-        if types <= {"null", "boolean"}:
-            values = ([None] if "null" in types else []) + (
-                [False, True] if "boolean" in types else []
-            )
-        elif types and types <= {"integer", "float"} and _single_number(a) is not None:
-            values = [_single_number(a)]
-        elif types == {"integer"}:
-            low, high = int_bounds(*scalars.number_range(a))
-            if not (math.isfinite(low) and math.isfinite(high) and high - low <= 64):
-                return None
-            values = list(range(int(low), int(high) + 1))
-        else:
-            return None
-    strict_nodes = [n for n in a if not scalars.is_simple_node(n)]
-    if strict_nodes:
-        values = [v for v in values if all(ch.validates(v, n) for n in strict_nodes)]
-    return values
-
-
-def expand(a: Conj) -> list[Conj]:
-    """Distribute the writer's anyOf/oneOf/if-then-else into branches (over-approximate:
-    a oneOf is read as anyOf; past MAX_BRANCHES the rest is dropped, which only makes the
-    writer larger and so stays sound)."""
-    done: set[tuple[int, str]] = set()
-    work: list[Conj] = [a]
-    out: list[Conj] = []
-    while work:
-        conj = work.pop()
-        target = None
-        for n in conj:
-            if (id(n.schema), n.ptr) in done or not isinstance(n.schema, dict):
-                continue
-            if "anyOf" in n.schema or "oneOf" in n.schema or "if" in n.schema:
-                target = n
-                break
-        if target is None:
-            out.append(conj)
-            continue
-        done.add((id(target.schema), target.ptr))
-        alternatives = _alternatives(target)
-        if len(out) + len(work) + len(alternatives) > MAX_BRANCHES:
-            work.append(conj)
-            continue
-        for alt in alternatives:
-            work.append(flatten((*conj, *alt)))
-    return out
-
-
-def _alternatives(n: Node) -> list[Conj]:
-    s = n.schema
-    groups: list[list[Conj]] = []
-    for keyword in ("anyOf", "oneOf"):
-        if isinstance(s.get(keyword), list):
-            groups.append([(n.child(keyword, i),) for i in range(len(s[keyword]))])
-    if "if" in s:
-        then = (n.child("if"), n.child("then")) if "then" in s else (n.child("if"),)
-        other = (n.child("else"),) if "else" in s else ()
-        groups.append([then, other])
-    combos: list[Conj] = [()]
-    for group in groups:
-        combos = [(*c, *g) for c in combos for g in group]
-    return combos
-
 
 def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
     """Copy without embedded ``$id``s: the loader rewrites every ref relative to the
@@ -506,10 +274,3 @@ def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
 def _declares_number(n: Node) -> bool:
     declared = n.get("type")
     return declared == "number" or (isinstance(declared, list) and "number" in declared)
-
-
-def _single_number(a: Conj) -> float | None:
-    lo, hi = scalars.number_range(a)
-    if lo is not None and hi is not None and lo == hi and not lo[1]:
-        return lo[0]
-    return None

@@ -484,3 +484,45 @@ CASES += [
         False,
     ),
 ]
+
+# shapes from the published Karapace/Confluent suites, judged by instance sets
+CASES += [
+    ("not_empty_is_empty", {"not": {}}, S, True, False),
+    ("not_true_is_empty", {"not": True}, False, True, True),
+    ("true_vs_not_empty", True, {"not": {}}, False, True),
+    ("oneof_single_vs_type", {"oneOf": [S]}, S, True, True),
+    ("oneof_add_disjoint_branch", {"oneOf": [S]}, {"oneOf": [S, I]}, True, False),
+    ("oneof_add_overlapping_branch", {"oneOf": [S, I]}, {"oneOf": [S, I, N]}, False, False),
+    ("allof_single", {"allOf": [S]}, S, True, True),
+    ("anyof_vs_type_array", {"anyOf": [I, S]}, {"type": ["integer", "string"]}, True, True),
+    ("enum_ab_to_bc", {"enum": ["A", "B"]}, {"enum": ["B", "C"]}, False, False),
+    ("empty_type_list", {"type": []}, S, True, False),
+    (
+        "pattern_star_props",
+        obj({}, patternProperties={"a*": I}),
+        obj({}, patternProperties={"a*": N}),
+        True,
+        False,
+    ),
+    (
+        "max_properties_vs_closed_count",
+        obj({"a": S, "b": S}, additionalProperties=False),
+        obj({"a": S, "b": S}, additionalProperties=False, maxProperties=1),
+        False,
+        True,
+    ),
+    (
+        "exclusive_max_integer",
+        {"type": "integer", "exclusiveMaximum": 10},
+        {"type": "integer", "maximum": 9},
+        True,
+        True,
+    ),
+    (
+        "minimum_float_vs_integer",
+        {"type": "number", "minimum": 1.5},
+        {"type": "integer", "minimum": 2},
+        False,
+        True,
+    ),
+]

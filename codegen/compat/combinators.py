@@ -1,0 +1,121 @@
+"""Reader-side combinators: anyOf, oneOf (exclusivity), not, if/then/else."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from .disjoint import provably_disjoint
+from .nodes import Node, conj_types, flatten
+from .sample import sample_candidates
+from .text import where
+
+if TYPE_CHECKING:
+    from .walker import Checker, Conj, Path
+
+
+def any_of(ch: Checker, a: Conj, b: Node, keyword: str, path: Path) -> None:
+    branches = [b.child(keyword, i) for i in range(len(b.schema[keyword]))]
+    types = set(conj_types(a))
+    if {"integer", "float"} <= types:
+        types -= {"integer", "float"}
+        types.add("number")
+    for t in sorted(types):
+        sliced = (*a, Node({"type": t}, a[0].ptr, a[0].doc)) if len(types) > 1 else a
+        if any(ch.probe(sliced, br, path) for br in branches):
+            continue
+        ch.report(
+            ch.name("SUM_TYPE_NARROWED", "SUM_TYPE_EXTENDED"),
+            a[0].ptr,
+            b.kw(keyword),
+            f"At {where(path)} no {keyword} alternative of the "
+            f"{'new' if ch.backward else 'old'} schema accepts every "
+            f"{t} value the {'old' if ch.backward else 'new'} schema allows.",
+            path,
+            lambda s=sliced: sample_candidates(s),  # type: ignore[misc]
+        )
+
+
+def one_of(ch: Checker, orig: Conj, a: Conj, b: Node, path: Path) -> None:
+    if any(n.has("oneOf") and _same_list(ch, n, b, "oneOf") for n in orig):
+        return
+    branches = [b.child("oneOf", i) for i in range(len(b.schema["oneOf"]))]
+    conjs = [flatten((br,)) for br in branches]
+    exclusive = all(provably_disjoint(ch, x, y) for x, y in itertools.combinations(conjs, 2))
+    if exclusive:
+        any_of(ch, a, b, "oneOf", path)
+        return
+    containing = [i for i, br in enumerate(branches) if ch.probe(a, br, path)]
+    for i in containing:
+        if all(provably_disjoint(ch, a, c) for j, c in enumerate(conjs) if j != i):
+            return
+    if not containing:
+        any_of(ch, a, b, "oneOf", path)
+        return
+    ch.report(
+        "ONE_OF_NOT_PROVABLY_EXCLUSIVE",
+        a[0].ptr,
+        b.kw("oneOf"),
+        f"At {where(path)} the oneOf alternatives may overlap, so compatibility could "
+        "not be proved: a value matching two alternatives is invalid.",
+        path,
+        lambda: sample_candidates(a),
+    )
+
+
+def _same_list(ch: Checker, n: Node, b: Node, keyword: str) -> bool:
+    mine, theirs = n.get(keyword), b.get(keyword)
+    if not isinstance(mine, list) or not isinstance(theirs, list):
+        return False
+    if len(mine) != len(theirs):
+        return False
+    return all(ch.equal(n.child(keyword, i), b.child(keyword, i)) for i in range(len(mine)))
+
+
+def negation(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    negated = b.child("not")
+    if provably_disjoint(ch, a, flatten((negated,))):
+        return
+    for n in a:
+        if n.has("not") and ch.probe(flatten((negated,)), n.child("not")):
+            return
+    ch.report(
+        ch.name("NOT_TYPE_EXTENDED", "NOT_TYPE_NARROWED"),
+        a[0].ptr,
+        b.kw("not"),
+        f"At {where(path)} the {'new' if ch.backward else 'old'} schema forbids "
+        "(not) values that could not be proved absent from the "
+        f"{'old' if ch.backward else 'new'} schema.",
+        path,
+        lambda: sample_candidates(a),
+    )
+
+
+def conditional(ch: Checker, orig: Conj, a: Conj, b: Node, path: Path) -> None:
+    parts = ("if", "then", "else")
+    for n in orig:
+        if all(
+            (n.has(k) == b.has(k)) and (not b.has(k) or ch.equal(n.child(k), b.child(k)))
+            for k in parts
+        ):
+            return
+    cond = flatten((b.child("if"),))
+    then_ok = not b.has("then") or ch.probe(a, b.child("then"), path)
+    else_ok = not b.has("else") or ch.probe(a, b.child("else"), path)
+    if then_ok and else_ok:
+        return
+    if then_ok and ch.probe(a, b.child("if")):
+        return
+    if else_ok and provably_disjoint(ch, a, cond):
+        return
+    if b.has("then") and not then_ok and else_ok and ch.probe((*a, *cond), b.child("then"), path):
+        return
+    ch.report(
+        "CONDITIONAL_CHANGED",
+        a[0].ptr,
+        b.kw("if"),
+        f"At {where(path)} the if/then/else of the reading schema could not be proved "
+        "to accept every value of the writing schema.",
+        path,
+        lambda: sample_candidates(a),
+    )

@@ -1,0 +1,116 @@
+"""Object rules for property counts (min/maxProperties) and dependentRequired /
+dependentSchemas."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .content import additional, is_empty_slot, patterns, props, writer_closed
+from .nodes import Node
+from .sample import first_sample, sample_candidates
+from .scalars import check_bounds
+from .text import where
+
+if TYPE_CHECKING:
+    from .walker import Checker, Conj, Path
+
+
+def check_counts(
+    ch: Checker, a: Conj, b: Node, path: Path, required: set[str], names: set[str]
+) -> None:
+    derived: dict[str, float] = {"minProperties": float(len(required))}
+    for n in a:
+        extra = additional(ch, n)
+        if extra is not None and extra.schema is False and not patterns(n):
+            count = sum(1 for v in props(n).values() if v is not False)
+            derived["maxProperties"] = min(derived.get("maxProperties", count), count)
+
+    def sized(keyword: str, limit: float) -> list[Any]:
+        base = first_sample(a)
+        if not isinstance(base, dict):
+            return []
+        if keyword == "minProperties":
+            return [dict(list(base.items())[: max(int(limit) - 1, 0)])]
+        grown = dict(base)
+        i = 0
+        while len(grown) <= limit and i < 1000:
+            grown.setdefault(f"p{i}", None)
+            i += 1
+        return [grown]
+
+    counted = a
+    if ch.runtime and any(props(n) for n in a):
+        if props(b):
+            return  # a generated reader model does not count properties
+        # a generated writer model does not enforce min/maxProperties either
+        counted = (Node({}, a[0].ptr, a[0].doc),)
+        derived.pop("maxProperties", None)
+        if writer_closed(ch, a):
+            derived["maxProperties"] = float(len({k for n in a for k in props(n)}))
+    check_bounds(ch, counted, b, path, ("minProperties", "maxProperties"), derived, sized)
+
+
+def check_dependencies(
+    ch: Checker, a: Conj, b: Node, path: Path, required: set[str], a_slot: Any, base: Any
+) -> None:
+    writer, reader = ("old", "new") if ch.backward else ("new", "old")
+    deps = b.get("dependentRequired")
+    if isinstance(deps, dict) and not ch.ignored("dependentRequired"):
+        for key, needed in deps.items():
+            if not isinstance(needed, list) or is_empty_slot(list(a_slot(key)[0])):
+                continue
+            have = set(required)
+            mine = [
+                n
+                for n in a
+                if isinstance(n.get("dependentRequired"), dict)
+                and key in n.get("dependentRequired")
+            ]
+            for n in mine:
+                have |= set(n.get("dependentRequired")[key])
+            missing = [x for x in needed if x not in have]
+            if not missing:
+                continue
+            rule = (
+                ch.name("DEPENDENCY_ARRAY_EXTENDED", "DEPENDENCY_ARRAY_NARROWED")
+                if mine
+                else ch.name("DEPENDENCY_ARRAY_ADDED", "DEPENDENCY_ARRAY_REMOVED")
+            )
+            conj = a_slot(key)[0]
+            ch.report(
+                rule,
+                mine[0].kw("dependentRequired") if mine else a[0].ptr,
+                b.kw("dependentRequired"),
+                f'At {where(path)} the {reader} schema requires {missing} whenever "{key}" is '
+                f"present (dependentRequired), which the {writer} schema does not.",
+                (*path, ("prop", key, conj)),
+                lambda c=conj: sample_candidates(c),  # type: ignore[misc]
+            )
+    schemas = b.get("dependentSchemas")
+    if isinstance(schemas, dict):
+        for key in schemas:
+            if is_empty_slot(list(a_slot(key)[0])):
+                continue
+            wanted = b.child("dependentSchemas", key)
+            mine = [
+                n.child("dependentSchemas", key)
+                for n in a
+                if isinstance(n.get("dependentSchemas"), dict) and key in n.get("dependentSchemas")
+            ]
+            if any(ch.equal(m, wanted) for m in mine):
+                continue
+            rule = (
+                "DEPENDENCY_SCHEMA_CHANGED"
+                if mine
+                else ch.name("DEPENDENCY_SCHEMA_ADDED", "DEPENDENCY_SCHEMA_REMOVED")
+            )
+            ch.wrapped(
+                (*a, *mine),
+                wanted,
+                path,
+                rule,
+                mine[0].ptr if mine else a[0].ptr,
+                wanted.ptr,
+                f'At {where(path)} the {reader} schema applies extra constraints when "{key}" is '
+                f"present (dependentSchemas) that the {writer} schema does not guarantee.",
+            )

@@ -1,0 +1,191 @@
+"""Object rules for undeclared names: patternProperties, additionalProperties and
+propertyNames."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .content import (
+    additional,
+    matches,
+    patterns,
+    props,
+    rt_patterns,
+    with_key,
+    writer_closed,
+)
+from .nodes import Node, flatten, trivially_true
+from .sample import first_sample
+from .text import where
+
+if TYPE_CHECKING:
+    from .walker import Checker, Conj, Path
+
+_META = set(".[](){}*+?|\\^$")
+
+
+def literal_prefix(pattern: str) -> str | None:
+    """The literal text an anchored pattern starts with (None when unanchored)."""
+    if not pattern.startswith("^") or "|" in pattern:
+        return None  # an alternation may hold an unanchored branch
+    out = ""
+    for char in pattern[1:]:
+        if char in _META:
+            # a quantifier makes the previous character optional
+            return out[:-1] if char in "*?{" else out
+        out += char
+    return out
+
+
+def patterns_disjoint(p: str, q: str) -> bool:
+    """Two patterns that provably match no common name (different anchored prefixes)."""
+    a, b = literal_prefix(p), literal_prefix(q)
+    if a is None or b is None:
+        return False
+    return not (a.startswith(b) or b.startswith(a))
+
+
+def _key_for(match: list[str], avoid: list[str], names: set[str]) -> str | None:
+    """A property name matching every pattern in ``match`` and none in ``avoid`` (for
+    witnesses; None when the guesses fail)."""
+    guesses = ["x", "y", "a", "k", "X", "0"]
+    for pattern in match:
+        prefix = literal_prefix(pattern) or ""
+        guesses = [prefix + tail for tail in ("", "a", "x", "1", "_a", "A")] + guesses
+    for key in guesses:
+        if key in names:
+            continue
+        if all(matches(p, key) for p in match) and not any(matches(p, key) for p in avoid):
+            return key
+    return None
+
+
+def _fresh_name(a: Conj, b: Node, names: set[str]) -> str | None:
+    known = [p for n in (*a, b) for p in patterns(n)]
+    for candidate in ("extra", "x_extra", "zz_unknown_property", "_"):
+        if candidate not in names and not any(matches(p, candidate) for p in known):
+            return candidate
+    return None
+
+
+def check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]) -> None:
+    """Undeclared property names: patternProperties and additionalProperties."""
+    writer, reader = ("old", "new") if ch.backward else ("new", "old")
+    a_extra_nodes: list[Node] = []
+    for n in a:
+        extra = additional(ch, n)
+        if extra is not None:
+            a_extra_nodes.append(extra)
+    if writer_closed(ch, a):
+        a_extra_nodes = [Node(False, a[0].ptr, a[0].doc)]
+    a_extra = flatten(a_extra_nodes)
+    a_patterns = {
+        p: flatten([n.child("patternProperties", p) for n in a if p in rt_patterns(ch, n)])
+        for n in a
+        for p in rt_patterns(ch, n)
+    }
+    b_extra = additional(ch, b)
+    fresh = _fresh_name(a, b, names)
+    if b_extra is not None:
+        ch.slot(
+            a_extra,
+            b_extra,
+            (*path, ("prop", fresh, a_extra)),
+            false_rule=ch.name("ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_ADDED"),
+            open_rule=ch.name("ADDITIONAL_PROPERTIES_NARROWED", "ADDITIONAL_PROPERTIES_EXTENDED"),
+            a_ptr=a_extra[0].ptr if a_extra else a[0].ptr,
+            message=f"At {where(path)} the {reader} schema accepts fewer undeclared properties "
+            f"(additionalProperties) than the {writer} schema allows.",
+        )
+        for pattern, conj in a_patterns.items():
+            if pattern in rt_patterns(ch, b):
+                continue
+            key = _key_for([pattern], list(rt_patterns(ch, b)), names)
+            ch.slot(
+                conj,
+                b_extra,
+                (*path, ("prop", key, conj)),
+                false_rule=ch.name("ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_ADDED"),
+                open_rule=ch.name(
+                    "ADDITIONAL_PROPERTIES_NARROWED", "ADDITIONAL_PROPERTIES_EXTENDED"
+                ),
+                a_ptr=conj[0].ptr if conj else a[0].ptr,
+                message=f"At {where(path)} properties matching {pattern!r} are not accepted by "
+                f"the {reader} schema's additionalProperties.",
+            )
+    for pattern in rt_patterns(ch, b):
+        bn = b.child("patternProperties", pattern)
+        # keys matching other writer patterns may match this one as well, unless the
+        # two patterns provably never match the same name
+        keyed = (
+            [
+                (a_patterns.get(pattern, a_extra), _key_for([pattern], [], names)),
+                *[
+                    (c, _key_for([pattern, p], [], names))
+                    for p, c in a_patterns.items()
+                    if p != pattern and not patterns_disjoint(p, pattern)
+                ],
+            ]
+            if pattern in a_patterns
+            else [
+                (a_extra, _key_for([pattern], list(a_patterns), names)),
+                *[
+                    (c, _key_for([pattern, p], [], names))
+                    for p, c in a_patterns.items()
+                    if not patterns_disjoint(p, pattern)
+                ],
+            ]
+        )
+        for conj, key in keyed:
+            ch.slot(
+                conj,
+                bn,
+                (*path, ("prop", key, conj)),
+                false_rule=ch.name("PATTERN_PROPERTIES_NARROWED", "PATTERN_PROPERTIES_EXTENDED"),
+                open_rule=ch.name("PATTERN_PROPERTIES_NARROWED", "PATTERN_PROPERTIES_EXTENDED"),
+                a_ptr=conj[0].ptr if conj else a[0].ptr,
+                message=f"At {where(path)} properties matching {pattern!r} accept less in the "
+                f"{reader} schema than the {writer} schema allows.",
+            )
+
+
+def check_property_names(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]) -> None:
+    if not b.has("propertyNames") or trivially_true(b.get("propertyNames")):
+        return
+    writer, reader = ("old", "new") if ch.backward else ("new", "old")
+    wanted = b.child("propertyNames")
+    rule = ch.name("PROPERTY_NAMES_NARROWED", "PROPERTY_NAMES_EXTENDED")
+    message = (
+        f"At {where(path)} the {reader} schema restricts property names (propertyNames) "
+        f"more than the {writer} schema."
+    )
+    own = [n.child("propertyNames") for n in a if n.has("propertyNames")]
+    closed = any(
+        (extra := additional(ch, n)) is not None and extra.schema is False and not patterns(n)
+        for n in a
+    )
+    declared = sorted({name for n in a for name in props(n)})
+    if closed:
+        for name in declared:
+            if all(ch.validates(name, x) for x in own) and not ch.validates(name, wanted):
+                ch.report(
+                    rule,
+                    a[0].ptr,
+                    wanted.ptr,
+                    message,
+                    path,
+                    with_key(a, name),
+                )
+        return
+    names_conj = (*own, Node({"type": "string"}, a[0].ptr, a[0].doc))
+    nested = ch.collect(names_conj, wanted, path)
+    bad = [name for name in declared if not ch.validates(name, wanted)]
+    if nested or bad:
+        ch.report(
+            rule,
+            own[0].ptr if own else a[0].ptr,
+            wanted.ptr,
+            message,
+            path,
+            lambda: [{**(first_sample(a) or {}), nm: None} for nm in bad[:1]],
+        )
