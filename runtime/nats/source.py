@@ -100,6 +100,11 @@ class NatsSource:
 
     # --- lifecycle ----------------------------------------------------------------------
 
+    @property
+    def opened(self) -> bool:
+        """True once the subscriptions are on the server (publishes now reach this source)."""
+        return self._opened
+
     async def open(self) -> None:
         if self._opened:
             return
