@@ -17,7 +17,7 @@ from bench.common import (
     redis_bus,
     timeout_for,
 )
-from bench.events import ORDER_SPEC, STREAM, clock, raw_fields
+from bench.events import ORDER_SPEC, STREAM, Stopwatch, raw_fields
 from bench.suite import Env, Metric, Suite
 from generated.models import OrderCreatedV2
 from generated.registry import REGISTRY
@@ -40,15 +40,19 @@ async def framework_durable(env: Env) -> dict[str, float]:
     runner = bus.service(counting_wiring(ORDER_SPEC, counter), consumer_name="bench-0")
     try:
         await runner.start()
-        start = clock()
+        watch = Stopwatch()
         for i in range(0, len(events), BATCH):
             await bus.publish_many(events[i : i + BATCH])
         await counter.wait(timeout_for(env.n))
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await runner.stop()
         await bus.close()
-    return {"rate": counter.count / elapsed, "lost": env.n - counter.count}
+    return {
+        "rate": counter.count / elapsed,
+        "cpu_us": cpu / max(counter.count, 1) * 1e6,
+        "lost": env.n - counter.count,
+    }
 
 
 async def baseline_durable(env: Env) -> dict[str, float]:
@@ -74,7 +78,7 @@ async def baseline_durable(env: Env) -> dict[str, float]:
                 handled += len(ids)
 
     try:
-        start = clock()
+        watch = Stopwatch()
         consumer = asyncio.create_task(consume())
         for i in range(0, len(events), BATCH):
             pipe = r.pipeline(transaction=False)
@@ -82,15 +86,22 @@ async def baseline_durable(env: Env) -> dict[str, float]:
                 pipe.xadd(STREAM, raw_fields(event), maxlen=MAXLEN, approximate=True)  # type: ignore[arg-type]
             await pipe.execute()
         await asyncio.wait_for(consumer, timeout_for(env.n))
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await r.aclose()
-    return {"rate": handled / elapsed, "lost": env.n - handled}
+    return {
+        "rate": handled / elapsed,
+        "cpu_us": cpu / max(handled, 1) * 1e6,
+        "lost": env.n - handled,
+    }
 
 
 DURABLE = Suite(
     "durable",
-    (Metric("rate", "end-to-end events/s", "ev/s", True, ">= 1.0x (floor 0.75x)"),),
+    (
+        Metric("rate", "end-to-end events/s", "ev/s", True, ">= 1.0x (floor 0.75x)"),
+        Metric("cpu_us", "client CPU per event", "us", False),
+    ),
     framework_durable,
     baseline_durable,
     note=(
@@ -114,13 +125,13 @@ async def framework_publish(env: Env) -> dict[str, float]:
     events = cached_orders(env.n)[: _publish_count(env)]
     bus = await redis_bus(env.redis_url, REGISTRY)
     try:
-        start = clock()
+        watch = Stopwatch()
         for event in events:
             await bus.publish(event)
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await bus.close()
-    return {"rate": len(events) / elapsed}
+    return {"rate": len(events) / elapsed, "cpu_us": cpu / len(events) * 1e6}
 
 
 async def baseline_publish(env: Env) -> dict[str, float]:
@@ -128,18 +139,21 @@ async def baseline_publish(env: Env) -> dict[str, float]:
     events = cached_orders(env.n)[: _publish_count(env)]
     r = aioredis.Redis.from_url(env.redis_url)
     try:
-        start = clock()
+        watch = Stopwatch()
         for event in events:
             await r.xadd(STREAM, raw_fields(event), maxlen=MAXLEN, approximate=True)  # type: ignore[arg-type]
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await r.aclose()
-    return {"rate": len(events) / elapsed}
+    return {"rate": len(events) / elapsed, "cpu_us": cpu / len(events) * 1e6}
 
 
 PUBLISH = Suite(
     "publish",
-    (Metric("rate", "awaited single publishes/s", "ev/s", True, ">= 0.8x"),),
+    (
+        Metric("rate", "awaited single publishes/s", "ev/s", True, ">= 0.8x"),
+        Metric("cpu_us", "client CPU per publish", "us", False),
+    ),
     framework_publish,
     baseline_publish,
     note=(

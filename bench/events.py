@@ -88,3 +88,15 @@ def raw_headers() -> dict[str, str]:
 
 def clock() -> float:
     return time.perf_counter()
+
+
+class Stopwatch:
+    """Wall time and this process's CPU time since creation. CPU per event is the steadier
+    number on a shared machine: other processes stretch wall time far more than CPU time."""
+
+    def __init__(self) -> None:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self._wall, time.process_time() - self._cpu

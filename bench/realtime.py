@@ -19,6 +19,7 @@ from bench.common import (
 )
 from bench.events import (
     RESERVE,
+    Stopwatch,
     clock,
     raw_headers,
     realtime_registry,
@@ -62,15 +63,19 @@ async def framework_realtime(env: Env) -> dict[str, float]:
     try:
         await runner.start()
         await wait_listening(lambda: bus.publish(probe), counter)
-        start = clock()
+        watch = Stopwatch()
         for i in range(0, len(events), BATCH):
             await bus.publish_many(events[i : i + BATCH])
         await counter.wait(timeout_for(env.n))
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await runner.stop()
         await bus.close()
-    return {"rate": counter.count / elapsed, "lost": env.n - counter.count}
+    return {
+        "rate": counter.count / elapsed,
+        "cpu_us": cpu / max(counter.count, 1) * 1e6,
+        "lost": env.n - counter.count,
+    }
 
 
 async def baseline_realtime(env: Env) -> dict[str, float]:
@@ -86,22 +91,29 @@ async def baseline_realtime(env: Env) -> dict[str, float]:
     try:
         await nc.subscribe(SUBJECT, queue=QUEUE, cb=on_msg)
         await nc.flush()
-        start = clock()
+        watch = Stopwatch()
         for i in range(0, len(events), BATCH):
             for event in events[i : i + BATCH]:
                 data = event.model_dump_json(exclude_none=True).encode()
                 await nc.publish(SUBJECT, data, headers=raw_headers())
             await nc.flush()
         await counter.wait(timeout_for(env.n))
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await nc.drain()
-    return {"rate": counter.count / elapsed, "lost": env.n - counter.count}
+    return {
+        "rate": counter.count / elapsed,
+        "cpu_us": cpu / max(counter.count, 1) * 1e6,
+        "lost": env.n - counter.count,
+    }
 
 
 REALTIME = Suite(
     "realtime",
-    (Metric("rate", "NATS end-to-end events/s", "ev/s", True, ">= 0.8x (floor 0.5x)"),),
+    (
+        Metric("rate", "NATS end-to-end events/s", "ev/s", True, ">= 0.8x (floor 0.5x)"),
+        Metric("cpu_us", "client CPU per event", "us", False),
+    ),
     framework_realtime,
     baseline_realtime,
     note=(
@@ -133,17 +145,21 @@ async def framework_request(env: Env) -> dict[str, float]:
     latencies: list[float] = []
     try:
         await runner.start()
-        start = clock()
+        watch = Stopwatch()
         for request in requests:
             sent = clock()
             await client.request(RESERVE, request, InventoryReserveReplyV1)
             latencies.append(clock() - sent)
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await runner.stop()
         await client.close()
         await server.close()
-    return {"rate": len(requests) / elapsed, **latency_stats(latencies)}
+    return {
+        "rate": len(requests) / elapsed,
+        "cpu_us": cpu / len(requests) * 1e6,
+        **latency_stats(latencies),
+    }
 
 
 async def baseline_request(env: Env) -> dict[str, float]:
@@ -161,18 +177,22 @@ async def baseline_request(env: Env) -> dict[str, float]:
     try:
         await server.subscribe(RESERVE.subject, queue="inventory", cb=on_request)
         await server.flush()
-        start = clock()
+        watch = Stopwatch()
         for request in requests:
             sent = clock()
             data = request.model_dump_json(exclude_none=True).encode()
             msg = await client.request(RESERVE.subject, data, timeout=RESERVE.timeout_ms / 1000)
             InventoryReserveReplyV1.model_validate_json(msg.data)
             latencies.append(clock() - sent)
-        elapsed = clock() - start
+        elapsed, cpu = watch.stop()
     finally:
         await client.drain()
         await server.drain()
-    return {"rate": len(requests) / elapsed, **latency_stats(latencies)}
+    return {
+        "rate": len(requests) / elapsed,
+        "cpu_us": cpu / len(requests) * 1e6,
+        **latency_stats(latencies),
+    }
 
 
 REQUEST = Suite(
@@ -181,6 +201,7 @@ REQUEST = Suite(
         Metric("rate", "requests/s (1 in flight)", "req/s", True, ">= 0.8x"),
         Metric("p50", "request p50", "ms", False),
         Metric("p99", "request p99", "ms", False, "<= 1.3x raw (ratio >= 0.77)"),
+        Metric("cpu_us", "client CPU per request", "us", False),
     ),
     framework_request,
     baseline_request,
