@@ -45,6 +45,41 @@ def free_port() -> int:
         return port
 
 
+TEMP_PREFIX = "schemabus-"
+#: Written into every temporary data dir: the pid of the process that owns it.
+OWNER_FILE = "owner.pid"
+_swept = False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True
+
+
+def _sweep_orphaned_dirs() -> None:
+    """Delete data dirs whose owning process is gone (once per process).
+
+    A test run killed with SIGTERM/SIGKILL (a CI timeout) skips atexit; its servers die
+    with it (PDEATHSIG) but their temp dirs would pile up without this sweep.
+    """
+    global _swept
+    if _swept:
+        return
+    _swept = True
+    for path in Path(tempfile.gettempdir()).glob(TEMP_PREFIX + "*"):
+        try:
+            owner = int((path / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not ours, or still being created
+        if owner != os.getpid() and not _pid_alive(owner):
+            shutil.rmtree(path, ignore_errors=True)
+
+
 # Every running server, so that an interpreter exit never leaves one behind.
 _LIVE: weakref.WeakSet[ManagedServer] = weakref.WeakSet()
 
@@ -88,11 +123,12 @@ class ManagedServer(ABC):
         self.port = port or 0
         self.host = LOOPBACK
         self._owns_dir = data_dir is None
-        self.data_dir = (
-            Path(tempfile.mkdtemp(prefix=f"schemabus-{self.name}-"))
-            if data_dir is None
-            else Path(data_dir)
-        )
+        if data_dir is None:
+            _sweep_orphaned_dirs()
+            self.data_dir = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + f"{self.name}-"))
+            (self.data_dir / OWNER_FILE).write_text(str(os.getpid()))
+        else:
+            self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"{self.name}.log"
         self.start_timeout = start_timeout
