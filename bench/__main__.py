@@ -20,6 +20,7 @@ from typing import Any
 from bench import codegen_bench
 from bench.durable import DURABLE, PUBLISH
 from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
+from bench.profile import profile
 from bench.realtime import REALTIME, REQUEST
 from bench.report import RESULTS, Workload, machine_info, print_table, write_results
 from bench.suite import Env, Suite, run_suite
@@ -46,6 +47,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME", help=f"one of {NAMES}")
     p.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
+    p.add_argument(
+        "--profile",
+        choices=list(SUITES),
+        metavar="NAME",
+        help="instead of benchmarking, run the framework side of one suite under cProfile",
+    )
     args = p.parse_args(argv)
     if args.n < 100 or args.rounds < 1:
         p.error("--n must be >= 100 and --rounds >= 1")
@@ -62,10 +69,14 @@ def server_version(binary: str) -> str:
         return "?"
 
 
-async def run_suites(names: list[str], env: Env, rounds: int) -> list[Workload]:
+async def run_suites(
+    names: list[str], env: Env, rounds: int, info: dict[str, Any]
+) -> list[Workload]:
     workloads: list[Workload] = []
+    loads = info.setdefault("loadavg_per_suite", {})
     for name in names:
         started = time.perf_counter()
+        loads[name] = os.getloadavg()
         print(f"... {name}", file=sys.stderr, flush=True)
         workloads += await run_suite(SUITES[name], env, rounds)
         print(f"    {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
@@ -95,8 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         redis.start()
         nats.start()
         env = Env(redis.url, nats.url, args.n, rate=args.rate, seconds=args.seconds)
+        if args.profile:
+            print(asyncio.run(profile(SUITES[args.profile], env)))
+            return 0
         suites = [n for n in names if n in SUITES]
-        workloads = asyncio.run(run_suites(suites, env, args.rounds))
+        workloads = asyncio.run(run_suites(suites, env, args.rounds, info))
         if CODEGEN in names:
             print(f"... {CODEGEN}", file=sys.stderr, flush=True)
             workloads += codegen_bench.run(args.rounds)
@@ -111,9 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(workloads)
     print(
-        f"\nload average before {_load(info['loadavg_at_start'])}, after "
-        f"{_load(info['loadavg_at_end'])} on {info['cores']} cores (other processes share "
-        f"the machine when these exceed 0); run took {info['wall_s']}s"
+        f"\nload average (1/5/15 min) before {_load(info['loadavg_at_start'])}, after "
+        f"{_load(info['loadavg_at_end'])} on {info['cores']} cores; the benchmark itself adds "
+        f"about 1.5, more means other processes competed. Run took {info['wall_s']}s."
     )
     write_results(workloads, info, args.output)
     print(f"wrote {args.output}")

@@ -99,7 +99,7 @@ async def baseline_durable(env: Env) -> dict[str, float]:
 DURABLE = Suite(
     "durable",
     (
-        Metric("rate", "end-to-end events/s", "ev/s", True, ">= 1.0x (floor 0.75x)"),
+        Metric("rate", "end-to-end events/s", "ev/s", True, ">= 1.0x (floor 0.75x)", 1.0, 0.75),
         Metric("cpu_us", "client CPU per event", "us", False),
     ),
     framework_durable,
@@ -151,7 +151,7 @@ async def baseline_publish(env: Env) -> dict[str, float]:
 PUBLISH = Suite(
     "publish",
     (
-        Metric("rate", "awaited single publishes/s", "ev/s", True, ">= 0.8x"),
+        Metric("rate", "awaited single publishes/s", "ev/s", True, ">= 0.8x", 0.8),
         Metric("cpu_us", "client CPU per publish", "us", False),
     ),
     framework_publish,

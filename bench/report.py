@@ -27,6 +27,11 @@ class Workload:
     note: str = ""
     # Secondary per-round values of each side (events lost, pooled percentiles, ...).
     extra: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    # The issue's targets, machine-checkable: `goal`/`floor` bound the ratio from below,
+    # `limit` bounds the framework median from above (codegen: seconds, no baseline).
+    goal: float | None = None
+    floor: float | None = None
+    limit: float | None = None
 
     @property
     def framework_median(self) -> float:
@@ -46,12 +51,29 @@ class Workload:
             return f / b if b else None
         return b / f if f else None
 
+    @property
+    def status(self) -> str:
+        """ "met", "below goal" (but above the floor), "missed", or "" without a target."""
+        if self.limit is not None:
+            if not self.framework:
+                return ""
+            return "met" if self.framework_median <= self.limit else "missed"
+        ratio = self.ratio
+        if self.goal is None or ratio is None:
+            return ""
+        if ratio >= self.goal:
+            return "met"
+        if self.floor is not None and ratio >= self.floor:
+            return "below goal"
+        return "missed"
+
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d.update(
             framework_median=self.framework_median if self.framework else None,
             baseline_median=self.baseline_median if self.baseline else None,
             ratio=self.ratio,
+            status=self.status,
         )
         return d
 
@@ -90,7 +112,7 @@ def _fmt(value: float, unit: str) -> str:
 
 
 def print_table(workloads: list[Workload]) -> None:
-    rows = [("workload", "schemabus", "baseline", "ratio", "target")]
+    rows = [("workload", "schemabus", "baseline", "ratio", "target", "status")]
     for w in workloads:
         ratio = w.ratio
         rows.append(
@@ -100,6 +122,7 @@ def print_table(workloads: list[Workload]) -> None:
                 _fmt(w.baseline_median, w.unit) if w.baseline else "-",
                 f"{ratio:.2f}x" if ratio is not None else "-",
                 w.target,
+                w.status,
             )
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

@@ -35,6 +35,10 @@ class Env:
 
 Side = Callable[[Env], Awaitable[dict[str, float]]]
 
+#: "p99 latency <= 1.3x raw"; time ratios are baseline/framework, so that is >= 1/1.3.
+P99_GOAL = round(1 / 1.3, 3)
+P99_TARGET = "p99 <= 1.3x raw (ratio >= 0.77)"
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -43,6 +47,8 @@ class Metric:
     unit: str
     higher_is_better: bool
     target: str = ""
+    goal: float | None = None  # the ratio the issue asks for
+    floor: float | None = None  # the lowest ratio it accepts
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,8 @@ async def run_suite(suite: Suite, env: Env, rounds: int, *, warmup: bool = True)
             m.higher_is_better,
             target=m.target,
             note=suite.note,
+            goal=m.goal,
+            floor=m.floor,
         )
         for m in suite.metrics
     ]
