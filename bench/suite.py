@@ -85,6 +85,8 @@ async def run_suite(suite: Suite, env: Env, rounds: int, *, warmup: bool = True)
             ("baseline", suite.baseline, _baseline),
         ):
             result = await side(env)
+            if result.get("lost"):
+                print(f"warning: {suite.name} ({label}) lost {result['lost']:.0f} events")
             for metric, workload in zip(suite.metrics, workloads, strict=True):
                 pick(workload).append(result[metric.key])
             extra = workloads[0].extra.setdefault(label, {})
