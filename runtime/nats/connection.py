@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import ssl
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 
 from runtime.errors import ConfigError, TransportError
@@ -62,6 +64,23 @@ class LinkWatch:
         for waiter in list(self._waiters):
             if not waiter.done():
                 waiter.set_result(None)
+
+
+async def flush_in_order(nc: Client, timeout_s: float = 10.0) -> None:
+    """Return once the server has processed everything sent on `nc` so far.
+
+    nats-py's `flush()` writes its PING straight to the socket while SUB and PUB commands
+    may still wait in the client's pending buffer, so the PONG can come back before the
+    server saw them (a subscription then misses a publish made right after "flushing").
+    Writing the pending buffer first restores the ordering.
+    """
+    write_pending = getattr(nc, "_flush_pending", None)
+    if write_pending is not None and nc.is_connected:
+        try:
+            await asyncio.wait_for(write_pending(force_flush=True), timeout_s)
+        except TimeoutError:
+            raise nats.errors.FlushTimeoutError from None
+    await nc.flush(timeout=math.ceil(timeout_s))
 
 
 def _tls_context(settings: NatsSettings) -> ssl.SSLContext | None:

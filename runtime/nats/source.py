@@ -36,6 +36,7 @@ from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.settings import ConsumerSettings
 from runtime.transport import DeadLetter, Inbound
 
+from .connection import flush_in_order
 from .jetstream import JetStreamSubject, consumer_name
 
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class NatsSource:
             pulls = [(await self._pull_subscribe(config), config) for config in self._js]
             # The server has the subscriptions once the PONG is back: a publish made
             # after open() returns is delivered to this source.
-            await nc.flush()
+            await flush_in_order(nc)
         except BaseException:
             # The engine retries open() on connection errors: leave nothing half-made
             # behind, or the retry would subscribe twice.

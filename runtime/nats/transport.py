@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -31,7 +30,7 @@ from runtime.settings import ConsumerSettings, NatsSettings
 from runtime.spec import Registry
 from runtime.transport import Capability, Closer, DeadLetter, Outbound, ReplyHandler, Source
 
-from .connection import ConnectionOptions, LinkWatch, open_client
+from .connection import ConnectionOptions, LinkWatch, flush_in_order, open_client
 from .jetstream import (
     JetStreamSubject,
     JetStreamUnavailableError,
@@ -126,7 +125,7 @@ class NatsTransport:
             await self._publish_jetstream(durable)
 
     async def _flush(self) -> None:
-        flush = asyncio.ensure_future(self.nc.flush(timeout=math.ceil(self.flush_timeout_s)))
+        flush = asyncio.ensure_future(flush_in_order(self.nc, self.flush_timeout_s))
         loss = self.watch.next_loss()
         try:
             await asyncio.wait({flush, loss}, return_when=asyncio.FIRST_COMPLETED)
@@ -291,7 +290,7 @@ class NatsTransport:
     async def serve(self, subject: str, group: str, handler: ReplyHandler) -> Closer:
         responder = _Responder(self, handler)
         responder.sub = await self.nc.subscribe(subject, queue=group, cb=responder.on_request)
-        await self.nc.flush()
+        await flush_in_order(self.nc)
         self._closers.append(responder)
         return responder
 

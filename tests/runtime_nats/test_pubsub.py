@@ -7,6 +7,7 @@ import pytest
 
 from runtime.envelope import Envelope
 from runtime.nats import DEAD_LETTER_STREAM, NatsTransport, dead_letter_subject
+from runtime.nats.connection import flush_in_order
 from runtime.transport import DeadLetter, Outbound
 from tests.runtime_nats.helpers import FAST, collect, connect, envelope, eventually, unique
 
@@ -21,7 +22,7 @@ async def test_round_trip_carries_envelope_in_headers(nats_url: str) -> None:
         source = transport.source("svc", "c1", [subject], FAST)
         await source.open()
         wire = await raw.subscribe(subject)
-        await raw.flush()
+        await flush_in_order(raw)
         sent = envelope(7)
         await transport.publish([Outbound(subject, sent)])
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from runtime.bus import Bus
 from runtime.memory import MemoryTransport
 from runtime.nats import NatsSource, NatsTransport
+from runtime.nats.connection import flush_in_order
 from runtime.settings import NatsSettings, Settings
 from runtime.spec import Context, EventSpec, Registry, ServiceWiring, Subscription
 from tests.runtime_nats.helpers import FAST, connect, eventually, unique
@@ -103,7 +104,7 @@ async def test_durable_events_are_mirrored_for_live_subscribers(nats_url: str) -
     raw = await nats.connect(nats_url)
     try:
         listener = await raw.subscribe(order.subject)
-        await raw.flush()
+        await flush_in_order(raw)
         bus = Bus(registry, source="shop", durable=MemoryTransport(), live=live)
         event_id = await bus.publish(OrderPlacedV1(order_id="o-1"))
         msg = await listener.next_msg(timeout=5)
