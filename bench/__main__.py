@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import os
 import subprocess
@@ -30,6 +31,16 @@ SUITES: dict[str, Suite] = {
     s.name: s for s in (DURABLE, PUBLISH, REALTIME, REQUEST, LATENCY_DURABLE, LATENCY_REALTIME)
 }
 CODEGEN = "codegen"
+
+#: `--ablation`: the framework with one feature changed, paired with the same raw
+#: baseline again, to show what each feature costs (not part of the default run).
+ABLATIONS: list[tuple[str, str, dict[str, Any]]] = [
+    ("durable", "no tracing hooks", {"tracing": False}),
+    ("durable", "dedupe=redelivered", {"dedupe": "redelivered"}),
+    ("publish", "no tracing hooks", {"tracing": False}),
+    ("realtime", "no tracing hooks", {"tracing": False}),
+    ("latency-durable", "dedupe=redelivered", {"dedupe": "redelivered"}),
+]
 NAMES = [*SUITES, CODEGEN]
 
 #: Events per throughput round. 10,000 keeps the default run near two minutes on a
@@ -47,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME", help=f"one of {NAMES}")
     p.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
+    p.add_argument(
+        "--ablation",
+        action="store_true",
+        help="also run framework variants with tracing off / dedupe=redelivered",
+    )
     p.add_argument(
         "--profile",
         choices=list(SUITES),
@@ -83,6 +99,17 @@ async def run_suites(
     return workloads
 
 
+async def run_ablations(names: list[str], env: Env, rounds: int) -> list[Workload]:
+    workloads: list[Workload] = []
+    for name, label, changes in ABLATIONS:
+        if name not in names:
+            continue
+        print(f"... {name} [{label}]", file=sys.stderr, flush=True)
+        suite = dataclasses.replace(SUITES[name], name=f"{name} [{label}]")
+        workloads += await run_suite(suite, dataclasses.replace(env, **changes), rounds)
+    return workloads
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     names: list[str] = args.only or NAMES
@@ -98,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_rate": args.rate,
         "latency_seconds_per_side": args.seconds * args.rounds,
         "suites": names,
+        "ablation": args.ablation,
     }
     info = machine_info(extra)
     workloads: list[Workload] = []
@@ -111,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         suites = [n for n in names if n in SUITES]
         workloads = asyncio.run(run_suites(suites, env, args.rounds, info))
+        if args.ablation:
+            workloads += asyncio.run(run_ablations(suites, env, args.rounds))
         if CODEGEN in names:
             print(f"... {CODEGEN}", file=sys.stderr, flush=True)
             workloads += codegen_bench.run(args.rounds)

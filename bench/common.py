@@ -11,8 +11,10 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bench.events import clock, orders
+from bench.suite import Env
 from generated.models import OrderCreatedV2
 from runtime.bus import Bus
+from runtime.hooks import NO_HOOKS, Hooks
 from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
 from runtime.spec import Context, EventSpec, Registry, ServiceWiring, Subscription
 from runtime.tracing import tracing_hooks
@@ -22,7 +24,7 @@ from runtime.tracing import tracing_hooks
 #: blocks when the stream is empty, which never happens while a round is measured).
 BATCH = 100
 BLOCK_MS = 100
-CONSUMER = ConsumerSettings(batch=BATCH, block_ms=BLOCK_MS)
+
 
 #: Order id of the probe a real-time run publishes until its subscriber is listening.
 PROBE = "probe"
@@ -43,16 +45,27 @@ async def flush_redis(url: str) -> None:
         await client.aclose()
 
 
-async def redis_bus(url: str, registry: Registry) -> Bus:
-    """A Redis-only bus with tracing hooks on (OpenTelemetry API, no SDK: no-op spans,
-    which is what the hooks cost in production without an exporter)."""
-    settings = Settings(redis=RedisSettings.from_url(url), nats=None, consumer=CONSUMER)
-    return await Bus.connect(settings, registry, source="bench", hooks=tracing_hooks())
+def _consumer(env: Env) -> ConsumerSettings:
+    return ConsumerSettings(batch=BATCH, block_ms=BLOCK_MS, dedupe=env.dedupe)
 
 
-async def nats_bus(url: str, registry: Registry) -> Bus:
-    settings = Settings(redis=None, nats=NatsSettings.from_url(url), consumer=CONSUMER)
-    return await Bus.connect(settings, registry, source="bench", hooks=tracing_hooks())
+def _hooks(env: Env) -> Hooks:
+    """Tracing hooks on by default (OpenTelemetry API, no SDK: no-op spans, which is what
+    the hooks cost in production without an exporter); off only in ablation runs."""
+    return tracing_hooks() if env.tracing else NO_HOOKS
+
+
+async def redis_bus(env: Env, registry: Registry) -> Bus:
+    """A Redis-only bus (no NATS mirror: the raw baseline writes to Redis only)."""
+    settings = Settings(redis=RedisSettings.from_url(env.redis_url), consumer=_consumer(env))
+    return await Bus.connect(settings, registry, source="bench", hooks=_hooks(env))
+
+
+async def nats_bus(env: Env, registry: Registry) -> Bus:
+    settings = Settings(
+        redis=None, nats=NatsSettings.from_url(env.nats_url), consumer=_consumer(env)
+    )
+    return await Bus.connect(settings, registry, source="bench", hooks=_hooks(env))
 
 
 class Counter:

@@ -36,7 +36,7 @@ async def framework_durable(env: Env) -> dict[str, float]:
     await flush_redis(env.redis_url)
     events = cached_orders(env.n)
     counter = Counter(env.n)
-    bus = await redis_bus(env.redis_url, REGISTRY)
+    bus = await redis_bus(env, REGISTRY)
     runner = bus.service(counting_wiring(ORDER_SPEC, counter), consumer_name="bench-0")
     try:
         await runner.start()
@@ -123,7 +123,7 @@ def _publish_count(env: Env) -> int:
 async def framework_publish(env: Env) -> dict[str, float]:
     await flush_redis(env.redis_url)
     events = cached_orders(env.n)[: _publish_count(env)]
-    bus = await redis_bus(env.redis_url, REGISTRY)
+    bus = await redis_bus(env, REGISTRY)
     try:
         watch = Stopwatch()
         for event in events:

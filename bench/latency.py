@@ -67,7 +67,7 @@ async def framework_durable_latency(env: Env) -> dict[str, float]:
     await flush_redis(env.redis_url)
     sent: dict[str, float] = {}
     counter = Counter(_count(env), sent)
-    bus = await redis_bus(env.redis_url, REGISTRY)
+    bus = await redis_bus(env, REGISTRY)
     runner = bus.service(counting_wiring(ORDER_SPEC, counter), consumer_name="bench-0")
     try:
         await runner.start()
@@ -113,7 +113,7 @@ async def baseline_durable_latency(env: Env) -> dict[str, float]:
 async def framework_realtime_latency(env: Env) -> dict[str, float]:
     sent: dict[str, float] = {}
     counter = Counter(_count(env), sent)
-    bus = await nats_bus(env.nats_url, RT_REGISTRY)
+    bus = await nats_bus(env, RT_REGISTRY)
     runner = bus.service(counting_wiring(RT_SPEC, counter), consumer_name="bench-0")
     probe = cached_orders(1)[0].model_copy(update={"order_id": PROBE})
     try:

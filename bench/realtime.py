@@ -58,7 +58,7 @@ async def framework_realtime(env: Env) -> dict[str, float]:
     events = cached_orders(env.n)
     counter = Counter(env.n)
     probe = events[0].model_copy(update={"order_id": PROBE})
-    bus = await nats_bus(env.nats_url, RT_REGISTRY)
+    bus = await nats_bus(env, RT_REGISTRY)
     runner = bus.service(counting_wiring(RT_SPEC, counter), consumer_name="bench-0")
     try:
         await runner.start()
@@ -136,8 +136,8 @@ async def framework_request(env: Env) -> dict[str, float]:
     async def answer(request: InventoryReserveRequestV1, ctx: Context) -> InventoryReserveReplyV1:
         return reserve_reply(request)
 
-    server = await nats_bus(env.nats_url, REGISTRY)
-    client = await nats_bus(env.nats_url, REGISTRY)
+    server = await nats_bus(env, REGISTRY)
+    client = await nats_bus(env, REGISTRY)
     wiring = ServiceWiring(
         name="inventory", subscriptions=(), responders=(Responder(RESERVE, answer),)
     )
