@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -19,6 +21,15 @@ from tests.runtime.harness import FAST
 from tests.runtime.models import ORDER_V2, REGISTRY, OrderCreatedV2
 
 pytestmark = pytest.mark.redis
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`schemabus run` configures the `schemabus` logger for the process; undo it."""
+    logger = logging.getLogger("schemabus")
+    saved = (list(logger.handlers), logger.propagate, logger.level)
+    yield
+    logger.handlers[:], logger.propagate, logger.level = saved[0], saved[1], saved[2]
 
 
 async def _make_dead_letters(url: str, fail: set[int]) -> None:
