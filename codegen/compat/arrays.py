@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .nodes import Node, flatten, is_num, trivially_true
 from .rules import BOUND_BY_KEYWORD, bound_rule
 from .sample import first_sample, item_conj, sample_candidates
-from .scalars import check_bounds
+from .scalars import check_bounds, length_view
 from .text import where
 
 if TYPE_CHECKING:
@@ -54,7 +54,8 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
         n = int(limit) + 1 if keyword == "maxItems" else max(int(limit) - 1, 0)
         return [[first_sample(item_conj(a, i)) for i in range(n)]]
 
-    check_bounds(ch, a, b, path, ("minItems", "maxItems"), derived, lengths)
+    a_len, b_len = length_view(ch, a, b, "Items")
+    check_bounds(ch, a_len, b_len, path, ("minItems", "maxItems"), derived, lengths)
     writer, reader = ("old", "new") if ch.backward else ("new", "old")
     unique_guaranteed = any(n.get("uniqueItems") is True for n in a) or (
         max_a is not None and max_a <= 1

@@ -47,6 +47,7 @@ def report_to_text(
         if line is None:
             line = old_line_of(f.old_pointer)
             path = old_path
-        where = f"{path}:{line}" if line is not None else path
-        lines.append(f"{where}: {f.message} ({f.rule})")
+        if line is None:  # neither pointer resolves: point at the new file's first line
+            path, line = new_path, 1
+        lines.append(f"{path}:{line}: {f.message} ({f.rule})")
     return lines

@@ -193,6 +193,28 @@ def check_bounds(
         )
 
 
+def length_view(ch: Checker, a: Conj, b: Node, stem: str) -> tuple[Conj, Node]:
+    """Runtime: the generated models turn minLength/minItems (maxLength/maxItems) alike
+    into pydantic min_length (max_length) on strings and lists. A reader enforces the
+    tightest of the pair, a writer (precedence unknown) only the loosest."""
+    if not ch.runtime:
+        return a, b
+    return tuple(_length_node(n, stem, reader=False) for n in a), _length_node(b, stem, reader=True)
+
+
+def _length_node(n: Node, stem: str, *, reader: bool) -> Node:
+    if not isinstance(n.schema, dict):
+        return n
+    out: dict[str, Any] = {}
+    for side, pick_reader, pick_writer in (("max", min, max), ("min", max, min)):
+        values = [n.schema[k] for k in (side + "Length", side + "Items") if is_num(n.get(k))]
+        if values:
+            out[side + stem] = (pick_reader if reader else pick_writer)(values)
+    if not out:
+        return Node({}, n.ptr, n.doc)
+    return Node(out, n.ptr, n.doc)
+
+
 def _fmt(value: Any) -> str:
     return "none" if value is None else _show(value)
 
@@ -204,7 +226,8 @@ def check_string(ch: Checker, a: Conj, b: Node, path: Path) -> None:
         n = int(limit) + 1 if keyword == "maxLength" else max(int(limit) - 1, 0)
         return ["x" * n]
 
-    check_bounds(ch, string_a, b, path, ("minLength", "maxLength"), {}, lengths)
+    a_len, b_len = length_view(ch, string_a, b, "Length")
+    check_bounds(ch, a_len, b_len, path, ("minLength", "maxLength"), {}, lengths)
     writer, reader = _labels(ch)
     pattern = b.get("pattern")
     if isinstance(pattern, str) and pattern not in ("", ".*"):

@@ -241,6 +241,14 @@ class Checker:
             # multipleOf, and pydantic cannot read floats beyond 2**63 as int.
             ta = ta | {"float"}
         tb = schema_types({"type": bs["type"]}) if "type" in bs else ALL_TYPES
+        if self.runtime:
+            # Object keywords on a schema that does not declare "object" still make the
+            # generator emit a model class: the reader then accepts objects only, and the
+            # writer may emit objects.
+            if _object_shaped(b):
+                tb = tb & {"object"}
+            if any(_object_shaped(n) for n in a):
+                ta = ta | {"object"}
         missing = ta - tb
         if missing:
             scalars.report_types(self, a, b, ta, tb, path)
@@ -274,3 +282,13 @@ def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
 def _declares_number(n: Node) -> bool:
     declared = n.get("type")
     return declared == "number" or (isinstance(declared, list) and "number" in declared)
+
+
+_OBJECT_KEYWORDS = ("properties", "required", "additionalProperties", "patternProperties")
+
+
+def _object_shaped(n: Node) -> bool:
+    """A node with object keywords whose type (if any) does not include "object"."""
+    if not isinstance(n.schema, dict) or not any(n.has(k) for k in _OBJECT_KEYWORDS):
+        return False
+    return "object" not in schema_types({"type": n.schema["type"]}) if n.has("type") else True

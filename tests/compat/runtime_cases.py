@@ -216,3 +216,28 @@ RUNTIME_CASES += [
         True,
     ),
 ]
+
+# generator quirks: length keywords cross types, object keywords make a model class
+RUNTIME_CASES += [
+    (
+        "max_items_on_string_is_enforced",
+        {"type": "string"},
+        {"type": "string", "maxItems": 2},
+        False,
+        True,
+    ),
+    (
+        "min_length_on_array_is_enforced",
+        {"type": "array", "items": S},
+        {"type": "array", "items": S, "minLength": 1},
+        False,
+        True,
+    ),
+    (
+        "required_on_number_makes_an_object",
+        {"type": "number"},
+        {"type": "number", "required": ["a"]},
+        False,
+        False,
+    ),
+]

@@ -114,3 +114,16 @@ def test_json_null_witness_round_trips() -> None:
     out = report_to_json(report, mode="BACKWARD", semantics="strict")
     assert out["findings"][0]["witness"] is None
     assert report.findings[0].has_witness
+
+
+def test_text_without_any_location_uses_new_file_first_line() -> None:
+    finding = Finding("TYPE_CHANGED", "backward", "/x", "/y", "Changed.")
+    report = PairReport(False, True, (finding,))
+    lines = report_to_text(
+        report,
+        old_path="v1.json",
+        new_path="v2.json",
+        old_line_of=lambda p: None,
+        new_line_of=lambda p: None,
+    )
+    assert lines == ["v2.json:1: Changed. (TYPE_CHANGED)"]
