@@ -62,7 +62,5 @@ def make_client(kwargs: dict[str, Any]) -> aioredis.Redis:
             del kw[key]
     # Blocking: when every connection is busy (many handlers publishing at once), wait
     # for one instead of failing with "Too many connections".
-    pool = aioredis.BlockingConnectionPool(
-        connection_class=cls, timeout=kw.get("socket_timeout") or 20, **kw
-    )
+    pool = aioredis.BlockingConnectionPool(connection_class=cls, timeout=20, **kw)
     return aioredis.Redis(connection_pool=pool)

@@ -39,6 +39,22 @@ def is_loading(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and str(exc).startswith("LOADING")
 
 
+def _xadd_args(out: Outbound, now_ms: int) -> list[Any]:
+    """XADD with the catalog's approximate trimming: MAXLEN ~ n, else MINID ~ (now - age)."""
+    args: list[Any] = ["XADD", out.destination]
+    r = out.retention
+    if r is not None:
+        if r.maxlen is not None:
+            args += ("MAXLEN", "~", r.maxlen)
+        elif r.max_age_ms is not None:
+            now_ms = now_ms or int(time.time() * 1000)
+            args += ("MINID", "~", f"{now_ms - r.max_age_ms}-0")
+    args.append("*")
+    for key, value in out.envelope.to_fields().items():
+        args += (key, value)
+    return args
+
+
 class RedisTransport:
     name = "redis"
     capabilities: frozenset[Capability] = frozenset({"durable", "effects"})
@@ -92,27 +108,18 @@ class RedisTransport:
                 delay = min(delay * 2, 1.0)
 
     async def _publish_once(self, batch: Sequence[Outbound]) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        if len(batch) == 1:
+            # One event: a plain command; a pipeline object costs more than it saves.
+            client: Any = self.client
+            await client.execute_command(*_xadd_args(batch[0], 0))
+            return
+        # Any: redis-py's Pipeline.execute_command is untyped.
+        pipe: Any = self.client.pipeline(transaction=False)
         now_ms = 0
         for out in batch:
-            r = out.retention
-            if r is None or (r.maxlen is None and r.max_age_ms is None):
-                pipe.xadd(out.destination, out.envelope.to_fields())  # type: ignore[arg-type]
-            elif r.maxlen is not None:
-                pipe.xadd(
-                    out.destination,
-                    out.envelope.to_fields(),  # type: ignore[arg-type]
-                    maxlen=r.maxlen,
-                    approximate=True,
-                )
-            elif r.max_age_ms is not None:
+            if out.retention is not None and out.retention.maxlen is None:
                 now_ms = now_ms or int(time.time() * 1000)
-                pipe.xadd(
-                    out.destination,
-                    out.envelope.to_fields(),  # type: ignore[arg-type]
-                    minid=f"{now_ms - r.max_age_ms}-0",
-                    approximate=True,
-                )
+            pipe.execute_command(*_xadd_args(out, now_ms))
         await pipe.execute()
 
     def source(
