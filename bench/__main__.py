@@ -12,11 +12,13 @@ import asyncio
 import dataclasses
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import codegen_bench
 from bench.durable import DURABLE, PUBLISH
@@ -24,8 +26,10 @@ from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
 from bench.profile import profile
 from bench.realtime import REALTIME, REQUEST
 from bench.report import RESULTS, Workload, machine_info, print_table, write_results
-from bench.suite import Env, Suite, run_suite
+from bench.suite import STOP, Env, Interrupted, Suite, run_suite
 from runtime.testkit import NatsServer, RedisServer
+
+T = TypeVar("T")
 
 SUITES: dict[str, Suite] = {
     s.name: s for s in (DURABLE, PUBLISH, REALTIME, REQUEST, LATENCY_DURABLE, LATENCY_REALTIME)
@@ -85,6 +89,26 @@ def server_version(binary: str) -> str:
         return "?"
 
 
+async def interruptible(work: Awaitable[T]) -> T:
+    """Run `work`; the first Ctrl-C cancels it and sets `STOP` (checked between sides),
+    a second one raises KeyboardInterrupt as usual."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+
+    def on_sigint() -> None:
+        STOP.set()
+        loop.remove_signal_handler(signal.SIGINT)
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        raise Interrupted from None
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
 async def run_suites(
     names: list[str], env: Env, rounds: int, info: dict[str, Any]
 ) -> list[Workload]:
@@ -135,16 +159,16 @@ def main(argv: list[str] | None = None) -> int:
         nats.start()
         env = Env(redis.url, nats.url, args.n, rate=args.rate, seconds=args.seconds)
         if args.profile:
-            print(asyncio.run(profile(SUITES[args.profile], env)))
+            print(asyncio.run(interruptible(profile(SUITES[args.profile], env))))
             return 0
         suites = [n for n in names if n in SUITES]
-        workloads = asyncio.run(run_suites(suites, env, args.rounds, info))
+        workloads = asyncio.run(interruptible(run_suites(suites, env, args.rounds, info)))
         if args.ablation:
-            workloads += asyncio.run(run_ablations(suites, env, args.rounds))
+            workloads += asyncio.run(interruptible(run_ablations(suites, env, args.rounds)))
         if CODEGEN in names:
             print(f"... {CODEGEN}", file=sys.stderr, flush=True)
             workloads += codegen_bench.run(args.rounds)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         print("interrupted; servers stopped, nothing written", file=sys.stderr)
         return 130
     finally:

@@ -77,17 +77,20 @@ async def baseline_durable(env: Env) -> dict[str, float]:
                 await r.xack(STREAM, GROUP, *ids)
                 handled += len(ids)
 
+    consumer = asyncio.create_task(consume())
     try:
         watch = Stopwatch()
-        consumer = asyncio.create_task(consume())
         for i in range(0, len(events), BATCH):
             pipe = r.pipeline(transaction=False)
             for event in events[i : i + BATCH]:
                 pipe.xadd(STREAM, raw_fields(event), maxlen=MAXLEN, approximate=True)  # type: ignore[arg-type]
             await pipe.execute()
-        await asyncio.wait_for(consumer, timeout_for(env.n))
+        await asyncio.wait_for(asyncio.shield(consumer), timeout_for(env.n))
         elapsed, cpu = watch.stop()
     finally:
+        # Also on Ctrl-C or a timeout: the reader must not outlive its connection.
+        consumer.cancel()
+        await asyncio.gather(consumer, return_exceptions=True)
         await r.aclose()
     return {
         "rate": handled / elapsed,

@@ -40,6 +40,16 @@ class Env:
 
 Side = Callable[[Env], Awaitable[dict[str, float]]]
 
+
+class Interrupted(Exception):
+    """Ctrl-C was pressed: stop after the side that is running."""
+
+
+#: Set by the Ctrl-C handler of `python -m bench`. Cancelling the main task is not enough
+#: on Python 3.11: `asyncio.wait_for` (used inside redis-py and here) can swallow a
+#: cancellation that arrives as its inner task completes, and the run would go on.
+STOP = asyncio.Event()
+
 #: "p99 latency <= 1.3x raw"; time ratios are baseline/framework, so that is >= 1/1.3.
 P99_GOAL = round(1 / 1.3, 3)
 P99_TARGET = "p99 <= 1.3x raw (ratio >= 0.77)"
@@ -83,12 +93,16 @@ async def run_suite(suite: Suite, env: Env, rounds: int, *, warmup: bool = True)
     if warmup:
         await suite.framework(env)
         await suite.baseline(env)
+        if STOP.is_set():
+            raise Interrupted
     keys = {m.key for m in suite.metrics}
     for _ in range(rounds):
         for label, side, pick in (
             ("framework", suite.framework, _framework),
             ("baseline", suite.baseline, _baseline),
         ):
+            if STOP.is_set():
+                raise Interrupted
             result = await side(env)
             if result.get("lost"):
                 print(f"warning: {suite.name} ({label}) lost {result['lost']:.0f} events")
