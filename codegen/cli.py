@@ -92,6 +92,24 @@ def cmd_unlock(args: argparse.Namespace) -> int:
     return unlock(Path(args.root), args.ref)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    """Write only the documentation (also part of `gen`) to --out."""
+    from codegen.pipeline import plan
+    from codegen.render.docs import render_docs
+
+    result = plan(Path(args.root))
+    if result.findings:
+        _print_findings(result.findings)
+        return 1
+    out = Path(args.out)
+    for rel, text in sorted(render_docs(result.project).items()):
+        target = out / rel.removeprefix("generated/docs/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, "utf-8")
+    print(f"codegen: wrote AsyncAPI 3.0 and the event catalog to {out}/", file=sys.stderr)
+    return 0
+
+
 def cmd_dump_ir(args: argparse.Namespace) -> int:
     from codegen.build import build_project
     from codegen.dump import dump_ir
@@ -155,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("unlock", help="forget the fingerprint of a version that was never released")
     p.add_argument("ref", metavar="TYPE@N")
     p.set_defaults(func=cmd_unlock)
+
+    p = sub.add_parser("docs", help="write asyncapi.json and the Markdown event catalog")
+    p.add_argument("--out", default="generated/docs", help="folder (default: generated/docs)")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("dump-ir", help="print the intermediate representation as JSON")
     p.set_defaults(func=cmd_dump_ir)

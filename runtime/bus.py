@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +24,14 @@ from pydantic import BaseModel
 from runtime.context import HandlerContext, current_envelope
 from runtime.dispatch import UpcasterMap, decoder_for
 from runtime.envelope import Envelope, new_id, now
-from runtime.errors import ConfigError, NotSupportedError, RemoteError, Undeliverable
+from runtime.errors import (
+    ConfigError,
+    NoRespondersError,
+    NotSupportedError,
+    RemoteError,
+    RequestTimeoutError,
+    Undeliverable,
+)
 from runtime.hooks import NO_HOOKS, Hooks
 from runtime.settings import NatsSettings, Settings
 from runtime.spec import EventSpec, OperationSpec, Registry, Responder
@@ -261,7 +269,10 @@ class Bus:
         transport = self._request_transport()
         env = self.envelope(request, spec=operation.request)
         timeout = timeout_s if timeout_s is not None else operation.timeout_ms / 1000
-        answer = await transport.request(operation.subject, env, timeout)
+        if self.hooks.on_request:
+            answer = await self._timed_request(transport, operation, env, timeout)
+        else:
+            answer = await transport.request(operation.subject, env, timeout)
         if answer.type == ERROR_TYPE:
             err = orjson.loads(answer.data)
             raise RemoteError(operation.subject, err.get("error_type", "?"), err.get("message", ""))
@@ -277,6 +288,24 @@ class Bus:
         if not isinstance(result, reply):
             raise TypeError(f"decoded reply is {type(result).__name__}, not {reply.__name__}")
         return result
+
+    async def _timed_request(
+        self, transport: Transport, operation: OperationSpec, env: Envelope, timeout: float
+    ) -> Envelope:
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            answer = await transport.request(operation.subject, env, timeout)
+            outcome = "error" if answer.type == ERROR_TYPE else "ok"
+            return answer
+        except RequestTimeoutError:
+            outcome = "timeout"
+            raise
+        except NoRespondersError:
+            outcome = "no_responders"
+            raise
+        finally:
+            self.hooks.requested(operation.name, time.perf_counter() - start, outcome)
 
     def _request_transport(self) -> Transport:
         for t in (self.live, self.durable):

@@ -101,7 +101,20 @@ async def _run(args: argparse.Namespace) -> int:
         if args.upcasters:
             raise
         upcasters = {}  # the default module is optional
-    await run_service(wiring, registry, settings=settings, upcasters=upcasters)
+    from runtime.observe import observability
+
+    port_text = args.metrics_port or os.environ.get("SCHEMABUS_METRICS_PORT")
+    try:
+        metrics_port = int(port_text) if port_text else None
+    except ValueError:
+        raise ConfigError(f"metrics port must be a number, got {port_text!r}") from None
+    trace_file = args.trace_file or os.environ.get("SCHEMABUS_TRACE_FILE") or None
+    async with observability(
+        wiring.name, registry, settings, metrics_port=metrics_port, trace_file=trace_file
+    ) as (hooks, track):
+        await run_service(
+            wiring, registry, settings=settings, upcasters=upcasters, hooks=hooks, on_runner=track
+        )
     return 0
 
 
@@ -236,6 +249,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--upcasters", help=f"default: {DEFAULT_UPCASTERS} ($SCHEMABUS_UPCASTERS)")
     run.add_argument("--consumer", help="consumer name (default: $SCHEMABUS_CONSUMER or host-pid)")
     run.add_argument("--log-format", choices=["json", "text"], default="json")
+    run.add_argument(
+        "--metrics-port", help="serve Prometheus /metrics on this port ($SCHEMABUS_METRICS_PORT)"
+    )
+    run.add_argument(
+        "--trace-file",
+        help="write OpenTelemetry spans as JSON lines here, '-' = stderr ($SCHEMABUS_TRACE_FILE)",
+    )
     run.add_argument("--log-level", default="INFO")
 
     st = sub.add_parser("status", help="streams, groups, lag, pending, dead letters")

@@ -25,6 +25,9 @@ HandlerMiddleware = Callable[[EventSpec, EventHandler], EventHandler]
 PublishHook = Callable[[Sequence[Envelope]], None]
 Send = Callable[[], Awaitable[None]]
 PublishMiddleware = Callable[[Sequence[Envelope], Send], Awaitable[None]]
+#: Called after every request/reply round trip: (operation name, seconds, outcome), where
+#: outcome is "ok", "timeout", "no_responders" or "error".
+RequestHook = Callable[[str, float, str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,7 @@ class Hooks:
     middleware: tuple[HandlerMiddleware, ...] = ()
     on_publish: tuple[PublishHook, ...] = ()
     around_publish: tuple[PublishMiddleware, ...] = ()
+    on_request: tuple[RequestHook, ...] = ()
 
     @classmethod
     def combine(cls, *hooks: Hooks) -> Hooks:
@@ -39,6 +43,7 @@ class Hooks:
             middleware=tuple(m for h in hooks for m in h.middleware),
             on_publish=tuple(p for h in hooks for p in h.on_publish),
             around_publish=tuple(a for h in hooks for a in h.around_publish),
+            on_request=tuple(r for h in hooks for r in h.on_request),
         )
 
     def wrap(self, spec: EventSpec, handler: EventHandler) -> EventHandler:
@@ -50,6 +55,10 @@ class Hooks:
     def published(self, envelopes: Sequence[Envelope]) -> None:
         for hook in self.on_publish:
             hook(envelopes)
+
+    def requested(self, operation: str, seconds: float, outcome: str) -> None:
+        for hook in self.on_request:
+            hook(operation, seconds, outcome)
 
     async def send(self, envelopes: Sequence[Envelope], send: Send) -> None:
         """Run `send` inside every `around_publish` middleware (first = outermost)."""

@@ -100,6 +100,13 @@ class Metrics:
             ["stream"],
             registry=r,
         )
+        self.requests = Histogram(
+            "schemabus_request_seconds",
+            "Request/reply round trips (NATS) by operation and outcome.",
+            ["operation", "outcome"],
+            registry=r,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
         self._engine = _EngineCollector()
         r.register(self._engine)
 
@@ -129,7 +136,12 @@ class Metrics:
 
             return measured
 
-        return Hooks(middleware=(middleware,), on_publish=(on_publish,))
+        requests = self.requests
+
+        def on_request(operation: str, seconds: float, outcome: str) -> None:
+            requests.labels(operation, outcome).observe(seconds)
+
+        return Hooks(middleware=(middleware,), on_publish=(on_publish,), on_request=(on_request,))
 
     def track(self, runner: ServiceRunner) -> None:
         """Export the runner's retry, dead-letter and duplicate counters."""

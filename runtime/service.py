@@ -14,7 +14,7 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from runtime.consumer import Consumer, drain
@@ -165,8 +165,10 @@ async def run_service(
     upcasters: UpcasterMap | None = None,
     hooks: Hooks = NO_HOOKS,
     consumer_name: str | None = None,
+    on_runner: Callable[[ServiceRunner], None] | None = None,
 ) -> None:
-    """Connect, run `wiring` until SIGTERM/SIGINT, shut down gracefully, disconnect."""
+    """Connect, run `wiring` until SIGTERM/SIGINT, shut down gracefully, disconnect.
+    `on_runner` sees the runner before it starts (e.g. to export its counters)."""
     from runtime.bus import Bus
 
     bus = await Bus.connect(
@@ -177,6 +179,9 @@ async def run_service(
         hooks=hooks,
     )
     try:
-        await bus.service(wiring, consumer_name=consumer_name).run_forever()
+        runner = bus.service(wiring, consumer_name=consumer_name)
+        if on_runner is not None:
+            on_runner(runner)
+        await runner.run_forever()
     finally:
         await bus.close()

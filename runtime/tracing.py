@@ -27,7 +27,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from runtime.context import HandlerContext
 from runtime.envelope import Envelope
 from runtime.hooks import Hooks, Send
-from runtime.spec import Context, EventHandler, EventSpec
+from runtime.spec import Context, EventHandler, EventSpec, Registry
 
 _propagator = TraceContextTextMapPropagator()
 
@@ -35,7 +35,23 @@ _propagator = TraceContextTextMapPropagator()
 _NO_SDK = (trace.ProxyTracerProvider, trace.NoOpTracerProvider)
 
 
-def tracing_hooks(tracer_provider: trace.TracerProvider | None = None) -> Hooks:
+def _system(spec: EventSpec) -> str:
+    # OpenTelemetry messaging conventions name the broker the message went through.
+    return "redis" if spec.delivery == "durable" else "nats"
+
+
+def _destination(spec: EventSpec) -> str:
+    return spec.stream or spec.subject
+
+
+def tracing_hooks(
+    tracer_provider: trace.TracerProvider | None = None,
+    *,
+    service: str | None = None,
+    registry: Registry | None = None,
+) -> Hooks:
+    """`service` names the consumer group on process spans; `registry` lets publish spans
+    name the broker and destination (stream or subject) of what they send."""
     tracer = trace.get_tracer("schemabus", tracer_provider=tracer_provider)
 
     def off() -> bool:
@@ -48,15 +64,23 @@ def tracing_hooks(tracer_provider: trace.TracerProvider | None = None) -> Hooks:
             await send()
             return
         first = envelopes[0] if envelopes else None
-        name = f"{first.type} publish" if first is not None else "publish"
-        with tracer.start_as_current_span(
-            name,
-            kind=SpanKind.PRODUCER,
-            attributes={
-                "messaging.system": "schemabus",
-                "messaging.batch.message_count": len(envelopes),
-            },
-        ):
+        attributes: dict[str, str | int] = {
+            "messaging.operation.type": "send",
+            "messaging.operation.name": "publish",
+            "messaging.batch.message_count": len(envelopes),
+        }
+        spec = None
+        if first is not None and registry is not None:
+            spec = registry.events.get((first.type, first.dataversion))
+        if spec is not None:
+            attributes["messaging.system"] = _system(spec)
+            attributes["messaging.destination.name"] = _destination(spec)
+        if first is not None:
+            attributes["cloudevents.event_type"] = first.type
+            if len(envelopes) == 1:
+                attributes["messaging.message.id"] = first.id
+        name = f"publish {_destination(spec)}" if spec is not None else "publish"
+        with tracer.start_as_current_span(name, kind=SpanKind.PRODUCER, attributes=attributes):
             carrier: dict[str, str] = {}
             _propagator.inject(carrier)
             traceparent = carrier.get("traceparent")
@@ -66,7 +90,7 @@ def tracing_hooks(tracer_provider: trace.TracerProvider | None = None) -> Hooks:
             await send()
 
     def middleware(spec: EventSpec, handler: EventHandler) -> EventHandler:
-        name = f"{spec.type} process"
+        name = f"process {_destination(spec)}"
 
         async def traced(event: Any, ctx: Context) -> None:
             if off():
@@ -79,12 +103,16 @@ def tracing_hooks(tracer_provider: trace.TracerProvider | None = None) -> Hooks:
                 else otel_context.get_current()
             )
             attributes: dict[str, str | int] = {
-                "messaging.system": "schemabus",
-                "messaging.operation": "process",
+                "messaging.system": _system(spec),
+                "messaging.operation.type": "process",
+                "messaging.operation.name": "process",
+                "messaging.destination.name": _destination(spec),
                 "messaging.message.id": ctx.event_id,
                 "cloudevents.event_type": spec.type,
                 "schemabus.event.version": spec.version,
             }
+            if service is not None:
+                attributes["messaging.consumer.group.name"] = service
             if env is not None and env.subject:
                 attributes["cloudevents.event_subject"] = env.subject
             with tracer.start_as_current_span(

@@ -31,7 +31,7 @@ from runtime import constants
 from runtime.bus import Bus
 from runtime.errors import NoRespondersError
 from runtime.settings import NatsSettings, RedisSettings, Settings
-from runtime.testkit import NatsServer, RedisServer
+from runtime.testkit import NatsServer, RedisServer, free_port
 from services.inventory import STOCK
 from services.order import COMPLETED, FAILED, REJECTED, order_key
 from services.payment import LIMIT_MINOR
@@ -47,7 +47,12 @@ class Run:
     nats_url: str = ""
     servers: list[RedisServer | NatsServer] = field(default_factory=list)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     logs: Path = Path(".demo")
+
+    @property
+    def trace_file(self) -> Path:
+        return self.logs / "traces.jsonl"
 
 
 def _say(message: str) -> None:
@@ -112,22 +117,31 @@ async def reset_state(client: aioredis.Redis, stock: int) -> None:
 
 def start_services(run: Run) -> None:
     run.logs.mkdir(exist_ok=True)
+    run.trace_file.write_text("")
     env = {
         **os.environ,
         "SCHEMABUS_REDIS_URL": run.redis_url,
         "SCHEMABUS_NATS_URL": run.nats_url,
         "PYTHONUNBUFFERED": "1",
+        "SCHEMABUS_TRACE_FILE": str(run.trace_file),
     }
     for name in SERVICES:
         log = (run.logs / f"{name}.log").open("wb")
+        run.metrics_ports[name] = free_port()
         run.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "run", name],
-            env={**env, "SCHEMABUS_CONSUMER": f"demo-{name}"},
+            env={
+                **env,
+                "SCHEMABUS_CONSUMER": f"demo-{name}",
+                "SCHEMABUS_METRICS_PORT": str(run.metrics_ports[name]),
+            },
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the demo; it stops them gracefully
         )
     _say(f"started services {', '.join(SERVICES)} (logs in {run.logs}/)")
+    for name, port in run.metrics_ports.items():
+        _say(f"  {name:<9} metrics: http://127.0.0.1:{port}/metrics")
 
 
 def stop_services(run: Run) -> None:
@@ -288,11 +302,33 @@ async def drive(run: Run, orders: int, concurrency: int) -> dict[str, object]:
             await asyncio.sleep(0.2)
         progress.close()
         elapsed = time.monotonic() - started
-        return await summarize(client, placed_ids, accepted, elapsed, legacy)
+        summary = await summarize(client, placed_ids, accepted, elapsed, legacy)
+        summary["handled"] = await asyncio.to_thread(_scrape_handled, run)
+        return summary
     finally:
         await client_bus.close()
         await old_producer.close()
         await client.aclose()
+
+
+def _scrape_handled(run: Run) -> dict[str, int]:
+    """Events each service handled, read from its own /metrics endpoint."""
+    import urllib.request
+
+    out: dict[str, int] = {}
+    for name, port in run.metrics_ports.items():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                text = r.read().decode()
+        except OSError:
+            out[name] = -1
+            continue
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("schemabus_handled_total{") and 'outcome="ok"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        out[name] = int(total)
+    return out
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -321,8 +357,6 @@ async def summarize(
     dead = 0
     for stream in sorted({s.stream for s in REGISTRY.events.values() if s.stream}):
         dead += int(await client.xlen(constants.dead_letter_stream(stream)))
-    payments = int(await client.xlen("payments"))
-    applied = int(await client.scard("inventory:applied"))
     return {
         "placed": placed,
         "completed": completed,
@@ -336,11 +370,8 @@ async def summarize(
         "p95": _pct(latencies, 0.95),
         "p99": _pct(latencies, 0.99),
         "mean": statistics.fmean(latencies) if latencies else float("nan"),
-        "handled": {
-            "order": completed + failed,
-            "payment": payments,
-            "inventory": applied,
-        },
+        "handled": {},
+        "example_order": next((i for i in ids if not i.startswith("legacy-")), ""),
     }
 
 
@@ -362,6 +393,8 @@ def print_summary(s: dict[str, object], run: Run) -> None:
             f"p50 {s['p50']:.0f} ms, p95 {s['p95']:.0f} ms, p99 {s['p99']:.0f} ms",
         ),
         ("handled per service", ", ".join(f"{k} {v}" for k, v in handled.items())),
+        ("metrics", "each service served /metrics (ports above) while it ran"),
+        ("traces", f"{run.trace_file} (one JSON span per line; one order's trace below)"),
         ("service logs", f"{run.logs}/<service>.log (structured JSON)"),
         ("status", "schemabus status (with SCHEMABUS_REDIS_URL set) shows streams, lag, DLQ"),
     ]
@@ -391,6 +424,19 @@ async def amain(args: argparse.Namespace, run: Run) -> int:
     start_services(run)
     summary = await drive(run, args.orders, args.concurrency)
     print_summary(summary, run)
+    # Services flush their spans on shutdown: stop them, then show one order's trace.
+    await asyncio.to_thread(stop_services, run)
+    example = str(summary.get("example_order", ""))
+    if example:
+        from services.trace import load, render, trace_of
+
+        trace = trace_of(load(run.trace_file), example)
+        if trace:
+            print(f"  one order's trace ({example}), from {run.trace_file}:")
+            for line in render(trace):
+                print(f"    {line}")
+            print(f"  (any order: .venv/bin/python -m services.trace {run.trace_file} <order-id>)")
+            print()
     healthy = (
         summary["completed"] + summary["payment_failed"] == summary["placed"]  # type: ignore[operator]
         and summary["legacy_v1_final"] == summary["legacy_v1"]

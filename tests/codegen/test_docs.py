@@ -74,3 +74,14 @@ def test_markdown_escapes_hostile_text(tmp_path: Path) -> None:
             # Every field row keeps exactly four cells: no description can break the table.
             assert line.count(" | ") - line.count("\\|") >= 3
     assert "<" not in page.replace("<!--", "").replace("-->", "")
+
+
+def test_docs_command_writes_the_same_files(tmp_path: Path) -> None:
+    work = copy_input("basic", tmp_path / "repo")
+    assert run_codegen(work, "gen")[0] == 0
+    out = tmp_path / "docs"
+    assert run_codegen(work, "docs", "--out", str(out))[0] == 0
+    generated = work / "generated" / "docs"
+    for path in generated.rglob("*"):
+        if path.is_file():
+            assert (out / path.relative_to(generated)).read_text() == path.read_text()

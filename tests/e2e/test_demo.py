@@ -82,6 +82,11 @@ def test_demo_runs_every_order_to_a_final_state(tmp_path: Path) -> None:
     assert failed >= 1 and dead == 0
     assert "v1 events handled    5/5 reached a final state" in proc.stdout
     assert "p50" in proc.stdout and "orders/min" in proc.stdout
+    # One order's trace spans the services it went through.
+    trace = proc.stdout.split("one order's trace", 1)[1]
+    for name in ("order", "payment", "inventory"):
+        assert f" {name} " in trace
+    assert "metrics: http://127.0.0.1:" in output
     _assert_clean(_ports(output))
 
 
