@@ -15,8 +15,33 @@ TRANSPORTS = [
 ]
 
 
+# Capabilities only some transports have are tested on exactly those transports (instead
+# of generating a test per transport and skipping where the feature does not exist).
+WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "redis")]
+WITH_REQUESTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "nats")]
+
+
 @pytest_asyncio.fixture(params=TRANSPORTS)
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    async for h in _harness(request):
+        yield h
+
+
+@pytest_asyncio.fixture(params=WITH_EFFECTS)
+async def effects_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Transports with staged effects committed atomically with the ack."""
+    async for h in _harness(request):
+        yield h
+
+
+@pytest_asyncio.fixture(params=WITH_REQUESTS)
+async def request_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Transports with request/reply."""
+    async for h in _harness(request):
+        yield h
+
+
+async def _harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     h: Harness
     if request.param == "memory":
         h = MemoryHarness()

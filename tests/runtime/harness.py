@@ -30,13 +30,6 @@ class Harness:
     durable: Transport
     live: Transport | None = None
 
-    def requires(self, capability: str) -> None:
-        """Skip the calling test on transports without `capability`."""
-        import pytest
-
-        if capability not in self.durable.capabilities:
-            pytest.skip(f"{self.name} has no {capability!r}")
-
     async def kill(self, source: Source) -> None:
         """Make a source that fetched entries vanish without settling them."""
 
