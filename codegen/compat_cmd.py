@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from codegen.errors import BadInput, Finding
 from codegen.load import Bundle, Bundler
@@ -41,7 +40,7 @@ def _verdict(mode: str, backward: bool, forward: bool) -> bool:
 
 
 def run_compat(old_path: Path, new_path: Path, *, mode: str, semantics: str, fmt: str) -> int:
-    from codegen.compat import compare
+    from codegen.compat import compare, report_to_json
     from codegen.gate import needs, witness_text
 
     old = load_schema(old_path)
@@ -49,24 +48,7 @@ def run_compat(old_path: Path, new_path: Path, *, mode: str, semantics: str, fmt
     report = compare(old.schema, new.schema, semantics=semantics)  # type: ignore[arg-type]
     compatible = _verdict(mode, report.backward, report.forward)
     if fmt == "json":
-        out: dict[str, Any] = {
-            "compatible": compatible,
-            "mode": mode,
-            "semantics": semantics,
-            "backward": report.backward,
-            "forward": report.forward,
-            "findings": [
-                {
-                    "rule": f.rule,
-                    "direction": f.direction,
-                    "old_pointer": f.old_pointer,
-                    "new_pointer": f.new_pointer,
-                    "message": f.message,
-                    "witness": f.witness if f.has_witness else None,
-                }
-                for f in report.findings
-            ],
-        }
+        out = report_to_json(report, mode=mode, semantics=semantics)  # type: ignore[arg-type]
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0 if compatible else 1
     wanted = needs(mode)
