@@ -20,8 +20,9 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import codegen_bench
+from bench import codegen_bench, faststream_bench
 from bench.durable import DURABLE, PUBLISH
+from bench.faststream_bench import FASTSTREAM_DURABLE, FASTSTREAM_REALTIME
 from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
 from bench.profile import profile
 from bench.realtime import REALTIME, REQUEST
@@ -34,6 +35,8 @@ T = TypeVar("T")
 SUITES: dict[str, Suite] = {
     s.name: s for s in (DURABLE, PUBLISH, REALTIME, REQUEST, LATENCY_DURABLE, LATENCY_REALTIME)
 }
+if faststream_bench.AVAILABLE:  # the optional third column; skipped when not installed
+    SUITES.update({s.name: s for s in (FASTSTREAM_DURABLE, FASTSTREAM_REALTIME)})
 CODEGEN = "codegen"
 
 #: `--ablation`: the framework with one feature changed, paired with the same raw
@@ -150,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_seconds_per_side": args.seconds * args.rounds,
         "suites": names,
         "ablation": args.ablation,
+        "faststream": _faststream_version(),
     }
     info = machine_info(extra)
     workloads: list[Workload] = []
@@ -186,6 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     write_results(workloads, info, args.output)
     print(f"wrote {args.output}")
     return 0
+
+
+def _faststream_version() -> str | None:
+    if not faststream_bench.AVAILABLE:
+        return None
+    from importlib.metadata import version
+
+    return version("faststream")
 
 
 def _load(load: tuple[float, float, float]) -> str:
