@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .emptiness import live_types
 from .nodes import conj_types, flatten
 from .sample import prop_conj, required_names
 
@@ -13,10 +14,13 @@ if TYPE_CHECKING:
 
 def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:
     """True only when no instance can satisfy both; False means "not proved"."""
-    from .branches import finite_values
+    from .branches import expand, finite_values
 
     x, y = flatten(x), flatten(y)
     if not (conj_types(x) & conj_types(y)):
+        return True
+    # look through anyOf/oneOf/if: disjoint when every pair of branches has no common type
+    if all(not (live_types(p) & live_types(q)) for p in expand(x) for q in expand(y)):
         return True
     if depth > 4:
         return False

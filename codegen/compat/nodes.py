@@ -216,11 +216,62 @@ def trivially_true(schema: Any) -> bool:
     return isinstance(schema, dict) and all(k in ANNOTATIONS for k in schema)
 
 
+_STRING = frozenset({"string"})
+_NUMBER = frozenset({"integer", "float"})
+_ARRAY = frozenset({"array"})
+_OBJECT = frozenset({"object"})
+KEYWORD_TYPES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("minLength", "maxLength", "pattern"), _STRING),
+    **dict.fromkeys(
+        ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"), _NUMBER
+    ),
+    **dict.fromkeys(
+        (
+            "items",
+            "prefixItems",
+            "contains",
+            "minContains",
+            "maxContains",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "unevaluatedItems",
+        ),
+        _ARRAY,
+    ),
+    **dict.fromkeys(
+        (
+            "properties",
+            "patternProperties",
+            "additionalProperties",
+            "required",
+            "propertyNames",
+            "minProperties",
+            "maxProperties",
+            "dependentRequired",
+            "dependentSchemas",
+            "unevaluatedProperties",
+        ),
+        _OBJECT,
+    ),
+}
+
+
 class Equality:
     """Structural equality of two nodes (annotations ignored, refs followed, cycles ok)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, type_aware: bool = False) -> None:
         self._assumed: set[tuple[int, int]] = set()
+        # Keywords for types a schema excludes never apply (strict JSON Schema); the
+        # generated models do apply some across types, so runtime keeps them.
+        self._type_aware = type_aware
+
+    def _keys(self, schema: dict[str, Any]) -> set[str]:
+        keys = {k for k in schema if k not in ANNOTATIONS}
+        if self._type_aware and "type" in schema:
+            types = schema_types({"type": schema["type"]})
+            keys = {k for k in keys if KEYWORD_TYPES.get(k, types) & types}
+        return keys
 
     def nodes(self, a: Node, b: Node) -> bool:
         return self._schemas(a.schema, a.doc, b.schema, b.doc)
@@ -236,8 +287,8 @@ class Equality:
         if key in self._assumed:
             return True
         self._assumed.add(key)
-        keys_a = {k for k in a if k not in ANNOTATIONS}
-        keys_b = {k for k in b if k not in ANNOTATIONS}
+        keys_a = self._keys(a)
+        keys_b = self._keys(b)
         if keys_a != keys_b:
             return False
         for k in keys_a:

@@ -99,7 +99,7 @@ class Checker:
         key = (id(a.schema), id(b.schema))
         cached = self._equal_cache.get(key)
         if cached is None:
-            cached = Equality().nodes(a, b)
+            cached = Equality(type_aware=not self.runtime).nodes(a, b)
             self._equal_cache[key] = cached
         return cached
 
