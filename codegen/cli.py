@@ -186,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from codegen.render.models import use_cache_root
+
+    use_cache_root(Path(args.root))
     try:
         code = int(args.func(args))
     except BadInput as exc:

@@ -38,9 +38,75 @@ def _compare(old: Version, new: Version, semantics: str) -> PairReport:
 
 @cache
 def _compare_cached(old: Version, new: Version, semantics: str) -> PairReport:
+    # Verdicts depend only on the two bundled schemas (their fingerprints), the semantics
+    # and the engine's code: remembered on disk like model sources, so a `check` after a
+    # `gen` re-judges only pairs that changed.
+    key = _verdict_key(old.fingerprint, new.fingerprint, semantics)
+    cached = _load_verdict(key)
+    if cached is not None:
+        return cached
     from codegen.compat import compare
 
-    return compare(old.bundled, new.bundled, semantics=semantics)  # type: ignore[arg-type]
+    report = compare(old.bundled, new.bundled, semantics=semantics)  # type: ignore[arg-type]
+    _store_verdict(key, report)
+    return report
+
+
+@cache
+def _engine_revision() -> str:
+    import hashlib
+    from importlib import resources
+
+    h = hashlib.sha256()
+    package = resources.files("codegen.compat")
+    for entry in sorted(package.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".py"):
+            h.update(entry.name.encode())
+            h.update(entry.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _verdict_key(old: str, new: str, semantics: str) -> str:
+    import hashlib
+
+    text = f"{_engine_revision()}|{old}|{new}|{semantics}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _verdict_path(key: str) -> Path:
+    from codegen.render.models import cache_dir
+
+    return cache_dir() / "compat" / key[:2] / f"{key}.json"
+
+
+def _load_verdict(key: str) -> PairReport | None:
+    from codegen.compat import Finding as CompatFinding
+    from codegen.compat import PairReport as Report
+
+    try:
+        data = json.loads(_verdict_path(key).read_text("utf-8"))
+        findings = tuple(CompatFinding(**f) for f in data["findings"])
+        return Report(bool(data["backward"]), bool(data["forward"]), findings)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _store_verdict(key: str, report: PairReport) -> None:
+    import dataclasses
+
+    path = _verdict_path(key)
+    body = {
+        "backward": report.backward,
+        "forward": report.forward,
+        "findings": [dataclasses.asdict(f) for f in report.findings],
+    }
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body, ensure_ascii=False), "utf-8")
+        tmp.replace(path)
+    except (OSError, TypeError, ValueError):
+        pass  # an optimisation only
 
 
 def locate(v: Version, ptr: str) -> tuple[str, int]:

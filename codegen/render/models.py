@@ -57,8 +57,19 @@ _MAP_KEYWORDS = frozenset(
 )
 
 
+_cache_root = Path(".")
+
+
+def use_cache_root(root: Path) -> None:
+    """Caches live in `<repo root>/.cache/codegen` (git-ignored) unless SCHEMABUS_CACHE_DIR
+    says otherwise; the CLI points this at its --root."""
+    global _cache_root
+    _cache_root = root
+
+
 def cache_dir() -> Path:
-    return Path(os.environ.get("SCHEMABUS_CACHE_DIR", ".cache/codegen"))
+    override = os.environ.get("SCHEMABUS_CACHE_DIR")
+    return Path(override) if override else _cache_root / ".cache" / "codegen"
 
 
 def _serialise(schema: Any) -> bytes:
