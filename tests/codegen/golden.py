@@ -32,7 +32,8 @@ def copy_input(case: str, dest: Path) -> Path:
 def tree(root: Path, exclude: Path | None = None) -> dict[str, str]:
     files = {}
     for p in sorted(root.rglob("*")):
-        if p.is_file() and "__pycache__" not in p.parts:
+        # .cache/ is codegen's own content cache (git-ignored), not output.
+        if p.is_file() and "__pycache__" not in p.parts and ".cache" not in p.parts:
             rel = p.relative_to(root).as_posix()
             files[rel] = p.read_text("utf-8")
     if exclude is not None:
