@@ -35,6 +35,7 @@ demo: $(STAMP)
 	$(BIN)/python -m services.demo --orders $(ORDERS)
 
 bench: $(STAMP)
+	@$(BIN)/python -c "import faststream" 2>/dev/null || $(BIN)/python -m pip install --quiet 'faststream[redis,nats]==0.7.8' || echo "bench: FastStream not installed; its column is skipped"
 	$(BIN)/python -m bench $(if $(BENCH_N),--n $(BENCH_N),)
 
 fmt: $(STAMP)
