@@ -8,7 +8,16 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from .jsonvalue import json_in, json_type
-from .nodes import ALL_TYPES, ANNOTATIONS, Node, conj_types, flatten, int_bounds, is_num
+from .nodes import (
+    ALL_TYPES,
+    ANNOTATIONS,
+    Node,
+    conj_types,
+    flatten,
+    int_bounds,
+    is_num,
+    schema_types,
+)
 from .rules import BOUND_BY_KEYWORD, bound_rule
 from .sample import counter_samples, sample_candidates
 from .text import type_label, where
@@ -96,8 +105,46 @@ def check_values(ch: Checker, a: Conj, values: list[Any], b: Node, path: Path) -
     simple = _simple(b)
     for value in values:
         ok = _simple_valid(value, b) if simple else ch.validates(value, b)
+        if ok and ch.runtime and not simple:
+            ok = _model_accepts(ch, value, b)
         if not ok:
             _report_value(ch, a, value, values, b, path)
+
+
+_OBJECT_KEYWORDS = ("properties", "required", "additionalProperties", "patternProperties")
+
+
+def _model_accepts(ch: Checker, value: Any, b: Node, depth: int = 0) -> bool:
+    """Generator quirks jsonschema does not see (runtime): object keywords turn any schema
+    into a model class, and length keywords apply to strings and lists alike. Unions
+    (anyOf/oneOf) accept a value when one branch does, quirks included."""
+    if depth > 8:
+        return True
+    for n in flatten((b,)):
+        if not isinstance(n.schema, dict):
+            continue
+        declared = schema_types({"type": n.schema["type"]}) if "type" in n.schema else None
+        shaped = any(n.has(k) for k in _OBJECT_KEYWORDS)
+        object_only = shaped and (declared is None or "object" not in declared)
+        if object_only and not isinstance(value, dict):
+            return False
+        if isinstance(value, (str, list)):
+            size = len(value)
+            for key in ("maxLength", "maxItems"):
+                if is_num(n.get(key)) and size > n.schema[key]:
+                    return False
+            for key in ("minLength", "minItems"):
+                if is_num(n.get(key)) and size < n.schema[key]:
+                    return False
+        for keyword in ("anyOf", "oneOf"):
+            branches = n.get(keyword)
+            if isinstance(branches, list) and not any(
+                ch.validates(value, n.child(keyword, i))
+                and _model_accepts(ch, value, n.child(keyword, i), depth + 1)
+                for i in range(len(branches))
+            ):
+                return False
+    return True
 
 
 def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, path: Path) -> None:

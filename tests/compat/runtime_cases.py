@@ -241,3 +241,22 @@ RUNTIME_CASES += [
         False,
     ),
 ]
+RUNTIME_CASES += [
+    (
+        "object_keyword_in_allof_member",
+        {"type": "array", "items": {"type": "boolean"}},
+        {
+            "type": "array",
+            "items": {"allOf": [{"type": "boolean"}, {"type": "boolean", "required": ["a"]}]},
+        },
+        False,
+        False,
+    ),
+    (
+        "object_keyword_on_union_branch",
+        {"oneOf": [{"type": "string"}, {"enum": [1, 2]}]},
+        {"oneOf": [{"type": "string"}, {"enum": [1, 2], "additionalProperties": False}]},
+        False,
+        False,
+    ),
+]
