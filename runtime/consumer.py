@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from runtime import constants as C
 from runtime.errors import Undeliverable
 from runtime.lanes import run_lanes
+from runtime.logs import event_fields
 from runtime.settings import ConsumerSettings
 from runtime.spec import RetryPolicy
 from runtime.transport import DeadLetter, Inbound, Source
@@ -326,6 +327,7 @@ class Consumer:
                 inbound.message_id,
                 inbound.attempts,
                 exc,
+                extra=event_fields(inbound),
             )
             self._dead_letter(inbound, C.REASON_HANDLER_FAILED, exc)
             return True
@@ -339,6 +341,7 @@ class Consumer:
             inbound.message_id,
             inbound.attempts,
             exc,
+            extra=event_fields(inbound),
         )
         return False
 
@@ -383,6 +386,16 @@ class Consumer:
 
     def _dead_letter(self, inbound: Inbound, reason: str, exc: BaseException) -> None:
         self.dead_lettered += 1
+        log.error(
+            "%s: dead-lettered %s %s (%s): %s: %s",
+            self.name,
+            inbound.destination,
+            inbound.message_id,
+            reason,
+            type(exc).__name__,
+            exc,
+            extra={**event_fields(inbound), "reason": reason},
+        )
         self._dead.append(DeadLetter(inbound, reason, type(exc).__name__, str(exc)))
 
     async def _join_settling(self) -> None:

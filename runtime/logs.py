@@ -33,6 +33,29 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(doc, default=str).decode()
 
 
+def event_fields(inbound: Any) -> dict[str, Any]:
+    """`extra=` fields that locate a delivery in logs: event id, type, version, aggregate
+    id, trace and span ids (from its traceparent). Never the payload."""
+    fields: dict[str, Any] = {
+        "destination": inbound.destination,
+        "message_id": inbound.message_id,
+        "attempts": inbound.attempts,
+    }
+    env = inbound.envelope
+    if env is not None:
+        fields.update(
+            event_id=env.id,
+            event_type=env.type,
+            event_version=env.dataversion,
+            aggregate_id=env.subject,
+            correlation_id=env.correlationid,
+        )
+        parts = (env.traceparent or "").split("-")
+        if len(parts) == 4:
+            fields.update(trace_id=parts[1], span_id=parts[2])
+    return fields
+
+
 def configure(fmt: str = "json", level: str | int = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
