@@ -62,6 +62,7 @@ class Checker:
         self._equal_cache: dict[tuple[int, int], bool] = {}
         self._validators: dict[int, Any] = {}
         self._empty: dict[tuple[int, ...], bool] = {}
+        self._types: dict[tuple[int, ...], frozenset[str]] = {}
         self.witness_bases: list[Any] | None = None  # filled lazily by witness.build
 
     # --- helpers shared by the rule modules -------------------------------------------
@@ -87,6 +88,13 @@ class Checker:
         candidates: Callable[[], list[Any]] | None = None,
     ) -> None:
         self.issues.append(Issue(rule, a_ptr, b_ptr, message, path, candidates))
+
+    def types(self, a: Conj) -> frozenset[str]:
+        key = tuple(id(n.schema) for n in a)
+        found = self._types.get(key)
+        if found is None:
+            found = self._types[key] = live_types(a)
+        return found
 
     def empty(self, a: Conj) -> bool:
         key = tuple(id(n.schema) for n in a)
@@ -237,7 +245,7 @@ class Checker:
             combinators.negation(self, a, b, path)
         if "if" in bs and not self.ignored("if"):
             combinators.conditional(self, orig, a, b, path)
-        ta = live_types(a)
+        ta = self.types(a)
         if self.runtime and "integer" in ta and any(_declares_number(n) for n in a):
             # A "number" field is a float in the generated model even with an integral
             # multipleOf, and pydantic cannot read floats beyond 2**63 as int.

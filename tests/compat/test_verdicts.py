@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from codegen.compat import compare
+from codegen.compat.rules import RULE_IDS
 
 from .test_rules import assert_witness
 from .verdict_cases import CASES
