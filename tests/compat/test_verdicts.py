@@ -22,6 +22,7 @@ def test_strict_verdict(name: str, old: Any, new: Any, backward: bool, forward: 
     assert report.backward == (not any(f.direction == "backward" for f in report.findings))
     assert report.forward == (not any(f.direction == "forward" for f in report.findings))
     for finding in report.findings:
+        assert finding.rule in RULE_IDS
         assert_witness(old, new, finding)
 
 
@@ -59,4 +60,5 @@ def test_runtime_verdict(name: str, old: Any, new: Any, backward: bool, forward:
     report = compare(old, new, semantics="runtime")
     assert (report.backward, report.forward) == (backward, forward)
     for finding in report.findings:
+        assert finding.rule in RULE_IDS
         assert_witness(old, new, finding)
