@@ -52,6 +52,37 @@ class FastSSLConnection(SSLConnection):
             return [b"".join(_pack(tuple(cmd))[0] for cmd in commands)]
 
 
+class FastBlockingConnectionPool(aioredis.BlockingConnectionPool):
+    """A `BlockingConnectionPool` that hands out an idle connection without waiting.
+
+    redis-py's blocking `get_connection` enters its condition and a timeout context (a
+    timer) for every command, even when a connection sits idle. When one does, nobody is
+    queued for it and the pool is not being rewritten (maintenance), taking it directly
+    is what the slow path would do too; otherwise the slow path runs, so the
+    `max_connections` bound, waiting, its timeout and "No connection available." are
+    unchanged.
+    """
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        condition = self._condition
+        available = self._available_connections
+        if (
+            available
+            and not getattr(condition, "_waiters", True)
+            and not condition.locked()
+            and not getattr(self, "_in_maintenance", True)
+        ):
+            connection = available.pop()
+            self._in_use_connections.add(connection)
+            try:
+                await self.ensure_connection(connection)
+            except BaseException:
+                await self.release(connection)
+                raise
+            return connection
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+
 def make_client(kwargs: dict[str, Any]) -> aioredis.Redis:
     """A client from `RedisSettings.client_kwargs()` using the fast connections."""
     kw = dict(kwargs)
@@ -62,5 +93,5 @@ def make_client(kwargs: dict[str, Any]) -> aioredis.Redis:
             del kw[key]
     # Blocking: when every connection is busy (many handlers publishing at once), wait
     # for one instead of failing with "Too many connections".
-    pool = aioredis.BlockingConnectionPool(connection_class=cls, timeout=20, **kw)
+    pool = FastBlockingConnectionPool(connection_class=cls, timeout=20, **kw)
     return aioredis.Redis(connection_pool=pool)
