@@ -142,12 +142,7 @@ class Checker:
     def validator(self, doc: Doc) -> Any:
         found = self._validators.get(id(doc))
         if found is None:
-            from jsonschema import Draft202012Validator
-
-            found = Draft202012Validator(
-                _without_nested_ids(doc.root), format_checker=Draft202012Validator.FORMAT_CHECKER
-            )
-            self._validators[id(doc)] = found
+            found = self._validators[id(doc)] = _validator_for(doc.root)
         return found
 
     def validates(self, value: Any, node: Node) -> bool:
@@ -273,6 +268,32 @@ class Checker:
             arrays.check_array(self, a, b, path)
         if "object" in common:
             objects.check_object(self, a, b, path)
+
+
+# The gate compares the same bundled documents many times (transitive modes, both
+# directions): their validators are kept, keyed by identity. The entry holds the document
+# itself, so its id cannot be reused while cached.
+_VALIDATOR_CACHE: dict[int, tuple[Any, Any, str]] = {}
+_VALIDATOR_CACHE_SIZE = 256
+
+
+def _validator_for(root: Any) -> Any:
+    import json
+
+    # identity plus content: a caller may edit a document in place between two compares
+    text = json.dumps(root, sort_keys=True, default=str)
+    entry = _VALIDATOR_CACHE.get(id(root))
+    if entry is not None and entry[0] is root and entry[2] == text:
+        return entry[1]
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(
+        _without_nested_ids(root), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    if len(_VALIDATOR_CACHE) >= _VALIDATOR_CACHE_SIZE:
+        _VALIDATOR_CACHE.clear()
+    _VALIDATOR_CACHE[id(root)] = (root, validator, text)
+    return validator
 
 
 def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
