@@ -143,16 +143,31 @@ def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | No
     if not is_num(need):
         need = 1
     ok = need == 0
+    too_few = False  # a writer contains matches, only its minContains is lower
     for n in a:
         if ok or not n.has("contains"):
             continue
         have = n.get("minContains", 1)
-        if is_num(have) and have >= need and ch.probe(flatten((n.child("contains"),)), wanted):
-            ok = True
+        if ch.probe(flatten((n.child("contains"),)), wanted):
+            ok = is_num(have) and have >= need
+            too_few = not ok
     if not ok and _min_items(a) >= need:
         a_prefix = max((len(n.get("prefixItems", []) or []) for n in a), default=0)
         ok = all(ch.probe(item_conj(a, i), wanted) for i in range(a_prefix + 1))
-    if not ok:
+    if not ok and too_few:
+        bound = BOUND_BY_KEYWORD["minContains"]
+        ch.report(
+            bound_rule(
+                bound, writer_has=any(n.has("minContains") for n in a), backward=ch.backward
+            ),
+            next((n.kw("minContains") for n in a if n.has("minContains")), a[0].ptr),
+            b.kw("minContains"),
+            f"At {where(path)} at least {need} items must match contains in the "
+            f"{'new' if ch.backward else 'old'} schema, more than the "
+            f"{'old' if ch.backward else 'new'} schema guarantees.",
+            path,
+        )
+    elif not ok:
         ch.report(
             ch.name("CONTAINS_NARROWED", "CONTAINS_EXTENDED"),
             next((n.kw("contains") for n in a if n.has("contains")), a[0].ptr),

@@ -238,6 +238,20 @@ RULE_CASES: list[tuple[str, Any, Any, str, Expected]] = [
         [("CONTAINS_NARROWED", "backward", "", "/contains")],
     ),
     (
+        "min_contains_added",
+        {"type": "array", "contains": I},
+        {"type": "array", "contains": I, "minContains": 3},
+        "strict",
+        [("MIN_CONTAINS_ADDED", "backward", "", "/minContains")],
+    ),
+    (
+        "min_contains_removed",
+        {"type": "array", "contains": I, "minContains": 2},
+        {"type": "array", "contains": I},
+        "strict",
+        [("MIN_CONTAINS_REMOVED", "forward", "/minContains", "")],
+    ),
+    (
         "required_added",
         obj({"a": S}),
         obj({"a": S}, ["a"]),
