@@ -56,8 +56,7 @@ def run_compat(old_path: Path, new_path: Path, *, mode: str, semantics: str, fmt
     for f in report.findings:
         if f.direction not in wanted:
             continue
-        use_new = bool(f.new_pointer) and f.new_pointer != "#missing"
-        rel, line = new.locate(f.new_pointer) if use_new else old.locate(f.old_pointer)
+        rel, line = new.locate(f.new_pointer)  # "" is the root of the new schema
         message = f"{f.direction}: {f.message}"
         if f.has_witness:
             message += f" Example that breaks: {witness_text(f.witness)}"

@@ -129,10 +129,9 @@ def pair_findings(
     for f in report.findings:
         if f.direction not in directions:
             continue
-        if f.new_pointer and not f.new_pointer.startswith("#missing"):
-            path, line = locate(new, f.new_pointer)
-        else:
-            path, line = locate(old, f.old_pointer)
+        # The new version is what the gate judges: point into it ("" is its root; a
+        # pointer to something the new schema lacks resolves to its nearest ancestor).
+        path, line = locate(new, f.new_pointer)
         who = "a reader on" if f.direction == "backward" else "a reader of"
         reader, writer = (new, old) if f.direction == "backward" else (old, new)
         message = (
