@@ -18,8 +18,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 Writer = Callable[[BaseModel], bytes]
 
@@ -135,6 +135,7 @@ def writer_for(model: type[BaseModel], schema_json: str) -> Writer:
 
     def exact(event: BaseModel) -> bytes:
         data = serializer.to_python(event, mode="json", by_alias=True, exclude_unset=True)
-        return orjson.dumps(_strip(schema, schema, data))
+        # pydantic_core's encoder, not orjson: JSON integers may exceed 64 bits.
+        return to_json(_strip(schema, schema, data))
 
     return exact

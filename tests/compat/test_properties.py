@@ -22,6 +22,7 @@ from jsonschema.exceptions import ValidationError as ValidationError_
 from pydantic import BaseModel, ValidationError
 
 from codegen.compat import compare
+from runtime.wire import writer_for
 
 from .modelkit import models_for
 from .rule_cases import RULE_CASES
@@ -88,8 +89,10 @@ def _run(test: Any) -> None:
 
 @pytest.mark.parametrize(("name", "writer", "reader"), STRICT, ids=[d[0] for d in STRICT])
 def test_strict_compatible_means_reader_accepts(name: str, writer: Any, reader: Any) -> None:
-    if isinstance(writer, bool):
-        pytest.skip("boolean writer schema")
+    if writer is False:
+        return  # the empty instance set is contained in every schema: nothing to draw
+    if writer is True:
+        writer = {}  # the same instance set, in a form hypothesis-jsonschema draws from
     check = ExactValidator(reader)
     writer_check = ExactValidator(writer)
 
@@ -115,9 +118,17 @@ def test_runtime_compatible_means_generated_reader_accepts(
     writer_model = models.get(json.dumps(writer, sort_keys=True))
     reader_model = models.get(json.dumps(reader, sort_keys=True))
     if writer_model is None or reader_model is None:
-        pytest.skip("the generator produced no importable model for this schema")
+        # Only non-object roots (boolean schemas, bare `not`) have no generated model; an
+        # event payload is always an object (lint SCHEMA_NOT_OBJECT), so runtime
+        # semantics never meets them. An object schema without a model is a real failure.
+        for schema, model in ((writer, writer_model), (reader, reader_model)):
+            assert model is not None or not (
+                isinstance(schema, dict) and schema.get("type") == "object"
+            ), f"the generator could not model the object schema {schema!r}"
+        return
 
     writer_check = ExactValidator(writer)
+    write = writer_for(writer_model, json.dumps(writer))
 
     @PROFILE
     @given(from_schema(copy.deepcopy(writer)))
@@ -128,7 +139,7 @@ def test_runtime_compatible_means_generated_reader_accepts(
             emitted = writer_model.model_validate(instance)
         except ValidationError:
             return  # the writer model refuses it, so a generated producer never emits it
-        payload = emitted.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        reader_model.model_validate(payload)
+        # Exactly what the runtime writes and how the dispatcher reads it: JSON bytes.
+        reader_model.model_validate_json(write(emitted))
 
     _run(run)

@@ -91,3 +91,18 @@ def test_nested_and_referenced_shapes() -> None:
     payload = writer_for(Doc, json.dumps(schema))(Doc(items=[Line(sku="a", note=None, x=None)]))
     assert orjson.loads(payload) == {"items": [{"sku": "a", "note": None}]}
     assert _valid(schema, payload)
+
+
+def test_exact_path_writes_integers_beyond_64_bits() -> None:
+    class Big(BaseModel):
+        n: int
+        note: str | None
+
+    schema = {
+        "type": "object",
+        "required": ["n", "note"],
+        "properties": {"n": {"type": "integer"}, "note": {"type": ["string", "null"]}},
+    }
+    assert needs_exact_path(schema)
+    payload = writer_for(Big, json.dumps(schema))(Big(n=-(2**70), note=None))
+    assert json.loads(payload) == {"n": -(2**70), "note": None}
