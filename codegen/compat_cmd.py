@@ -33,20 +33,15 @@ def load_schema(path: Path) -> Bundle:
     return bundle
 
 
-def _verdict(mode: str, backward: bool, forward: bool) -> bool:
-    from codegen.gate import needs
-
-    return all({"backward": backward, "forward": forward}[d] for d in needs(mode))
-
-
 def run_compat(old_path: Path, new_path: Path, *, mode: str, semantics: str, fmt: str) -> int:
     from codegen.compat import compare, report_to_json
+    from codegen.compat.modes import pair_verdict
     from codegen.gate import needs, witness_text
 
     old = load_schema(old_path)
     new = load_schema(new_path)
     report = compare(old.schema, new.schema, semantics=semantics)  # type: ignore[arg-type]
-    compatible = _verdict(mode, report.backward, report.forward)
+    compatible = pair_verdict(mode, report)  # type: ignore[arg-type]
     if fmt == "json":
         out = report_to_json(report, mode=mode, semantics=semantics)  # type: ignore[arg-type]
         print(json.dumps(out, indent=2, ensure_ascii=False))

@@ -32,12 +32,8 @@ def needs(mode: str) -> tuple[str, ...]:
     return _NEEDS[mode.removesuffix("_TRANSITIVE")]
 
 
-def _compare(old: Version, new: Version, semantics: str) -> PairReport:
-    return _compare_cached(old, new, semantics)
-
-
 @cache
-def _compare_cached(old: Version, new: Version, semantics: str) -> PairReport:
+def _compare(old: Version, new: Version, semantics: str) -> PairReport:
     # Verdicts depend only on the two bundled schemas (their fingerprints), the semantics
     # and the engine's code: remembered on disk like model sources, so a `check` after a
     # `gen` re-judges only pairs that changed.

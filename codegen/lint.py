@@ -11,7 +11,7 @@ from typing import Any
 
 from codegen.errors import Finding
 from codegen.load import JsonFile, canonical_json
-from codegen.positions import pointer
+from codegen.positions import escape, pointer
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 REQUIRED_KEYWORDS = ("$schema", "$id", "title", "description", "type", "examples")
@@ -188,7 +188,7 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
                         out.append(
                             Finding(
                                 f.rel,
-                                f.line_of(f"{ptr}/properties/{_esc(name)}"),
+                                f.line_of(f"{ptr}/properties/{escape(name)}"),
                                 f'Property "{name}" is not in Unicode NFKC form; write it as '
                                 f'"{unicodedata.normalize("NFKC", name)}".',
                                 "PROPERTY_NAME_NOT_NORMALIZED",
@@ -200,7 +200,7 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
                         out.append(
                             Finding(
                                 f.rel,
-                                f.line_of(f"{ptr}/properties/{_esc(name)}"),
+                                f.line_of(f"{ptr}/properties/{escape(name)}"),
                                 f'Properties "{seen[key]}" and "{name}" both become the Python '
                                 f'field "{key or "_"}"; rename one of them.',
                                 "PROPERTY_NAME_COLLISION",
@@ -210,7 +210,7 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
                         seen[key] = name
             for k, v in node.items():
                 if k not in _VALUE_KEYWORDS:
-                    walk(v, f"{ptr}/{_esc(k)}")
+                    walk(v, f"{ptr}/{escape(k)}")
         elif isinstance(node, list):
             for i, v in enumerate(node):
                 walk(v, f"{ptr}/{i}")
@@ -221,7 +221,3 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
 
 # Keywords whose values are instances, not schemas: never walk into them as schemas.
 _VALUE_KEYWORDS = frozenset({"examples", "default", "const", "enum"})
-
-
-def _esc(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")

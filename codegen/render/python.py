@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from functools import cache
 from typing import Any
 
 import jinja2
 
 from codegen.ir import EventType, Operation, Project, Service, Version
+from codegen.load import canonical_json
 from codegen.names import handler_method, pascal_case, responder_method, snake_case
 from codegen.render.models import generate_model_sources, model_input
 
@@ -125,9 +125,7 @@ def _version_ctx(t: EventType, v: Version) -> dict[str, Any]:
         "const": const_name(t.name, v.version),
         "type": t.name,
         "version": v.version,
-        "schema_json": json.dumps(
-            v.bundled, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-        ),
+        "schema_json": canonical_json(v.bundled).decode(),
         "fingerprint": v.fingerprint,
         "delivery": c.delivery,
         "stream": c.stream,

@@ -15,17 +15,14 @@ import redis.asyncio as aioredis
 
 from generated.models import OrderCreatedV1, OrderPlaceReplyV1, OrderPlaceRequestV1
 from generated.registry import REGISTRY
-from generated.services.inventory import wire as wire_inventory
-from generated.services.order import wire as wire_order
-from generated.services.payment import wire as wire_payment
 from runtime.bus import Bus
 from runtime.service import ServiceRunner
 from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
 from runtime.state import RedisState
 from runtime.testkit import NatsServer, RedisServer
-from services.inventory import STOCK, InventoryService
-from services.order import COMPLETED, FAILED, OrderService, order_key
-from services.payment import PaymentService
+from services.inventory import STOCK
+from services.order import COMPLETED, FAILED, order_key
+from tests.services.system import running_services
 
 pytestmark = [pytest.mark.redis, pytest.mark.nats]
 PLACE = REGISTRY.operations["order.place"]
@@ -65,28 +62,14 @@ async def live(redis_server: RedisServer, nats_server: NatsServer) -> AsyncItera
         consumer=FAST,
     )
     state = RedisState.from_url(redis_server.url)
-    wirings = {
-        "order": wire_order(OrderService(state)),
-        "payment": wire_payment(PaymentService()),
-        "inventory": wire_inventory(InventoryService(state)),
-    }
-    buses, runners = [], []
-    for name, wiring in wirings.items():
-        bus = await Bus.connect(settings, REGISTRY, source=name)
-        runner = bus.service(wiring, consumer_name=f"test-{name}")
-        await runner.start()
-        buses.append(bus)
-        runners.append(runner)
-    front = await Bus.connect(settings, REGISTRY, source="test-client")
-    try:
-        yield Live(client, front, runners, buses)
-    finally:
-        for runner in runners:
-            await runner.stop()
-        for bus in [*buses, front]:
-            await bus.close()
-        await state.close()
-        await client.aclose()
+    async with running_services(settings, state, prefix="test") as (buses, runners):
+        front = await Bus.connect(settings, REGISTRY, source="test-client")
+        try:
+            yield Live(client, front, runners, buses)
+        finally:
+            await front.close()
+            await state.close()
+            await client.aclose()
 
 
 def _line(sku: str, qty: int, cents: int) -> dict[str, Any]:

@@ -21,17 +21,14 @@ from opentelemetry.trace import SpanKind
 
 from generated.models import OrderCreatedV2, OrderPlaceReplyV1, OrderPlaceRequestV1
 from generated.registry import REGISTRY
-from generated.services.inventory import wire as wire_inventory
-from generated.services.order import wire as wire_order
-from generated.services.payment import wire as wire_payment
 from runtime.bus import Bus
+from runtime.hooks import Hooks
 from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
 from runtime.state import RedisState
 from runtime.testkit import NatsServer, RedisServer, free_port
 from runtime.tracing import tracing_hooks
-from services.inventory import STOCK, InventoryService
-from services.order import OrderService
-from services.payment import PaymentService
+from services.inventory import STOCK
+from tests.services.system import running_services
 
 pytestmark = [pytest.mark.redis, pytest.mark.nats]
 REPO = Path(__file__).resolve().parents[2]
@@ -50,37 +47,33 @@ async def test_one_order_is_one_trace(redis_server: RedisServer, nats_server: Na
         consumer=ConsumerSettings(block_ms=50),
     )
     state = RedisState.from_url(redis_server.url)
-    wirings = {
-        "order": wire_order(OrderService(state)),
-        "payment": wire_payment(PaymentService()),
-        "inventory": wire_inventory(InventoryService(state)),
-    }
-    buses, runners = [], []
-    for name, wiring in wirings.items():
-        hooks = tracing_hooks(provider, service=name, registry=REGISTRY)
-        bus = await Bus.connect(settings, REGISTRY, source=name, hooks=hooks)
-        runner = bus.service(wiring, consumer_name=f"trace-{name}")
-        await runner.start()
-        buses.append(bus)
-        runners.append(runner)
-    front = await Bus.connect(settings, REGISTRY, source="client")
+
+    def traced(name: str) -> Hooks:
+        return tracing_hooks(provider, service=name, registry=REGISTRY)
+
     try:
-        line = {
-            "sku": "SKU-A",
-            "quantity": 2,
-            "unit_price": {"amount_minor": 10, "currency": "EUR"},
-        }
-        request = OrderPlaceRequestV1.model_validate({"customer_id": "c", "items": [line]})
-        reply = await front.request(REGISTRY.operations["order.place"], request, OrderPlaceReplyV1)
-        deadline = time.monotonic() + 15
-        while not any(s.name == "process inventory.update" for s in exporter.get_finished_spans()):
-            assert time.monotonic() < deadline, [s.name for s in exporter.get_finished_spans()]
-            await asyncio.sleep(0.05)
+        async with running_services(settings, state, prefix="trace", hooks_for=traced):
+            front = await Bus.connect(settings, REGISTRY, source="client")
+            try:
+                line = {
+                    "sku": "SKU-A",
+                    "quantity": 2,
+                    "unit_price": {"amount_minor": 10, "currency": "EUR"},
+                }
+                request = OrderPlaceRequestV1.model_validate({"customer_id": "c", "items": [line]})
+                place = REGISTRY.operations["order.place"]
+                reply = await front.request(place, request, OrderPlaceReplyV1)
+                deadline = time.monotonic() + 15
+                while not any(
+                    s.name == "process inventory.update" for s in exporter.get_finished_spans()
+                ):
+                    assert time.monotonic() < deadline, [
+                        s.name for s in exporter.get_finished_spans()
+                    ]
+                    await asyncio.sleep(0.05)
+            finally:
+                await front.close()
     finally:
-        for runner in runners:
-            await runner.stop()
-        for bus in [*buses, front]:
-            await bus.close()
         await state.close()
         await client.aclose()
     spans = exporter.get_finished_spans()

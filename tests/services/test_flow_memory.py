@@ -12,18 +12,16 @@ from jsonschema import Draft202012Validator
 
 from generated.models import OrderPlaceReplyV1, OrderPlaceRequestV1, PaymentFailedV1
 from generated.registry import REGISTRY
-from generated.services.inventory import wire as wire_inventory
-from generated.services.order import wire as wire_order
-from generated.services.payment import wire as wire_payment
 from runtime.bus import Bus
 from runtime.envelope import Envelope
 from runtime.memory import MemoryTransport
 from runtime.service import ServiceRunner
 from runtime.settings import ConsumerSettings, Settings
 from runtime.state import MemoryState
-from services.inventory import STOCK, InventoryService
-from services.order import COMPLETED, FAILED, OrderService, order_key
-from services.payment import LIMIT_MINOR, PaymentService
+from services.inventory import STOCK
+from services.order import COMPLETED, FAILED, order_key
+from services.payment import LIMIT_MINOR
+from tests.services.system import example_wirings
 
 PLACE = REGISTRY.operations["order.place"]
 
@@ -57,13 +55,8 @@ async def system() -> System:
     transport = MemoryTransport()
     state = MemoryState()
     await state.hset(STOCK, {"SKU-MUG": "10", "SKU-TEA": "5"})
-    wirings = {
-        "order": wire_order(OrderService(state)),
-        "payment": wire_payment(PaymentService()),
-        "inventory": wire_inventory(InventoryService(state)),
-    }
     runners = []
-    for name, wiring in wirings.items():
+    for name, wiring in example_wirings(state).items():
         bus = Bus.in_memory(REGISTRY, source=name, transport=transport, settings=FAST)
         runner = bus.service(wiring)
         await runner.start()  # opens the request/reply responders
