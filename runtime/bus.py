@@ -232,7 +232,9 @@ class Bus:
         live: list[Outbound] = []
         for spec, env in pairs:
             if spec.delivery == "durable" and spec.stream:
-                durable.append(Outbound(spec.stream, env, spec.retention))
+                # Partitioned by aggregate id: one pipeline still carries every partition.
+                stream = spec.stream if spec.partitions <= 1 else spec.route(env.subject or env.id)
+                durable.append(Outbound(stream, env, spec.retention))
                 if self._mirror:
                     live.append(Outbound(spec.subject, env))
             else:

@@ -6,6 +6,8 @@ everything the framework writes, and so that a prefix change is one edit.
 
 from __future__ import annotations
 
+from runtime.partitioning import hash_tag
+
 #: Prefix of every key the framework itself owns (not the event streams, which are named
 #: in the catalog).
 KEY_PREFIX = "schemabus:"
@@ -56,13 +58,52 @@ NATS_HEADER_PREFIX = "ce-"
 DATA_FIELD = "data"
 
 
-def dead_letter_stream(stream: str) -> str:
-    return DEAD_LETTER_PREFIX + stream
+#: Lease on one partition for one group: hash {owner, epoch, expires, since}.
+#: `schemabus:lease:<tagged partition>:<group>`.
+LEASE_PREFIX = KEY_PREFIX + "lease:"
+
+#: Live members of a group: sorted set member -> expiry (ms, broker time).
+#: `schemabus:members:{<group>}`; each member's details in `schemabus:member:{<group>}:<name>`.
+MEMBERS_PREFIX = KEY_PREFIX + "members:"
+MEMBER_PREFIX = KEY_PREFIX + "member:"
+
+# Every key derived from a stream partition embeds the partition's Redis Cluster hash tag
+# (runtime.partitioning.hash_tag), so it lives in the partition's slot and one Lua call
+# can touch the stream, its lease, its marks and its dead letters together.
+
+
+def dead_letter_stream(partition: str) -> str:
+    """`schemabus:dlq:orders:{2}` for partition 2 of `orders`; `schemabus:dlq:{orders}`
+    for an unpartitioned stream."""
+    return DEAD_LETTER_PREFIX + hash_tag(partition)
 
 
 def source_of_dead_letter_stream(dlq: str) -> str:
-    return dlq[len(DEAD_LETTER_PREFIX) :] if dlq.startswith(DEAD_LETTER_PREFIX) else dlq
+    """The partition key a dead-letter stream belongs to (inverse of dead_letter_stream)."""
+    if not dlq.startswith(DEAD_LETTER_PREFIX):
+        return dlq
+    key = dlq[len(DEAD_LETTER_PREFIX) :]
+    if key.startswith("{") and key.endswith("}") and key.count("{") == 1:
+        return key[1:-1]
+    return key
 
 
-def idempotency_key(group: str, event_id: str) -> str:
-    return f"{IDEMPOTENCY_PREFIX}{group}:{event_id}"
+def idempotency_prefix(partition: str, group: str) -> str:
+    """Marks of events `group` completed from `partition`: prefix + event id."""
+    return f"{IDEMPOTENCY_PREFIX}{hash_tag(partition)}:{group}:"
+
+
+def idempotency_key(partition: str, group: str, event_id: str) -> str:
+    return idempotency_prefix(partition, group) + event_id
+
+
+def lease_key(partition: str, group: str) -> str:
+    return f"{LEASE_PREFIX}{hash_tag(partition)}:{group}"
+
+
+def members_key(group: str) -> str:
+    return f"{MEMBERS_PREFIX}{{{group}}}"
+
+
+def member_key(group: str, member: str) -> str:
+    return f"{MEMBER_PREFIX}{{{group}}}:{member}"

@@ -1,11 +1,13 @@
 """An in-memory transport that behaves like the real ones, for fast handler tests.
 
 It emulates what the consumer engine relies on from Redis Streams: an append-only log per
-destination, consumer groups created at the start of the log, a pending-entries list with
-per-entry delivery counts and idle times, the consumer's own history served first after a
-"restart", reclaim of entries idle past the visibility timeout, idempotency markers,
-dead-letter destinations with the original fields, and request/reply with no-responder and
-timeout errors. The conformance suite runs against it and the real transports alike.
+destination (stream partition), consumer groups created at the start of the log, a
+pending-entries list with per-entry delivery counts, group membership and partition leases
+with fencing tokens (a partition is read by its lease holder only; taking it over claims
+its whole pending list; the consumer's own history is served first), idempotency markers,
+oversized entries replaced by the same bounded stand-in, dead-letter destinations with the
+original fields, and request/reply with no-responder and timeout errors. The conformance
+suite runs against it and the real transports alike.
 
 Entries are stored in their wire form (stream fields as bytes) so malformed entries can be
 injected with `append_raw` exactly as they could be written to Redis by a foreign producer.
@@ -16,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from typing import Any
 
 from runtime import constants as C
 from runtime.deadletter import dead_letter_fields
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.errors import NoRespondersError, RequestTimeoutError
+from runtime.oversized import bounded_stand_in, oversized_error
 from runtime.settings import ConsumerSettings
 from runtime.transport import (
     Capability,
@@ -78,6 +82,10 @@ class MemoryTransport:
         self._rr = itertools.count()
         self._seq = itertools.count(1)
         self._arrived = asyncio.Condition()
+        #: (partition, group) -> lease; group -> member -> expiry (monotonic); details
+        self.leases: dict[tuple[str, str], _Lease] = {}
+        self.members: dict[str, dict[str, float]] = {}
+        self.member_info: dict[tuple[str, str], dict[str, str]] = {}
 
     def log(self, destination: str) -> _Log:
         log = self.logs.get(destination)
@@ -95,6 +103,9 @@ class MemoryTransport:
     async def _notify(self) -> None:
         async with self._arrived:
             self._arrived.notify_all()
+
+    def _wake(self) -> None:
+        asyncio.get_running_loop().create_task(self._notify())
 
     async def publish(self, batch: Sequence[Outbound]) -> None:
         for out in batch:
@@ -148,7 +159,68 @@ class _Unserve:
             handlers.remove(self._handler)
 
 
+@dataclass(slots=True)
+class _Lease:
+    owner: str = ""
+    epoch: int = 0
+    expires: float = 0.0
+
+
+class MemoryMembership:
+    """Members and partition leases, with the same rules as `RedisMembership`."""
+
+    def __init__(self, transport: MemoryTransport, group: str) -> None:
+        self._t = transport
+        self.group = group
+
+    def _lease(self, partition: str) -> _Lease:
+        return self._t.leases.setdefault((partition, self.group), _Lease())
+
+    async def heartbeat(self, member: str, ttl_ms: int, info: Mapping[str, str]) -> list[str]:
+        now = time.monotonic()
+        members = self._t.members.setdefault(self.group, {})
+        members[member] = now + ttl_ms / 1000
+        for name in [m for m, until in members.items() if until <= now]:
+            del members[name]
+        self._t.member_info[(self.group, member)] = dict(info)
+        return sorted(members)
+
+    async def leave(self, member: str) -> None:
+        self._t.members.get(self.group, {}).pop(member, None)
+        self._t.member_info.pop((self.group, member), None)
+
+    async def acquire(self, partition: str, member: str, ttl_ms: int) -> int | None:
+        lease, now = self._lease(partition), time.monotonic()
+        if lease.owner and lease.owner != member and lease.expires > now:
+            return None
+        lease.owner, lease.epoch, lease.expires = member, lease.epoch + 1, now + ttl_ms / 1000
+        return lease.epoch
+
+    async def renew(self, leases: Mapping[str, int], member: str, ttl_ms: int) -> set[str]:
+        held: set[str] = set()
+        now = time.monotonic()
+        for partition, token in leases.items():
+            lease = self._lease(partition)
+            if lease.owner == member and lease.epoch == token:
+                lease.expires = now + ttl_ms / 1000
+                held.add(partition)
+        return held
+
+    async def release(self, partition: str, member: str, token: int) -> None:
+        lease = self._lease(partition)
+        if lease.owner == member and lease.epoch == token:
+            lease.owner, lease.expires = "", 0.0
+
+    def holds(self, partition: str, member: str, token: Any) -> bool:
+        lease = self._t.leases.get((partition, self.group))
+        return lease is not None and lease.owner == member and lease.epoch == token
+
+
 class MemorySource:
+    """A coordinated source, like Redis: it reads only partitions assigned to it under a
+    lease, takes a partition's whole pending list over when it gets it, reads its own
+    history first, and every read, ack and redelivery checks the lease."""
+
     def __init__(
         self,
         transport: MemoryTransport,
@@ -160,53 +232,76 @@ class MemorySource:
         self._t = transport
         self._group = group
         self._consumer = consumer
-        self._destinations = destinations
+        self.partitions = destinations
         self._settings = settings
-        self._history_read = False
-        self._last_reclaim = 0.0
+        self._m = MemoryMembership(transport, group)
+        self.membership = self._m
+        self._tokens: dict[str, int] = {}
+        self._history: set[str] = set()  # assigned partitions whose own pending is unread
+        self._held: set[tuple[str, str]] = set()
+        self._woken = False
 
     async def open(self) -> None:
-        for d in self._destinations:
+        for d in self.partitions:
             self._t.log(d).groups.setdefault(self._group, _Group())
+
+    def assign(self, partition: str, token: int) -> None:
+        self._tokens[partition] = token
+        g = self._t.log(partition).groups.setdefault(self._group, _Group())
+        for p in g.pending.values():  # the whole pending list is ours now
+            p.consumer = self._consumer
+        self._history.add(partition)
+
+    def unassign(self, partition: str) -> None:
+        self._tokens.pop(partition, None)
+        self._history.discard(partition)
+        self._held = {h for h in self._held if h[0] != partition}
+
+    def wake(self) -> None:
+        self._woken = True
+        self._t._wake()
 
     def _inbound(self, destination: str, entry_id: str, deliveries: int) -> Inbound:
         fields = self._t.logs[destination].entries[entry_id]
+        self._held.add((destination, entry_id))
+        size = sum(len(k) + len(v) for k, v in fields.items())
+        if size > self._settings.max_entry_bytes:
+            stub = bounded_stand_in(fields, size)
+            item = Inbound(destination, entry_id, deliveries, None, oversized_error(size), stub)
+            item.oversized = True
+            return item
         try:
             envelope: Envelope | None = Envelope.from_fields(fields)
             error = None
         except MalformedEnvelope as exc:
             envelope, error = None, str(exc)
-        return Inbound(destination, entry_id, deliveries, envelope, error, fields)
+        item = Inbound(destination, entry_id, deliveries, envelope, error, fields)
+        item.token = self._tokens.get(destination)
+        mode = self._settings.dedupe
+        if envelope is not None and (
+            mode == "always" or (mode == "redelivered" and deliveries > 1)
+        ):
+            item.completed = envelope.id in self._t.completed.get(self._group, set())
+        return item
 
-    def _take(self, max_count: int) -> list[Inbound]:
+    def _take(self, max_count: int, full: Set[str]) -> list[Inbound]:
         out: list[Inbound] = []
         clock = time.monotonic()
-        if not self._history_read:
-            # After a restart a consumer first re-reads what it held but never acked.
-            self._history_read = True
-            for d in self._destinations:
-                for entry_id, p in self._t.log(d).groups[self._group].pending.items():
-                    if p.consumer == self._consumer:
-                        p.deliveries += 1
-                        p.delivered_at = clock
-                        out.append(self._inbound(d, entry_id, p.deliveries))
-            if out:
-                return out
-        if clock - self._last_reclaim >= self._settings.reclaim_interval_ms / 1000:
-            self._last_reclaim = clock
-            idle = self._settings.visibility_timeout_ms / 1000
-            for d in self._destinations:
-                for entry_id, p in self._t.log(d).groups[self._group].pending.items():
-                    if p.consumer != self._consumer and clock - p.delivered_at >= idle:
-                        p.consumer, p.deliveries, p.delivered_at = (
-                            self._consumer,
-                            p.deliveries + 1,
-                            clock,
-                        )
-                        out.append(self._inbound(d, entry_id, p.deliveries))
-                        if len(out) >= max_count:
-                            return out
-        for d in self._destinations:
+        readable = [d for d in self._tokens if d not in full]
+        for d in [p for p in readable if p in self._history]:
+            if not self._m.holds(d, self._consumer, self._tokens[d]):
+                continue
+            self._history.discard(d)
+            for entry_id, p in self._t.log(d).groups[self._group].pending.items():
+                if p.consumer == self._consumer and (d, entry_id) not in self._held:
+                    p.deliveries += 1
+                    p.delivered_at = clock
+                    out.append(self._inbound(d, entry_id, p.deliveries))
+        if out:
+            return out
+        for d in readable:
+            if not self._m.holds(d, self._consumer, self._tokens[d]):
+                continue  # fenced: the next renewal reports it lost
             log = self._t.log(d)
             g = log.groups[self._group]
             while g.next_index < len(log.ids) and len(out) < max_count:
@@ -218,25 +313,29 @@ class MemorySource:
                 out.append(self._inbound(d, entry_id, 1))
         return out
 
-    async def fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
-        out = self._take(max_count)
+    async def fetch(
+        self, max_count: int, block_ms: int, full: Set[str] = frozenset()
+    ) -> list[Inbound]:
+        out = self._take(max_count, full)
         if out or block_ms <= 0:
             return out
+        self._woken = False
         cond = self._t._arrived
         async with cond:
             try:
                 await asyncio.wait_for(cond.wait(), block_ms / 1000)
             except TimeoutError:
                 return []
-        return self._take(max_count)
+        return self._take(max_count, full)
 
-    async def completed(self, batch: Sequence[Inbound]) -> list[bool]:
-        done = self._t.completed.get(self._group, set())
-        return [i.envelope is not None and i.envelope.id in done for i in batch]
-
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
+        fenced: set[str] = set()
         completed = self._t.completed.setdefault(self._group, set())
         for i in done:
+            if not self._m.holds(i.destination, self._consumer, i.token):
+                fenced.add(i.destination)
+                continue
+            self._held.discard((i.destination, i.message_id))
             g = self._t.log(i.destination).groups[self._group]
             if g.pending.pop(i.message_id, None) is None:
                 continue  # already acked elsewhere: the effects ran there
@@ -247,20 +346,34 @@ class MemorySource:
             self._t.effects.extend(i.effects)
         for d in dead:
             i = d.inbound
+            if not self._m.holds(i.destination, self._consumer, i.token):
+                fenced.add(i.destination)
+                continue
+            self._held.discard((i.destination, i.message_id))
             fields = dict(i.raw or {})
             fields.update(_encode(dead_letter_fields(d, self._group)))
             self._t.dead_letters.setdefault(C.dead_letter_stream(i.destination), []).append(fields)
             self._t.log(i.destination).groups[self._group].pending.pop(i.message_id, None)
+        for partition in fenced:
+            if self._tokens.get(partition) is not None and not self._m.holds(
+                partition, self._consumer, self._tokens[partition]
+            ):
+                self.unassign(partition)
+        return fenced
 
-    async def redeliver(self, inbound: Inbound) -> None:
+    async def redeliver(self, inbound: Inbound) -> bool:
+        if not self._m.holds(inbound.destination, self._consumer, inbound.token):
+            return False
         g = self._t.log(inbound.destination).groups[self._group]
         p = g.pending.get(inbound.message_id)
         if p is not None:
             p.deliveries += 1
             p.delivered_at = time.monotonic()
+            p.consumer = self._consumer
             inbound.attempts = p.deliveries
         else:
             inbound.attempts += 1
+        return True
 
     async def close(self) -> None:
         return None

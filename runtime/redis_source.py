@@ -1,338 +1,411 @@
 """Consuming a Redis Streams consumer group: the `Source` the consumer engine pulls from.
 
-Per fetch, in this order:
-1. after start, this consumer's own pending history (XREADGROUP ... 0), so a restarted
-   process with a stable consumer name resumes what it held before it died;
-2. every `reclaim_interval_ms`, XAUTOCLAIM of entries idle past the visibility timeout
-   (dead consumers' work), skipping what this process holds right now;
-3. new entries: XREADGROUP ... > with COUNT and BLOCK.
-Delivery counts of history and reclaimed entries come from one XPENDING per stream.
+The source reads the partitions (stream keys) assigned to it, each under the fencing
+token of its lease; every read, ack and redelivery is one Lua call that first checks the
+lease (`runtime.redis_scripts`), so a member that lost a partition cannot touch it.
 
-Settling a batch is one round trip: a Lua script that, per completed entry, sets the
-idempotency marker (SET NX EX), runs the handler's staged effects only if the marker was
-new, and XACKs; plus XADD to the dead-letter stream and XACK for dead letters.
+Per partition, in this order:
+1. when assigned (a start, a takeover), its whole pending list is claimed at once, in id
+   order (XAUTOCLAIM JUSTID, whatever consumer held it), then read from this consumer's
+   history (`0`), so the previous owner's unfinished entries are handled before anything
+   new and keep their aggregate's order;
+2. after any connection loss, NOGROUP or Redis restart, history is read again first: an
+   entry whose delivery reply was lost is redelivered at once, not after a timeout;
+3. new entries (`>`). All assigned partitions are read in one pipelined round trip; when
+   none has anything, one `XREAD BLOCK` over them waits for the next entry (XREAD only
+   watches: it delivers nothing to the group, so it needs no fencing) and the read is
+   repeated.
 
-NOGROUP (the stream or group vanished: FLUSHALL, a restart without persistence) makes the
-source recreate its groups and carry on instead of crash-looping.
+The read script also looks up the idempotency mark of each entry it returns (dedupe at no
+extra round trip) and bounds what it returns: an entry over `max_entry_bytes` comes back
+as a bounded stand-in, and a read stops filling at `max_batch_bytes`.
+
+Settling is one Lua call per partition, all pipelined: idempotency marks (SET NX EX),
+staged effects only where the mark was new, dead letters (XADD) and XACK.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from runtime import constants as C
 from runtime.deadletter import dead_letter_fields
 from runtime.envelope import Envelope, MalformedEnvelope
-from runtime.errors import BrokerUnavailable
-from runtime.redis_streams import RETRYABLE, is_loading
+from runtime.oversized import OVERSIZED_PREFIX, oversized_error
+from runtime.redis_errors import is_nogroup, transient
+from runtime.redis_membership import RedisMembership
+from runtime.redis_scripts import SCRIPTS, Call, load_all, run_many
 from runtime.settings import ConsumerSettings
 from runtime.transport import DeadLetter, Inbound
 
 log = logging.getLogger("schemabus.redis")
 
-# One call per stream. ARGV: ttl, stream, group, key prefix, n, then n entry ids, then n
-# event ids ('' = no idempotency key), then per entry with effects: its index (1-based),
-# its number of effects, and per effect: argc, args...
-# Entries whose marker already existed (completed before, by anyone) skip their effects.
-SETTLE_LUA = """
-local ttl, stream, group, prefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local n = tonumber(ARGV[5])
-local fresh = {}
-for k = 1, n do
-  local event_id = ARGV[5 + n + k]
-  if event_id == '' then
-    fresh[k] = true
-  else
-    fresh[k] = redis.call('SET', prefix .. event_id, '1', 'NX', 'EX', ttl)
-  end
-end
-local i = 6 + 2 * n
-local total = #ARGV
-while i <= total do
-  local k, effects = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  i = i + 2
-  for _ = 1, effects do
-    local argc = tonumber(ARGV[i])
-    if fresh[k] then
-      redis.call(unpack(ARGV, i + 1, i + argc))
-    end
-    i = i + 1 + argc
-  end
-end
-for first = 1, n, 1000 do
-  redis.call('XACK', stream, group, unpack(ARGV, 5 + first, 5 + math.min(first + 999, n)))
-end
-return n
-"""
-
 #: Dead-letter streams are trimmed approximately to this many entries.
 DEAD_LETTER_MAXLEN = 100_000
+#: Pending entries claimed per call when taking a partition over.
+CLAIM_CHUNK = 10_000
+
+OVERSIZED_FIELD = b"schemabus-oversized"
+FENCED = b"FENCED"
 
 
-def _is_nogroup(exc: BaseException) -> bool:
-    return isinstance(exc, ResponseError) and "NOGROUP" in str(exc)
-
-
-@asynccontextmanager
-async def _transient() -> AsyncIterator[None]:
-    """Turn redis-py's connection-level failures into `BrokerUnavailable`, which the
-    engine retries, so a Redis restart never kills a consumer."""
-    try:
-        yield
-    except BrokerUnavailable:
-        raise
-    except Exception as exc:
-        if isinstance(exc, RETRYABLE) or is_loading(exc):
-            raise BrokerUnavailable(f"Redis unavailable: {exc}") from exc
-        raise
+@dataclass(slots=True)
+class _Partition:
+    key: str
+    lease: str
+    marks: str
+    dead_letters: str
+    token: str = ""
+    claim: str | None = None  # XAUTOCLAIM cursor while taking over
+    history: str | None = "0"  # own-pending cursor, None once caught up
+    last: str = "0-0"  # last id of the stream when it was last found empty (for XREAD)
 
 
 class RedisSource:
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: Any,
         group: str,
         consumer: str,
-        streams: tuple[str, ...],
+        partitions: tuple[str, ...],
         settings: ConsumerSettings,
+        *,
+        coordinated: bool = True,
     ) -> None:
         # redis-py's response types are unions over RESP2/RESP3 and sync/async that no
         # caller can narrow usefully; replies are decoded explicitly below instead.
         self._r: Any = client
         self._group = group
         self._consumer = consumer
-        self._streams = streams
         self._settings = settings
-        self._history: dict[str, str] = {s: "0" for s in streams}  # cursor per stream
-        self._reclaim_cursor: dict[str, str] = {s: "0-0" for s in streams}
-        self._last_reclaim = 0.0
-        self._held: set[tuple[str, str]] = set()  # fetched and not yet settled
-        self._new = dict.fromkeys(streams, ">")
-        self._sha: str | None = None
+        self.partitions = partitions
+        self.membership = RedisMembership(client, group) if coordinated else None
+        self._parts = {
+            p: _Partition(
+                p, C.lease_key(p, group), C.idempotency_prefix(p, group), C.dead_letter_stream(p)
+            )
+            for p in partitions
+        }
+        self._assigned: dict[str, _Partition] = {}
+        self._held: set[tuple[str, str]] = set()  # read and not yet settled
+        self.lost: set[str] = set()
+        self._waiting: asyncio.Task[Any] | None = None
+        if not coordinated:
+            for p in partitions:
+                self._assigned[p] = self._parts[p]
+                self._parts[p].token = ""
 
     # --- groups -----------------------------------------------------------------------
 
     async def open(self) -> None:
-        async with _transient():
-            await self._open()
+        async with transient():
+            await self._create_groups()
+            await load_all(self._r)
 
-    async def _open(self) -> None:
-        for stream in self._streams:
+    async def _create_groups(self) -> None:
+        for key in self.partitions:
             try:
-                await self._r.xgroup_create(stream, self._group, id="0", mkstream=True)
+                await self._r.xgroup_create(key, self._group, id="0", mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-        self._sha = await self._r.script_load(SETTLE_LUA)
 
     async def _recreate(self, exc: BaseException) -> None:
         log.warning("%s: %s; recreating consumer groups", self._group, exc)
         self._held.clear()
-        self._history = {s: "0" for s in self._streams}
-        await self._open()
+        self._reread_history()
+        await self._create_groups()
+
+    def _reread_history(self) -> None:
+        for part in self._assigned.values():
+            part.history = "0"
+
+    # --- assignment -------------------------------------------------------------------
+
+    def assign(self, partition: str, token: int) -> None:
+        part = self._parts[partition]
+        part.token = str(token)
+        part.claim = "0-0"
+        part.history = "0"
+        self._assigned[partition] = part
+        self.lost.discard(partition)
+
+    def unassign(self, partition: str) -> None:
+        self._assigned.pop(partition, None)
+        self._held = {h for h in self._held if h[0] != partition}
+
+    def wake(self) -> None:
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+    def _fenced(self, part: _Partition, token: str) -> None:
+        """The broker refused `token` for `part`: report it lost if it is still the
+        current assignment (an older token's refusal changes nothing)."""
+        if self._assigned.get(part.key) is part and part.token == token:
+            self.unassign(part.key)
+            self.lost.add(part.key)
 
     # --- fetching ---------------------------------------------------------------------
 
-    def _inbound(self, stream: str, entry_id: bytes, fields: Any, attempts: int) -> Inbound:
-        mid = entry_id.decode()
-        self._held.add((stream, mid))
-        if not fields:
-            # Still pending but gone from the stream: trimmed by retention (or XDEL) before
-            # it was handled. Dead-lettered so that the loss is visible, not silent.
-            return Inbound(
-                stream,
-                mid,
-                attempts,
-                None,
-                "entry was trimmed or deleted before it was handled",
-                {},
-            )
+    async def fetch(
+        self, max_count: int, block_ms: int, full: Set[str] = frozenset()
+    ) -> list[Inbound]:
         try:
-            return Inbound(stream, mid, attempts, Envelope.from_fields(fields), None, fields)
-        except MalformedEnvelope as exc:
-            return Inbound(stream, mid, attempts, None, str(exc), fields)
-
-    async def _delivery_counts(self, stream: str, ids: Sequence[bytes]) -> dict[bytes, int]:
-        if not ids:
-            return {}
-        rows = await self._r.xpending_range(
-            stream,
-            self._group,
-            min=ids[0],
-            max=ids[-1],
-            count=len(ids) + 10_000,
-            consumername=self._consumer,
-        )
-        return {row["message_id"]: int(row["times_delivered"]) for row in rows}
-
-    async def fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
-        try:
-            async with _transient():
-                return await self._fetch(max_count, block_ms)
+            async with transient():
+                out = await self._read(max_count, full)
+                if out or block_ms <= 0:
+                    return out
+                if await self._wait(block_ms, full):
+                    return await self._read(max_count, full)
+                return out
         except ResponseError as exc:
-            if _is_nogroup(exc):
+            if is_nogroup(exc):
                 await self._recreate(exc)
                 return []
             raise
+        except ConnectionError:
+            self._reread_history()
+            raise
 
-    async def _fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
-        out: list[Inbound] = []
-        if self._history:
-            reply = await self._r.xreadgroup(
-                self._group, self._consumer, dict(self._history), count=max_count
+    def _readable(self, full: Set[str]) -> list[_Partition]:
+        return [p for k, p in self._assigned.items() if k not in full]
+
+    async def _read(self, max_count: int, full: Set[str]) -> list[Inbound]:
+        parts = self._readable(full)
+        if not parts:
+            return []
+        for part in parts:
+            if part.claim is not None:
+                await self._claim_all(part)
+        parts = self._readable(full)
+        if not parts:
+            return []
+        per = max(1, max_count // len(parts))
+        s = self._settings
+        fetch = SCRIPTS["fetch"]
+        calls: list[Call] = []
+        for part in parts:
+            start = part.history if part.history is not None else ">"
+            calls.append(
+                (
+                    fetch,
+                    [part.key, part.lease],
+                    [
+                        self._group,
+                        self._consumer,
+                        part.token,
+                        per,
+                        start,
+                        part.marks,
+                        s.dedupe,
+                        s.max_entry_bytes,
+                        s.max_batch_bytes,
+                        OVERSIZED_PREFIX,
+                    ],
+                )
             )
-            for stream_b, entries in reply or []:
-                stream = stream_b.decode()
-                if not entries:
-                    self._history.pop(stream, None)
-                    continue
-                self._history[stream] = entries[-1][0].decode()
-                counts = await self._delivery_counts(stream, [e[0] for e in entries])
-                for entry_id, fields in entries:
-                    out.append(self._inbound(stream, entry_id, fields, counts.get(entry_id, 2)))
-            if not reply:
-                self._history.clear()
-            if out:
-                return out
-        clock = time.monotonic()
-        if clock - self._last_reclaim >= self._settings.reclaim_interval_ms / 1000:
-            self._last_reclaim = clock
-            out = await self._reclaim(max_count)
-            if out:
-                return out
-        reply = await self._r.xreadgroup(
-            self._group, self._consumer, self._new, count=max_count, block=block_ms or None
-        )
-        if not reply:
-            return out
-        inbound = self._inbound
-        for stream_b, entries in reply:
-            stream = stream_b.decode()
-            for entry_id, fields in entries:
-                out.append(inbound(stream, entry_id, fields, 1))
+        if len(calls) == 1:
+            script, keys, args = calls[0]
+            replies = [await script(self._r, keys, args)]
+        else:
+            replies = await run_many(self._r, calls)
+        out: list[Inbound] = []
+        for part, reply in zip(parts, replies, strict=True):
+            if isinstance(reply, Exception):
+                raise reply
+            self._take(part, reply, out)
         return out
 
-    async def _reclaim(self, max_count: int) -> list[Inbound]:
-        out: list[Inbound] = []
-        for stream in self._streams:
-            result = await self._r.xautoclaim(
-                stream,
-                self._group,
-                self._consumer,
-                self._settings.visibility_timeout_ms,
-                start_id=self._reclaim_cursor[stream],
-                count=max_count,
-            )
-            cursor, entries = result[0], result[1]
-            self._reclaim_cursor[stream] = cursor.decode() if isinstance(cursor, bytes) else cursor
-            entries = [e for e in entries if (stream, e[0].decode()) not in self._held]
-            if not entries:
-                continue
-            counts = await self._delivery_counts(stream, [e[0] for e in entries])
-            for entry_id, fields in entries:
-                out.append(self._inbound(stream, entry_id, fields, counts.get(entry_id, 2)))
-            log.info("%s: reclaimed %d idle entries from %s", self._group, len(entries), stream)
-        return out
+    def _take(self, part: _Partition, reply: Any, out: list[Inbound]) -> None:
+        if reply[0] == FENCED:
+            self._fenced(part, part.token)
+            return
+        entries = reply[2]
+        history = part.history is not None
+        if not entries:
+            if history:
+                part.history = None  # caught up with own pending: new entries next
+            else:
+                last = reply[1]
+                part.last = last.decode() if isinstance(last, bytes) else str(last)
+            return
+        key, token, held = part.key, part.token, self._held
+        inbound = _inbound
+        last = part.history or "0"
+        for entry_id, fields, attempts, done, _size in entries:
+            mid = entry_id.decode()
+            if fields == b"deferred":
+                # Over the read's byte budget: pending now, read again from history.
+                part.history = last
+                break
+            last = mid
+            if history:
+                part.history = mid
+                if (key, mid) in held:
+                    continue  # still being handled here (read again after a reconnect)
+            held.add((key, mid))
+            item = inbound(key, mid, int(attempts), fields, bool(done))
+            item.token = token
+            out.append(item)
+
+    async def _claim_all(self, part: _Partition) -> None:
+        """Take over the partition's whole pending list (every consumer's), in id order."""
+        claim = SCRIPTS["claim"]
+        total = 0
+        while part.claim is not None:
+            args = [self._group, self._consumer, part.token, part.claim, CLAIM_CHUNK]
+            reply = await claim(self._r, [part.key, part.lease], args)
+            if reply[0] == FENCED:
+                self._fenced(part, part.token)
+                return
+            cursor = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
+            total += int(reply[2])
+            part.claim = None if cursor == "0-0" else cursor
+        part.history = "0"
+        if total:
+            log.info("%s: took over %d pending entries of %s", self._group, total, part.key)
+
+    async def _wait(self, block_ms: int, full: Set[str]) -> bool:
+        """Block until one of the readable partitions gets a new entry (or `block_ms`
+        passes, or `wake()`); True when something arrived."""
+        parts = [p for p in self._readable(full) if p.history is None and p.claim is None]
+        if not parts:
+            return bool(self._readable(full))
+        streams = {p.key: p.last for p in parts}
+        self._waiting = asyncio.ensure_future(self._xread(streams, block_ms))
+        try:
+            return bool(await self._waiting)
+        except asyncio.CancelledError:
+            if self._waiting.cancelled() and not _current_cancelling():
+                return True  # wake(): read again now
+            raise
+        finally:
+            self._waiting = None
+
+    async def _xread(self, streams: dict[str, str], block_ms: int) -> Any:
+        # Wrapped so that a wake() before the task starts cancels this coroutine, not a
+        # redis-py one that would then never be awaited.
+        return await self._r.xread(streams, count=1, block=block_ms)
 
     # --- settling ---------------------------------------------------------------------
 
-    async def completed(self, batch: Sequence[Inbound]) -> list[bool]:
-        async with _transient():
-            values = await self._r.mget(self._keys(batch))
-        return [v is not None for v in values]
-
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
-        await self.settle_and_check(done, dead, ())
-
-    async def settle_and_check(
-        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], check: Sequence[Inbound]
-    ) -> list[bool]:
-        """`settle(done, dead)` and then `completed(check)`, in one round trip."""
-        flags: list[bool] = []
-        async with _transient():
-            try:
-                flags = await self._settle(done, dead, check)
-            except NoScriptError:
-                self._sha = await self._r.script_load(SETTLE_LUA)  # Redis restarted
-                flags = await self._settle(done, dead, check)
-            except ResponseError as exc:
-                if not _is_nogroup(exc):
-                    raise
-                # The group vanished with its pending list: nothing is left to acknowledge.
-                await self._recreate(exc)
-                flags = [False] * len(check)
-        self._release(done, dead)
-        return flags
-
-    def _release(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
+        groups: dict[tuple[str, str], tuple[list[Inbound], list[DeadLetter]]] = {}
+        for i in done:
+            group = groups.get((i.destination, i.token))
+            if group is None:
+                groups[(i.destination, i.token)] = ([i], [])
+            else:
+                group[0].append(i)
+        for d in dead:
+            k = (d.inbound.destination, d.inbound.token)
+            groups.setdefault(k, ([], []))[1].append(d)
+        if not groups:
+            return set()
+        order = list(groups)
+        calls = [self._settle_call(p, t or "", *groups[(p, t)]) for p, t in order]
+        fenced: set[str] = set()
+        async with transient():
+            if len(calls) == 1:
+                script, keys, args = calls[0]
+                try:
+                    replies = [await script(self._r, keys, args)]
+                except ResponseError as exc:
+                    replies = [exc]
+            else:
+                replies = await run_many(self._r, calls)
+        for (partition, token), reply in zip(order, replies, strict=True):
+            if isinstance(reply, Exception):
+                if is_nogroup(reply):
+                    # The group vanished with its pending list: nothing is left to ack.
+                    await self._recreate(reply)
+                    continue
+                raise reply
+            if reply[0] == FENCED:
+                fenced.add(partition)
+                part = self._parts.get(partition)
+                if part is not None:
+                    self._fenced(part, token or "")
         held = self._held
         for i in done:
             held.discard((i.destination, i.message_id))
         for d in dead:
             held.discard((d.inbound.destination, d.inbound.message_id))
+        return fenced
 
-    async def _settle(
-        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], check: Sequence[Inbound]
-    ) -> list[bool]:
-        group = self._group
-        pipe = self._r.pipeline(transaction=False)
-        if done:
-            if self._sha is None:
-                self._sha = await self._r.script_load(SETTLE_LUA)
-            by_stream: dict[str, list[Inbound]] = {}
-            for i in done:
-                entries = by_stream.get(i.destination)
-                if entries is None:
-                    by_stream[i.destination] = [i]
-                else:
-                    entries.append(i)
-            prefix = f"{C.IDEMPOTENCY_PREFIX}{group}:"
-            ttl = self._settings.idempotency_ttl_s
-            for stream, entries in by_stream.items():
-                args: list[Any] = [ttl, stream, group, prefix, len(entries)]
-                args += [i.message_id for i in entries]
-                args += [i.envelope.id if i.envelope is not None else "" for i in entries]
-                for k, i in enumerate(entries, 1):
-                    if i.effects:
-                        args += (k, len(i.effects))
-                        for cmd in i.effects:
-                            args.append(len(cmd))
-                            args.extend(cmd)
-                pipe.evalsha(self._sha, 0, *args)
+    def _settle_call(
+        self, partition: str, token: str, done: list[Inbound], dead: list[DeadLetter]
+    ) -> Call:
+        part = self._parts[partition]
+        args: list[Any] = [
+            self._group,
+            self._consumer,
+            token,
+            self._settings.idempotency_ttl_s,
+            part.marks,
+            len(done),
+            len(dead),
+            DEAD_LETTER_MAXLEN,
+        ]
+        args += [i.message_id for i in done]
+        args += [i.envelope.id if i.envelope is not None else "" for i in done]
         for d in dead:
-            i = d.inbound
-            fields: dict[Any, Any] = dict(i.raw or {})
-            fields.update(dead_letter_fields(d, group))
-            pipe.xadd(C.dead_letter_stream(i.destination), fields, maxlen=DEAD_LETTER_MAXLEN)
-            pipe.xack(i.destination, group, i.message_id)
-        if check:
-            pipe.mget(self._keys(check))
-        if not done and not dead and not check:
-            return []
-        replies = await pipe.execute()
-        return [v is not None for v in replies[-1]] if check else []
+            fields: dict[Any, Any] = dict(d.inbound.raw or {})
+            fields.update(dead_letter_fields(d, self._group))
+            args += (d.inbound.message_id, 2 * len(fields))
+            for k, v in fields.items():
+                args += (k, v)
+        for k, i in enumerate(done, 1):
+            if i.effects:
+                args += (k, len(i.effects))
+                for cmd in i.effects:
+                    args.append(len(cmd))
+                    args.extend(cmd)
+        return (SCRIPTS["settle"], [part.key, part.lease, part.dead_letters], args)
 
-    def _keys(self, batch: Sequence[Inbound]) -> list[str]:
-        prefix = f"{C.IDEMPOTENCY_PREFIX}{self._group}:"
-        # An entry without an envelope gets a key that never exists.
-        return [prefix + i.envelope.id if i.envelope else C.KEY_PREFIX + "-" for i in batch]
-
-    async def redeliver(self, inbound: Inbound) -> None:
-        # XCLAIM to ourselves with min-idle 0 bumps the delivery counter in Redis, so the
-        # attempt survives a crash; it also resets the idle time, so nobody reclaims it
-        # while its backoff runs.
-        async with _transient():
-            await self._r.xclaim(
-                inbound.destination, self._group, self._consumer, 0, [inbound.message_id]
-            )
-        inbound.attempts += 1
+    async def redeliver(self, inbound: Inbound) -> bool:
+        part = self._parts[inbound.destination]
+        token = inbound.token or ""
+        args = [self._group, self._consumer, token, inbound.message_id]
+        async with transient():
+            reply = await SCRIPTS["redeliver"](self._r, [part.key, part.lease], args)
+        if reply[0] == FENCED:
+            self._fenced(part, token)
+            return False
+        inbound.attempts = max(int(reply[1]), inbound.attempts + 1)
+        return True
 
     async def close(self) -> None:
-        return None
+        self.wake()
+
+
+def _current_cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def _inbound(key: str, mid: str, attempts: int, fields: Any, completed: bool) -> Inbound:
+    if not fields:
+        # Still pending but gone from the stream: trimmed by retention (or XDEL) before
+        # it was handled. Dead-lettered so that the loss is visible, not silent.
+        return Inbound(
+            key, mid, attempts, None, "entry was trimmed or deleted before it was handled", {}
+        )
+    it = iter(fields)
+    raw = dict(zip(it, it, strict=True))
+    if OVERSIZED_FIELD in raw:
+        item = Inbound(key, mid, attempts, None, oversized_error(int(raw[OVERSIZED_FIELD])), raw)
+        item.oversized = True
+        return item
+    try:
+        return Inbound(
+            key, mid, attempts, Envelope.from_fields(raw), None, raw, None, [], completed
+        )
+    except MalformedEnvelope as exc:
+        return Inbound(key, mid, attempts, None, str(exc), raw)

@@ -18,25 +18,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from runtime.envelope import Envelope
 from runtime.errors import NotSupportedError, TransportError
 from runtime.redis_conn import make_client
+from runtime.redis_errors import RETRYABLE, is_loading
 from runtime.settings import ConsumerSettings, RedisSettings
 from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
 
 log = logging.getLogger("schemabus.redis")
-
-#: Errors after which an operation may be retried once Redis is back.
-RETRYABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
-
-
-def is_loading(exc: BaseException) -> bool:
-    """Redis answers LOADING while it replays its AOF after a restart: retry later."""
-    return isinstance(exc, ResponseError) and str(exc).startswith("LOADING")
 
 
 def _xadd_args(out: Outbound, now_ms: int) -> list[Any]:
@@ -131,6 +122,7 @@ class RedisTransport:
     ) -> Source:
         from runtime.redis_source import RedisSource
 
+        # Partitions are leased: each is read by exactly one member of the group.
         return RedisSource(self.client, group, consumer, tuple(destinations), settings)
 
     async def request(self, subject: str, envelope: Envelope, timeout_s: float) -> Envelope:

@@ -21,6 +21,7 @@ from runtime.consumer import Consumer, drain
 from runtime.dispatch import Dispatcher, UpcasterMap
 from runtime.errors import ConfigError
 from runtime.hooks import NO_HOOKS, Hooks
+from runtime.partitioning import partition_keys
 from runtime.settings import ConsumerSettings, Settings
 from runtime.spec import Registry, ServiceWiring, Subscription
 from runtime.transport import Closer
@@ -56,6 +57,12 @@ class ServiceRunner:
         self.settings = settings or bus.settings.consumer
         self.consumers: list[Consumer] = []
         self._closers: list[Closer] = []
+        #: What this member advertises with its heartbeat (see `schemabus status`).
+        self.info = {
+            "host": socket.gethostname(),
+            "pid": str(os.getpid()),
+            "service": wiring.name,
+        }
         self._started = False
         # live_only: take durable events from their NATS mirror instead of the Redis log
         # (a dashboard that wants what happens now, not a replay of history).
@@ -82,14 +89,18 @@ class ServiceRunner:
             max_payload_bytes=self.settings.max_payload_bytes,
             hooks=self.bus.hooks,
         )
-        if durable:
-            destinations = sorted({s.spec.stream for s in subs if s.spec.stream})
-        else:
-            destinations = sorted({s.spec.subject for s in subs})
+        destinations = _partitions(subs) if durable else sorted({s.spec.subject for s in subs})
         source = transport.source(self.group, self.consumer_name, destinations, self.settings)
         kind = "durable" if durable else "live"
         self.consumers.append(
-            Consumer(source, dispatcher, self.settings, name=f"{self.wiring.name}/{kind}")
+            Consumer(
+                source,
+                dispatcher,
+                self.settings,
+                name=f"{self.wiring.name}/{kind}",
+                member=self.consumer_name,
+                info=self.info,
+            )
         )
 
     @property
@@ -155,6 +166,22 @@ class ServiceRunner:
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
+
+
+def _partitions(subs: Sequence[Subscription]) -> list[str]:
+    """Every stream partition the subscriptions read. Streams are shared by event types,
+    so their partition counts must agree (the catalog lint makes sure they do)."""
+    streams: dict[str, int] = {}
+    for sub in subs:
+        spec = sub.spec
+        if spec.delivery == "durable" and spec.stream:
+            known = streams.setdefault(spec.stream, spec.partitions)
+            if known != spec.partitions:
+                raise ConfigError(
+                    f"stream {spec.stream!r} is declared with {known} and "
+                    f"{spec.partitions} partitions; one stream has one partition count"
+                )
+    return sorted(key for stream, n in streams.items() for key in partition_keys(stream, n))
 
 
 async def run_service(

@@ -207,6 +207,27 @@ class ConsumerSettings:
     # A handler still running after this long is cancelled and counts as a failed attempt,
     # so one hung call cannot stall the consumer. 0 disables it.
     handler_timeout_ms: int = 60_000
+    # Partition ownership (coordinated sources, see runtime/ownership.py). A member renews
+    # its leases and heartbeat every `heartbeat_ms`; a member that stops (SIGKILL, a lost
+    # host) has its partitions taken over once `lease_ttl_ms` passed without a renewal.
+    lease_ttl_ms: int = 3_000
+    heartbeat_ms: int = 1_000
+    # Entries read from one partition and not yet settled: a hanging aggregate can hold
+    # back at most this many entries of its partition before reading pauses.
+    max_inflight: int = 1_000
+    # Bounds on what one read may bring into memory: an entry larger than `max_entry_bytes`
+    # (all fields) arrives as a bounded stand-in and is dead-lettered as oversized; a read
+    # stops adding entries once `max_batch_bytes` is reached (the rest follow next read).
+    max_entry_bytes: int = 1_048_576 + 65_536
+    max_batch_bytes: int = 16 * 1_048_576
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_ms >= self.lease_ttl_ms:
+            raise ConfigError(
+                f"the heartbeat ({self.heartbeat_ms} ms) must be shorter than the lease TTL "
+                f"({self.lease_ttl_ms} ms), or leases expire between renewals; "
+                "set SCHEMABUS_HEARTBEAT_MS to about a third of SCHEMABUS_LEASE_TTL_MS"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +290,9 @@ class Settings:
             ),
             max_payload_bytes=_int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
             handler_timeout_ms=_int(e, "SCHEMABUS_HANDLER_TIMEOUT_MS", d.handler_timeout_ms),
+            lease_ttl_ms=_int(e, "SCHEMABUS_LEASE_TTL_MS", d.lease_ttl_ms),
+            heartbeat_ms=_int(e, "SCHEMABUS_HEARTBEAT_MS", d.heartbeat_ms),
+            max_inflight=_int(e, "SCHEMABUS_MAX_INFLIGHT", d.max_inflight),
         )
         dedupe = e.get("SCHEMABUS_DEDUPE", d.dedupe)
         if dedupe not in ("always", "redelivered", "off"):

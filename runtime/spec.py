@@ -13,6 +13,8 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from runtime.partitioning import partition_key, partition_keys, partition_of
+
 Delivery = Literal["durable", "realtime", "message"]
 """durable = Redis Stream (+ NATS mirror); realtime = NATS only; message = request/reply body."""
 
@@ -52,10 +54,24 @@ class EventSpec:
     retention: Retention = Retention()
     retry: RetryPolicy = RetryPolicy()
     jetstream: bool = False
+    partitions: int = 1
 
     @property
     def key(self) -> tuple[str, int]:
         return (self.type, self.version)
+
+    def partition_keys(self) -> list[str]:
+        """The Redis keys of this event's stream partitions (`orders`, or `orders:{p}`)."""
+        if self.stream is None:
+            return []
+        return partition_keys(self.stream, self.partitions)
+
+    def route(self, key: str) -> str:
+        """The stream partition an event with aggregate (or event) id `key` goes to."""
+        stream = self.stream or self.subject
+        if self.partitions <= 1:
+            return stream
+        return partition_key(stream, partition_of(key, self.partitions), self.partitions)
 
     @property
     def dataschema(self) -> str:

@@ -23,7 +23,7 @@ Retry timing, ordering, idempotency decisions and dispatch live above, in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -54,10 +54,14 @@ class Outbound:
 class Inbound:
     """One delivered message, as the consumer engine sees it.
 
-    `envelope` is None when the message is not a valid envelope; `error` then says why
-    and the engine dead-letters it. `raw` keeps the original wire form (stream fields)
-    so that the dead letter preserves it byte for byte. `token` is the transport's own
-    handle (a NATS message to ack, for instance); nothing above the transport reads it.
+    `destination` is where it was read from: a stream partition's key on Redis
+    (`orders:{2}`), a subject on NATS. `envelope` is None when the message is not a valid
+    envelope; `error` then says why and the engine dead-letters it (`oversized` set: the
+    entry was over the size limit and `raw` holds only a bounded stand-in). `raw` keeps the
+    original wire form (stream fields) so that the dead letter preserves it. `completed`:
+    the group already completed this event (its idempotency mark was seen when it was
+    read), so the engine acknowledges it without running the handler. `token` is the
+    transport's own handle (a NATS message to ack, for instance).
     """
 
     destination: str
@@ -68,6 +72,8 @@ class Inbound:
     raw: Mapping[bytes, bytes] | None = None
     token: Any = None
     effects: list[RedisCommand] = field(default_factory=list)
+    completed: bool = False
+    oversized: bool = False
 
 
 @dataclass(slots=True)
@@ -78,28 +84,80 @@ class DeadLetter:
     message: str
 
 
+class Membership(Protocol):
+    """Live members of one group and the leases on its partitions (see runtime.ownership).
+
+    Times are the broker's, so members on different hosts need no synchronised clocks.
+    A lease's fencing token (its epoch) grows with every acquisition and never shrinks;
+    every read, ack and redelivery of a partition is checked against it by the broker.
+    """
+
+    async def heartbeat(self, member: str, ttl_ms: int, info: Mapping[str, str]) -> list[str]:
+        """Refresh `member` (alive for `ttl_ms` more) and return the live members, sorted."""
+
+    async def leave(self, member: str) -> None: ...
+
+    async def acquire(self, partition: str, member: str, ttl_ms: int) -> int | None:
+        """Take the lease if it is free, expired or already `member`'s (a restart under
+        the same name); returns the new fencing token, or None while another member holds
+        it."""
+
+    async def renew(self, leases: Mapping[str, int], member: str, ttl_ms: int) -> set[str]:
+        """Extend the leases still held with these tokens; returns those partitions."""
+
+    async def release(self, partition: str, member: str, token: int) -> None:
+        """Give the lease up (only if still held with `token`), so the next owner need
+        not wait for it to expire."""
+
+
 class Source(Protocol):
-    """One consumer's membership of one group over some destinations."""
+    """One consumer's membership of one group over some destinations.
+
+    A source whose `membership` is not None is *coordinated*: it reads only partitions
+    assigned to it (`assign`, with the lease's fencing token), and the broker refuses its
+    reads, acks and redeliveries of a partition once another member holds the lease.
+    An uncoordinated source (NATS) reads all of `partitions`.
+    """
+
+    @property
+    def partitions(self) -> tuple[str, ...]:
+        """Every partition (stream key, subject) this source can read."""
+
+    @property
+    def membership(self) -> Membership | None:
+        """The group's membership and leases; None for an uncoordinated source."""
 
     async def open(self) -> None:
         """Create the group / subscription if missing (idempotent)."""
 
-    async def fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
-        """Next messages for this consumer: first its own unacknowledged history (after
-        a restart), then reclaimed messages of dead consumers, then new ones. Waits at
-        most `block_ms` when nothing is available, then returns an empty list."""
+    def assign(self, partition: str, token: int) -> None:
+        """Start reading `partition` under fencing `token`: first its whole pending list
+        (claimed from whoever held it, in id order), then new entries."""
 
-    async def completed(self, batch: Sequence[Inbound]) -> list[bool]:
-        """Which of `batch` this group already completed (idempotency markers)."""
+    def unassign(self, partition: str) -> None:
+        """Stop reading `partition` (its lease is being given up or was lost)."""
 
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+    def wake(self) -> None:
+        """Cut a blocking `fetch` short (stop, a partition acquired, room freed); it
+        returns what it has, nothing is lost."""
+
+    async def fetch(
+        self, max_count: int, block_ms: int, full: Set[str] = frozenset()
+    ) -> list[Inbound]:
+        """Next messages for this consumer from assigned partitions not in `full`: first
+        own unacknowledged history (after a start, takeover or reconnect), then new ones.
+        Waits at most `block_ms` when nothing is available, then returns an empty list."""
+
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
         """Ack `done` (marking them completed and running their effects, atomically
         where supported) and dead-letter then ack `dead`, in as few round trips as
-        possible."""
+        possible. Returns the partitions whose entries were refused because this member
+        no longer holds their lease (nothing of those was applied)."""
 
-    async def redeliver(self, inbound: Inbound) -> None:
+    async def redeliver(self, inbound: Inbound) -> bool:
         """Record one more delivery attempt before the engine retries `inbound`, so a
-        crash during retries does not reset the count; increments `inbound.attempts`."""
+        crash during retries does not reset the count; increments `inbound.attempts`.
+        False: the partition's lease was lost (the new owner will retry it)."""
 
     async def close(self) -> None: ...
 

@@ -23,7 +23,7 @@ import contextlib
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
 import nats.errors
@@ -52,7 +52,8 @@ REMEMBERED_EVENTS = 100_000
 MIN_MAX_ACK_PENDING = 1000
 
 #: A queued message and, for JetStream messages, the subject config it came through.
-Queued = tuple[Msg, JetStreamSubject | None]
+Queued = tuple[Msg | None, JetStreamSubject | None]
+_WAKE: Queued = (None, None)
 
 
 class _Recent:
@@ -84,6 +85,10 @@ class NatsSource:
         self._group = group
         self._consumer = consumer
         self._settings = settings
+        # Uncoordinated: NATS queue groups and JetStream consumers share out the messages;
+        # there are no partitions to lease.
+        self.partitions = destinations
+        self.membership = None
         self._core = [d for d in destinations if d not in transport.jetstream]
         self._js = [transport.jetstream[d] for d in destinations if d in transport.jetstream]
         self._queue: asyncio.Queue[Queued] = asyncio.Queue(maxsize=max(2 * settings.batch, 64))
@@ -252,7 +257,20 @@ class NatsSource:
             envelope, error = None, str(exc)
         return Inbound(msg.subject, message_id, attempts, envelope, error, None, msg)
 
-    async def fetch(self, max_count: int, block_ms: int) -> list[Inbound]:
+    def assign(self, partition: str, token: int) -> None:
+        return None
+
+    def unassign(self, partition: str) -> None:
+        return None
+
+    def wake(self) -> None:
+        # An empty placeholder ends a blocking fetch at once (stop, more room).
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(_WAKE)
+
+    async def fetch(
+        self, max_count: int, block_ms: int, full: Set[str] = frozenset()
+    ) -> list[Inbound]:
         queue = self._queue
         items: list[Queued] = []
         if queue.empty():
@@ -264,15 +282,18 @@ class NatsSource:
                 return []
         while len(items) < max_count and not queue.empty():
             items.append(queue.get_nowait())
-        return [self._inbound(msg, config) for msg, config in items]
+        out = [self._inbound(msg, config) for msg, config in items if msg is not None]
+        mode = self._settings.dedupe
+        if mode != "off":
+            recent = self._recent
+            for i in out:
+                if i.envelope is not None and (mode == "always" or i.attempts > 1):
+                    i.completed = i.envelope.id in recent
+        return out
 
     # --- settling -----------------------------------------------------------------------
 
-    async def completed(self, batch: Sequence[Inbound]) -> list[bool]:
-        recent = self._recent
-        return [i.envelope is not None and i.envelope.id in recent for i in batch]
-
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> None:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
         try:
             for inbound in done:
                 if inbound.envelope is not None:
@@ -291,6 +312,7 @@ class NatsSource:
         except (nats.errors.ConnectionClosedError, nats.errors.OutboundBufferLimitError) as exc:
             # A ConnectionError makes the engine retry the settle once NATS is back.
             raise ConnectionError(f"NATS unavailable while settling: {exc}") from exc
+        return set()
 
     async def _ack(self, inbound: Inbound) -> None:
         msg = self._held.pop((inbound.destination, inbound.message_id), None)
@@ -299,7 +321,7 @@ class NatsSource:
         with contextlib.suppress(nats.errors.MsgAlreadyAckdError):
             await msg.ack()
 
-    async def redeliver(self, inbound: Inbound) -> None:
+    async def redeliver(self, inbound: Inbound) -> bool:
         # The engine retries locally; the server's count only grows on real redelivery,
         # so count here (a crash during retries restarts from the server's count).
         inbound.attempts += 1
@@ -307,3 +329,4 @@ class NatsSource:
         if msg is not None:
             with contextlib.suppress(Exception):
                 await msg.in_progress()
+        return True

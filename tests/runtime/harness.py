@@ -21,8 +21,25 @@ from runtime.spec import Registry
 from runtime.transport import Source, Transport
 
 FAST = ConsumerSettings(
-    batch=50, block_ms=50, concurrency=8, visibility_timeout_ms=200, reclaim_interval_ms=50
+    batch=50,
+    block_ms=50,
+    concurrency=8,
+    visibility_timeout_ms=200,
+    reclaim_interval_ms=50,
+    lease_ttl_ms=500,
+    heartbeat_ms=100,
 )
+
+
+async def lease_all(source: Source, member: str, ttl_ms: int = 500) -> None:
+    """Make `source` own all its partitions, as its consumer's ownership loop would (a
+    coordinated source reads nothing it does not hold a lease on)."""
+    if source.membership is None:
+        return
+    for partition in source.partitions:
+        token = await source.membership.acquire(partition, member, ttl_ms)
+        assert token is not None, f"{partition} is leased to another member"
+        source.assign(partition, token)
 
 
 class Harness:

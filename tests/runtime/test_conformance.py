@@ -22,7 +22,7 @@ from runtime.errors import NoRespondersError, RemoteError
 from runtime.service import ServiceRunner
 from runtime.spec import Context, EventSpec, Responder, ServiceWiring, Subscription
 from runtime.transport import Inbound, Outbound
-from tests.runtime.harness import FAST, Harness
+from tests.runtime.harness import FAST, Harness, lease_all
 from tests.runtime.models import (
     ORDER_V1,
     ORDER_V2,
@@ -334,6 +334,7 @@ class TestConformance:
         # A consumer that fetched and then "died" before settling anything.
         dead_source = bus.durable.source("s", "c1", ["orders"], bus.settings.consumer)
         await dead_source.open()
+        await lease_all(dead_source, "c1")
         got: list[Inbound] = []
         while len(got) < 5:
             got += await dead_source.fetch(10, 100)
@@ -357,6 +358,7 @@ class TestConformance:
         )
         ghost = bus.durable.source("s", "ghost", ["orders"], bus.settings.consumer)
         await ghost.open()
+        await lease_all(ghost, "ghost")
         got: list[Inbound] = []
         while len(got) < 3:
             got += await ghost.fetch(10, 100)

@@ -7,8 +7,8 @@ import logging
 import orjson
 import pytest
 
+from runtime.backoff import delay_s as backoff_s
 from runtime.bus import Bus
-from runtime.consumer import backoff_s
 from runtime.errors import ConfigError
 from runtime.logs import JsonFormatter
 from runtime.memory import MemoryTransport

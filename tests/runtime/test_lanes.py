@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections import deque
 
-import pytest
-
-from runtime.lanes import run_lanes
+from runtime.lanes import Lanes
 
 var: contextvars.ContextVar[str | None] = contextvars.ContextVar("var", default=None)
 
@@ -13,22 +12,26 @@ var: contextvars.ContextVar[str | None] = contextvars.ContextVar("var", default=
 async def test_inline_lanes_run_in_order_without_tasks() -> None:
     seen: list[int] = []
 
-    async def lane(items: list[int]) -> None:
-        seen.extend(items)
+    async def run(key: str, queue: deque[int]) -> None:
+        while queue:
+            seen.append(queue.popleft())
 
-    await run_lanes([[1, 2], [3], [4, 5]], lane, 8)
+    lanes: Lanes[str, int] = Lanes(run, 8)
+    for key, item in [("a", 1), ("a", 2), ("b", 3), ("c", 4), ("c", 5)]:
+        await lanes.submit(key, item)
     assert seen == [1, 2, 3, 4, 5]
+    assert lanes.suspended == 0 and len(lanes) == 0
 
 
-async def test_suspending_lanes_run_in_parallel_bounded() -> None:
+async def test_suspending_lanes_run_in_parallel_bounded_and_in_order() -> None:
     active = 0
     peak = 0
     order: dict[str, list[int]] = {}
 
-    async def lane(items: tuple[str, list[int]]) -> None:
+    async def run(key: str, queue: deque[int]) -> None:
         nonlocal active, peak
-        key, values = items
-        for v in values:
+        while queue:
+            v = queue[0]
             token = var.set(f"{key}:{v}")
             active += 1
             peak = max(peak, active)
@@ -39,37 +42,78 @@ async def test_suspending_lanes_run_in_parallel_bounded() -> None:
             active -= 1
             var.reset(token)
             order.setdefault(key, []).append(v)
+            queue.popleft()
 
-    lanes = [(f"k{i}", list(range(5))) for i in range(20)]
-    await run_lanes(lanes, lane, 4)
+    lanes: Lanes[str, int] = Lanes(run, 4)
+    for v in range(5):
+        for i in range(20):
+            await lanes.submit(f"k{i}", v)
+    await lanes.join()
     assert peak == 4
     assert all(v == list(range(5)) for v in order.values()) and len(order) == 20
     assert var.get() is None  # nothing leaked into the caller's context
 
 
-async def test_errors_propagate() -> None:
-    async def lane(n: int) -> None:
-        if n == 3:
-            await asyncio.sleep(0)
-            raise RuntimeError("lane 3")
+async def test_a_hanging_lane_holds_back_only_its_key() -> None:
+    release = asyncio.Event()
+    seen: list[tuple[str, int]] = []
 
-    with pytest.raises(RuntimeError, match="lane 3"):
-        await run_lanes([1, 2, 3, 4], lane, 2)
+    async def run(key: str, queue: deque[int]) -> None:
+        while queue:
+            if key == "hang":
+                await release.wait()
+            else:
+                await asyncio.sleep(0)
+            seen.append((key, queue.popleft()))
+
+    lanes: Lanes[str, int] = Lanes(run, 4)
+    await lanes.submit("hang", 0)
+    for v in range(10):
+        await lanes.submit("hang", v + 1)
+        await lanes.submit(f"k{v % 3}", v)
+    while len(seen) < 10:
+        await asyncio.sleep(0.001)
+    # Every other key finished while "hang" still waits, its entries queued in order.
+    assert all(k != "hang" for k, _ in seen)
+    assert "hang" in lanes and lanes.suspended == 1
+    release.set()
+    await lanes.join()
+    assert [v for k, v in seen if k == "hang"] == list(range(11))
+
+
+async def test_drop_keeps_the_running_head() -> None:
+    release = asyncio.Event()
+    done: list[int] = []
+
+    async def run(key: str, queue: deque[int]) -> None:
+        while queue:
+            await release.wait()
+            done.append(queue.popleft())
+
+    lanes: Lanes[str, int] = Lanes(run, 4)
+    for v in range(4):
+        await lanes.submit("a", v)
+    await lanes.submit("b", 9)
+    dropped = sorted(lanes.drop(lambda k: k == "a"))
+    assert dropped == [1, 2, 3]
+    release.set()
+    await lanes.join()
+    assert sorted(done) == [0, 9]
 
 
 async def test_cancellation_reaches_suspended_lane() -> None:
     cancelled = asyncio.Event()
 
-    async def lane(n: int) -> None:
+    async def run(key: str, queue: deque[int]) -> None:
         try:
             await asyncio.sleep(10)
         except asyncio.CancelledError:
             cancelled.set()
             raise
 
-    task = asyncio.create_task(run_lanes([1, 2], lane, 2))
+    lanes: Lanes[str, int] = Lanes(run, 2)
+    await lanes.submit("a", 1)
     await asyncio.sleep(0.01)
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
+    lanes.cancel()
+    await lanes.join()
     assert cancelled.is_set()

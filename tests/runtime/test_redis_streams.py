@@ -16,10 +16,18 @@ from runtime.redis_streams import RedisTransport
 from runtime.settings import RedisSettings
 from runtime.spec import Registry, Retention
 from runtime.transport import Outbound
-from tests.runtime.harness import FAST
+from tests.runtime.harness import FAST, lease_all
 from tests.runtime.models import ORDER_V2, OrderCreatedV2
 
 pytestmark = pytest.mark.redis
+
+
+async def _source(r: aioredis.Redis, consumer: str = "c") -> RedisSource:
+    """A source that holds the lease on `orders`, as its consumer's ownership loop would."""
+    source = RedisSource(r, "g", consumer, ("orders",), FAST)
+    await source.open()
+    await lease_all(source, consumer)
+    return source
 
 
 @pytest.fixture
@@ -70,21 +78,24 @@ async def test_many_concurrent_publishers_share_a_small_pool(
 
 
 async def test_settle_is_one_script_and_skips_effects_of_completed(r: aioredis.Redis) -> None:
-    source = RedisSource(r, "g", "c", ("orders",), FAST)
-    await source.open()
+    source = await _source(r)
     env = Envelope.new(source="t", type="x", dataversion=1, data=b"{}")
     transport = RedisTransport(r)
     await transport.publish([Outbound("orders", env), Outbound("orders", env)])  # a duplicate
     batch = await source.fetch(10, 100)
     assert len(batch) == 2 and batch[0].envelope and batch[0].envelope.id == env.id
+    assert [i.completed for i in batch] == [False, False]  # neither was completed yet
     for inbound in batch:
         inbound.effects.append(("INCR", "effect-count"))
-    flags = await source.settle_and_check(batch[:1], [], batch[1:])
-    assert flags == [True]  # the duplicate is seen as completed in the same round trip
+    assert await source.settle(batch[:1], []) == set()
     await source.settle(batch[1:], [])
-    assert await r.get("effect-count") == b"1"
+    assert await r.get("effect-count") == b"1"  # the duplicate's effects were skipped
     assert (await r.xpending("orders", "g"))["pending"] == 0
-    assert await r.ttl(C.idempotency_key("g", env.id)) > 0
+    assert await r.ttl(C.idempotency_key("orders", "g", env.id)) > 0
+    # Published again after completion: the read itself flags it (no extra round trip).
+    await transport.publish([Outbound("orders", env)])
+    (again,) = await source.fetch(10, 100)
+    assert again.completed
 
 
 async def test_busygroup_is_tolerated_and_history_is_read_first(r: aioredis.Redis) -> None:
@@ -92,13 +103,11 @@ async def test_busygroup_is_tolerated_and_history_is_read_first(r: aioredis.Redi
     await transport.publish(
         [Outbound("orders", Envelope.new(source="t", type="x", dataversion=1, data=b"{}"))]
     )
-    a = RedisSource(r, "g", "same", ("orders",), FAST)
-    await a.open()
+    a = await _source(r, "same")
     await a.open()  # BUSYGROUP
     first = await a.fetch(10, 100)
     assert [i.attempts for i in first] == [1]
-    b = RedisSource(r, "g", "same", ("orders",), FAST)  # the same consumer, restarted
-    await b.open()
+    b = await _source(r, "same")  # the same consumer, restarted
     again = await b.fetch(10, 100)
     assert [i.message_id for i in again] == [first[0].message_id]
     assert again[0].attempts == 2
@@ -111,8 +120,7 @@ async def test_redeliver_bumps_the_server_side_count(r: aioredis.Redis) -> None:
     await transport.publish(
         [Outbound("orders", Envelope.new(source="t", type="x", dataversion=1, data=b"{}"))]
     )
-    s = RedisSource(r, "g", "c", ("orders",), FAST)
-    await s.open()
+    s = await _source(r)
     (inbound,) = await s.fetch(1, 100)
     await s.redeliver(inbound)
     await s.redeliver(inbound)
@@ -126,11 +134,10 @@ async def test_entry_trimmed_while_pending_is_reported_not_lost_silently(r: aior
     await transport.publish(
         [Outbound("orders", Envelope.new(source="t", type="x", dataversion=1, data=b"{}"))]
     )
-    s = RedisSource(r, "g", "c", ("orders",), FAST)
-    await s.open()
+    s = await _source(r)
     (inbound,) = await s.fetch(1, 100)
     await r.xdel("orders", inbound.message_id)
-    s2 = RedisSource(r, "g", "c", ("orders",), FAST)
+    s2 = await _source(r)
     history = await s2.fetch(10, 50)
     assert len(history) == 1 and history[0].envelope is None
     assert history[0].error is not None and "trimmed" in history[0].error
