@@ -6,9 +6,9 @@ so there is no coordinator to elect: members agree because the function is deter
 
 Rendezvous (highest-random-weight) hashing with a load cap. For each partition the members
 are ranked by a stable hash of (partition, member); partitions are then placed, in sorted
-order, on the best-ranked member that still has room under `ceil(partitions / members)`.
-Without the cap, 4 partitions over 3 members often put 3 on one member; with it the load
-differs by at most one. Rendezvous ranking keeps movement small: when a member joins, a
+order, on the best-ranked member that still has room: every member ends with
+floor(partitions / members) or one more. Without the cap, 4 partitions over 3 members
+often put 3 on one member; with it the load differs by at most one. Rendezvous ranking keeps movement small: when a member joins, a
 partition moves only where the newcomer ranks first (about 1/(m+1) of them, plus rare
 cap spill-over); when one leaves, only its partitions move (tests measure both).
 """
@@ -30,11 +30,15 @@ def assign(partitions: Iterable[str], members: Iterable[str]) -> dict[str, list[
     out: dict[str, list[str]] = {m: [] for m in live}
     if not live:
         return out
-    cap = -(-len(units) // len(live))
+    # Loads end up exactly floor or floor + 1, with `extra` members at floor + 1.
+    floor, extra = divmod(len(units), len(live))
     for unit in units:
         ranked = sorted(live, key=lambda m: _weight(unit, m), reverse=True)
         for member in ranked:
-            if len(out[member]) < cap:
+            load = len(out[member])
+            if load < floor or (load == floor and extra > 0):
+                if load == floor:
+                    extra -= 1
                 out[member].append(unit)
                 break
     return out

@@ -19,6 +19,9 @@ TRANSPORTS = [
 # of generating a test per transport and skipping where the feature does not exist).
 WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "redis")]
 WITH_REQUESTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "nats")]
+# Partitions leased to one member each: Redis and the in-memory bus (NATS shares out
+# messages through queue groups and JetStream consumers instead).
+WITH_PARTITIONS = WITH_EFFECTS
 
 
 @pytest_asyncio.fixture(params=TRANSPORTS)
@@ -30,6 +33,13 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
 @pytest_asyncio.fixture(params=WITH_EFFECTS)
 async def effects_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     """Transports with staged effects committed atomically with the ack."""
+    async for h in _harness(request):
+        yield h
+
+
+@pytest_asyncio.fixture(params=WITH_PARTITIONS)
+async def partitioned_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Transports with partitions owned by one member of a group at a time."""
     async for h in _harness(request):
         yield h
 

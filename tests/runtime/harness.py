@@ -70,6 +70,13 @@ class Harness:
         """The hash a test's staged HINCRBY effects wrote."""
         raise NotImplementedError
 
+    async def entries(self, stream: str) -> list[dict[bytes, bytes]]:
+        """Every entry's fields in one stream (partition), in order."""
+        raise NotImplementedError
+
+    async def pending(self, stream: str, group: str) -> int:
+        raise NotImplementedError
+
     async def close(self) -> None:
         await self.durable.close()
 
@@ -88,6 +95,13 @@ class MemoryHarness(Harness):
     async def dead_letters(self, stream: str) -> list[dict[str, bytes]]:
         rows = self.memory.dead_letters.get(C.dead_letter_stream(stream), [])
         return [{k.decode(): v for k, v in f.items()} for f in rows]
+
+    async def entries(self, stream: str) -> list[dict[bytes, bytes]]:
+        log = self.memory.logs.get(stream)
+        return [] if log is None else [log.entries[i] for i in log.ids if i in log.entries]
+
+    async def pending(self, stream: str, group: str) -> int:
+        return self.memory.pending_count(stream, group)
 
     async def ledger(self, key: str) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -110,6 +124,12 @@ class RedisHarness(Harness):
     async def dead_letters(self, stream: str) -> list[dict[str, bytes]]:
         rows = await self.client.xrange(C.dead_letter_stream(stream))
         return [{k.decode(): v for k, v in fields.items()} for _, fields in rows]
+
+    async def entries(self, stream: str) -> list[dict[bytes, bytes]]:
+        return [fields for _, fields in await self.client.xrange(stream)]
+
+    async def pending(self, stream: str, group: str) -> int:
+        return int((await self.client.xpending(stream, group))["pending"])
 
     async def ledger(self, key: str) -> dict[str, int]:
         raw = await self.client.hgetall(key)

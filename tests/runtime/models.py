@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pydantic import BaseModel, ConfigDict
 
 from runtime.spec import EventSpec, OperationSpec, ReadPlan, Registry, RetryPolicy
@@ -106,3 +108,8 @@ REGISTRY = Registry.build(
         # 1 -> 3 is not declared: v1 events cannot be read by a v3 consumer.
     ],
 )
+
+
+#: The same order stream split into 4 partitions (scale-out tests).
+ORDER_V2_P4 = dataclasses.replace(ORDER_V2, partitions=4)
+REGISTRY_P4 = Registry.build([ORDER_V2_P4])
