@@ -8,9 +8,10 @@ Rendezvous (highest-random-weight) hashing with a load cap. For each partition t
 are ranked by a stable hash of (partition, member); partitions are then placed, in sorted
 order, on the best-ranked member that still has room: every member ends with
 floor(partitions / members) or one more. Without the cap, 4 partitions over 3 members
-often put 3 on one member; with it the load differs by at most one. Rendezvous ranking keeps movement small: when a member joins, a
-partition moves only where the newcomer ranks first (about 1/(m+1) of them, plus rare
-cap spill-over); when one leaves, only its partitions move (tests measure both).
+often put 3 on one member; with it the load differs by at most one. Rendezvous ranking
+keeps movement small: when a member joins, a partition moves only where the newcomer
+ranks first (about 1/(m+1) of them, plus rare cap spill-over); when one leaves, mostly
+its own partitions move (tests measure both).
 """
 
 from __future__ import annotations
