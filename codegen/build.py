@@ -146,6 +146,29 @@ def _version(
     return findings, version
 
 
+def _stream_findings(types: list[EventType], cat: CatalogDoc) -> list[Finding]:
+    """Event types that share a stream must agree on its partition count: the stream's
+    keys (`orders:{p}`) and every consumer group over it depend on it."""
+    out: list[Finding] = []
+    first: dict[str, EventType] = {}
+    for t in types:
+        stream = t.config.stream
+        if stream is None:
+            continue
+        seen = first.setdefault(stream, t)
+        if seen.config.partitions != t.config.partitions:
+            out.append(
+                cat.finding(
+                    pointer("events", t.name, "partitions"),
+                    f"{t.name} puts stream {stream} in {t.config.partitions} partition(s) but "
+                    f"{seen.name} puts it in {seen.config.partitions}; give every event type "
+                    f"on {stream} the same `partitions`.",
+                    "CATALOG_PARTITIONS_MISMATCH",
+                )
+            )
+    return out
+
+
 def _assemble(
     cat: CatalogDoc, versions: dict[str, list[Version]], on_disk: dict[str, set[int]]
 ) -> tuple[Project, list[Finding]]:
@@ -199,11 +222,14 @@ def _assemble(
             retry=Retry(**{**vars(default_retry), **ev.get("retry", {})}),
             jetstream=bool(ev.get("jetstream", False)),
             breaking_versions=tuple(sorted(ev.get("breaking_versions", []))),
+            partitions=int(ev.get("partitions", 1)) if ev["delivery"] == "durable" else 1,
+            catalog_line=cat.line_of(pointer("events", name, "partitions")),
         )
         vs = tuple(versions[name])
         for v in vs:
             findings += _aggregate_id_findings(v, config.aggregate_id or "", cat, ptr)
         types.append(EventType(name, config, vs))
+    findings += _stream_findings(types, cat)
 
     for name in sorted(message_types):
         if name in events_data:

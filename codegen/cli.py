@@ -86,6 +86,12 @@ def cmd_bump(args: argparse.Namespace) -> int:
     return bump_type(Path(args.root), args.type)
 
 
+def cmd_repartition(args: argparse.Namespace) -> int:
+    from codegen.scaffold import repartition
+
+    return repartition(Path(args.root), args.stream)
+
+
 def cmd_unlock(args: argparse.Namespace) -> int:
     from codegen.scaffold import unlock
 
@@ -173,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("unlock", help="forget the fingerprint of a version that was never released")
     p.add_argument("ref", metavar="TYPE@N")
     p.set_defaults(func=cmd_unlock)
+
+    p = sub.add_parser(
+        "repartition", help="record a stream's new partition count (after draining it)"
+    )
+    p.add_argument("stream")
+    p.set_defaults(func=cmd_repartition)
 
     p = sub.add_parser("docs", help="write asyncapi.json and the Markdown event catalog")
     p.add_argument("--out", default="generated/docs", help="folder (default: generated/docs)")

@@ -26,6 +26,9 @@ class EventConfig:
     retry: Retry = Retry()
     jetstream: bool = False
     breaking_versions: tuple[int, ...] = ()
+    partitions: int = 1
+    # Where the event is declared in the catalog (for findings about its settings).
+    catalog_line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)

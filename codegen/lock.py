@@ -1,4 +1,8 @@
-"""`schemas/schemas.lock`: fingerprints of published versions. Published means immutable."""
+"""`schemas/schemas.lock`: fingerprints of published versions. Published means immutable.
+
+The lock also records the partition count of every stream (`streams`): it cannot change in
+place either (see `check_streams`), only through `codegen repartition` after a drain.
+"""
 
 from __future__ import annotations
 
@@ -44,12 +48,65 @@ def read_lock(path: Path) -> dict[str, str]:
     return dict(versions)
 
 
-def render_lock(entries: dict[str, str]) -> str:
-    body = {
+def read_streams(path: Path) -> dict[str, int]:
+    """The partition count each published stream was recorded with (`streams` section)."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (ValueError, OSError):
+        return {}  # read_lock reports an unreadable lock
+    streams = data.get("streams") if isinstance(data, dict) else None
+    if not isinstance(streams, dict):
+        return {}
+    return {
+        k: int(v["partitions"])
+        for k, v in streams.items()
+        if isinstance(v, dict) and isinstance(v.get("partitions"), int)
+    }
+
+
+def render_lock(entries: dict[str, str], streams: dict[str, int] | None = None) -> str:
+    body: dict[str, object] = {
         "comment": "Fingerprints of published schema versions. Managed by `codegen gen`.",
         "versions": dict(sorted(entries.items(), key=lambda kv: _sort_key(kv[0]))),
     }
+    if streams:
+        body["streams"] = {k: {"partitions": v} for k, v in sorted(streams.items())}
     return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+
+
+def stream_partitions(project: Project) -> dict[str, int]:
+    """stream -> partitions, as the catalog says now."""
+    out: dict[str, int] = {}
+    for t in project.types:
+        if t.config.stream is not None:
+            out.setdefault(t.config.stream, t.config.partitions)
+    return out
+
+
+def check_streams(project: Project, locked: dict[str, int]) -> list[Finding]:
+    """STREAM_PARTITIONS_CHANGED: a published stream's partition count changed."""
+    out = []
+    lines = {t.config.stream: t.config.catalog_line for t in reversed(project.types)}
+    for stream, partitions in sorted(stream_partitions(project).items()):
+        old = locked.get(stream)
+        if old is None or old == partitions:
+            continue
+        out.append(
+            Finding(
+                "schemas/catalog.yaml",
+                lines.get(stream) or 1,
+                f"Stream {stream} is published with {old} partition(s) and the catalog now says "
+                f"{partitions}. Switching in place would spread an aggregate's events over old "
+                "and new partitions and break their order. Migrate: stop its producers, let its "
+                "consumers drain it (`schemabus status` shows lag 0 and pending 0), run "
+                f"`codegen repartition {stream}` to record the new count, then deploy consumers "
+                "and producers with it.",
+                "STREAM_PARTITIONS_CHANGED",
+            )
+        )
+    return out
 
 
 def _sort_key(key: str) -> tuple[str, int]:

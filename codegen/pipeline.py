@@ -8,7 +8,16 @@ from pathlib import Path
 from codegen.build import build_project
 from codegen.errors import Finding
 from codegen.ir import Project
-from codegen.lock import LOCK_REL, check_lock, read_lock, render_lock, updated_lock
+from codegen.lock import (
+    LOCK_REL,
+    check_lock,
+    check_streams,
+    read_lock,
+    read_streams,
+    render_lock,
+    stream_partitions,
+    updated_lock,
+)
 
 
 @dataclass
@@ -31,7 +40,9 @@ def plan(root: Path) -> Plan:
     if findings:
         return Plan(project, sorted(set(findings)))
     locked = read_lock(root / LOCK_REL)
+    locked_streams = read_streams(root / LOCK_REL)
     findings += check_lock(project, locked)
+    findings += check_streams(project, locked_streams)
     findings += gate_findings(project)
     plans, plan_findings = read_plans(root, project)
     findings += plan_findings
@@ -43,5 +54,6 @@ def plan(root: Path) -> Plan:
     from codegen.render.python import render_generated, render_stubs
 
     files = render_generated(project)
-    files[LOCK_REL] = render_lock(updated_lock(project, locked))
+    streams = {**stream_partitions(project), **locked_streams}
+    files[LOCK_REL] = render_lock(updated_lock(project, locked), streams)
     return Plan(project, [], files, render_stubs(project), upcaster_stub=stub)

@@ -7,7 +7,7 @@ import re
 import sys
 from pathlib import Path
 
-from codegen.lock import LOCK_REL, read_lock, render_lock
+from codegen.lock import LOCK_REL, read_lock, read_streams, render_lock
 from codegen.names import is_valid_type_name
 
 _SKELETON = {
@@ -84,11 +84,31 @@ def bump_type(root: Path, type_name: str) -> int:
     return 0
 
 
+def repartition(root: Path, stream: str) -> int:
+    """Record the catalog's new partition count for `stream` (after draining it)."""
+    from codegen.build import build_project
+    from codegen.lock import stream_partitions
+
+    project, findings = build_project(root)
+    if findings:
+        return _fail("fix the catalog and schemas first (`codegen check` lists the findings)")
+    wanted = stream_partitions(project).get(stream)
+    if wanted is None:
+        return _fail(f"no event in the catalog uses stream {stream!r}")
+    streams = read_streams(root / LOCK_REL)
+    old = streams.get(stream)
+    streams[stream] = wanted
+    (root / LOCK_REL).write_text(render_lock(read_lock(root / LOCK_REL), streams), "utf-8")
+    print(f"codegen: stream {stream} now has {wanted} partition(s) (was {old or 'unrecorded'})")
+    print("codegen: run `make gen`, then deploy consumers before producers")
+    return 0
+
+
 def unlock(root: Path, ref: str) -> int:
     locked = read_lock(root / LOCK_REL)
     if ref not in locked:
         return _fail(f"{ref} is not in {LOCK_REL}; nothing to unlock (expected TYPE@N).")
     del locked[ref]
-    (root / LOCK_REL).write_text(render_lock(locked), "utf-8")
+    (root / LOCK_REL).write_text(render_lock(locked, read_streams(root / LOCK_REL)), "utf-8")
     print(f"codegen: unlocked {ref}; `make gen` will record its new fingerprint")
     return 0

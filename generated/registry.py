@@ -87,6 +87,7 @@ ORDER_CREATED_V1 = EventSpec(
         backoff_max_ms=5000,
     ),
     jetstream=False,
+    partitions=4,
 )
 
 ORDER_CREATED_V2 = EventSpec(
@@ -106,6 +107,7 @@ ORDER_CREATED_V2 = EventSpec(
         backoff_max_ms=5000,
     ),
     jetstream=False,
+    partitions=4,
 )
 
 ORDER_PLACE_REPLY_V1 = EventSpec(
@@ -163,6 +165,7 @@ PAYMENT_FAILED_V1 = EventSpec(
         backoff_max_ms=5000,
     ),
     jetstream=False,
+    partitions=4,
 )
 
 PAYMENT_PROCESSED_V1 = EventSpec(
@@ -182,6 +185,7 @@ PAYMENT_PROCESSED_V1 = EventSpec(
         backoff_max_ms=5000,
     ),
     jetstream=False,
+    partitions=4,
 )
 
 INVENTORY_RESERVE = OperationSpec(

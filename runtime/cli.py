@@ -130,31 +130,71 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 async def _status(args: argparse.Namespace) -> int:
+    from runtime.status import status
+
     client = _redis(_settings(args))
     try:
-        result = await admin.status(client)
+        result = await status(client)
     finally:
         await client.aclose()
     if args.json:
-        print(orjson.dumps([_asdict(s) for s in result], option=orjson.OPT_INDENT_2).decode())
+        print(orjson.dumps(_status_json(result), option=orjson.OPT_INDENT_2).decode())
         return 0
-    if not result:
+    if not result.streams:
         print("no streams")
         return 0
     rows: list[list[Any]] = []
-    for s in result:
-        if not s.groups:
-            rows.append([s.name, s.length, "-", "", "", "", "", s.dead_letters])
-        for g in s.groups:
-            lag = "?" if g.lag is None else (f">{g.lag}" if g.lag_capped else g.lag)
-            age = "" if g.oldest_pending_age_s is None else f"{g.oldest_pending_age_s:.1f}s"
-            rows.append(
-                [s.name, s.length, g.name, g.consumers, lag, g.pending, age, s.dead_letters]
-            )
-    print(
-        _table(["STREAM", "LENGTH", "GROUP", "CONSUMERS", "LAG", "PENDING", "OLDEST", "DEAD"], rows)
-    )
+    for st in result.streams:
+        for p in st.partitions:
+            where = "-" if p.partition is None else p.partition
+            if not p.groups:
+                rows.append([st.name, where, p.length, "-", "", "", "", "", "", p.dead_letters])
+            for g in p.groups:
+                lag = "?" if g.lag is None else (f">{g.lag}" if g.lag_capped else g.lag)
+                age = "" if g.oldest_pending_age_s is None else f"{g.oldest_pending_age_s:.1f}s"
+                owner = g.owner or ("(free)" if g.epoch else "")
+                epoch = "" if g.epoch is None else g.epoch
+                rows.append(
+                    [
+                        st.name,
+                        where,
+                        p.length,
+                        g.name,
+                        owner,
+                        epoch,
+                        lag,
+                        g.pending,
+                        age,
+                        p.dead_letters,
+                    ]
+                )
+    headers = ["STREAM", "PART", "LENGTH", "GROUP", "OWNER", "EPOCH", "LAG", "PENDING", "OLDEST"]
+    print(_table([*headers, "DEAD"], rows))
+    members = [
+        [group, m.name, m.info.get("host", ""), m.info.get("pid", ""), f"{m.expires_in_s:.1f}s"]
+        for group, ms in result.members.items()
+        for m in ms
+    ]
+    if members:
+        print()
+        print(_table(["GROUP", "MEMBER", "HOST", "PID", "EXPIRES"], members))
     return 0
+
+
+def _status_json(result: Any) -> dict[str, Any]:
+    """The `status --json` document: streams with their partitions, groups with members."""
+    return {
+        "streams": [
+            {
+                "name": st.name,
+                "length": st.length,
+                "dead_letters": st.dead_letters,
+                "partitions": [_asdict(p) for p in st.partitions],
+            }
+            for st in result.streams
+        ],
+        "groups": {group: [_asdict(m) for m in ms] for group, ms in result.members.items()},
+    }
 
 
 def _asdict(obj: Any) -> Any:

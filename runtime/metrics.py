@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY as DEFAULT_REGISTRY
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from runtime import admin
 from runtime.envelope import Envelope
 from runtime.hooks import Hooks
 from runtime.spec import Context, EventHandler, EventSpec
+from runtime.status import status
 
 if TYPE_CHECKING:
     from runtime.service import ServiceRunner
@@ -34,7 +34,7 @@ class _EngineCollector(Collector):
     def __init__(self) -> None:
         self.runners: list[ServiceRunner] = []
 
-    def collect(self) -> Iterator[CounterMetricFamily]:
+    def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         retries = CounterMetricFamily(
             "schemabus_retries", "Handler retries scheduled.", labels=["consumer"]
         )
@@ -46,14 +46,41 @@ class _EngineCollector(Collector):
             "Deliveries of already completed events acknowledged without running the handler.",
             labels=["consumer"],
         )
+        changes = CounterMetricFamily(
+            "schemabus_partition_ownership_changes",
+            "Partitions this member acquired, handed off or lost.",
+            labels=["consumer"],
+        )
+        takeovers = CounterMetricFamily(
+            "schemabus_partition_takeovers",
+            "Partitions acquired after waiting for their previous owner (handed off or dead).",
+            labels=["consumer"],
+        )
+        takeover_s = CounterMetricFamily(
+            "schemabus_partition_takeover_seconds",
+            "Total time partitions were wanted by this member before it got their lease.",
+            labels=["consumer"],
+        )
+        owned = GaugeMetricFamily(
+            "schemabus_partitions_owned", "Partitions this member holds.", labels=["consumer"]
+        )
         for runner in self.runners:
             for c in runner.consumers:
                 retries.add_metric([c.name], c.retries)
                 dead.add_metric([c.name], c.dead_lettered)
                 skipped.add_metric([c.name], c.skipped)
+                if c.ownership is not None:
+                    changes.add_metric([c.name], c.ownership.changes)
+                    takeovers.add_metric([c.name], len(c.ownership.takeover_s))
+                    takeover_s.add_metric([c.name], sum(c.ownership.takeover_s))
+                    owned.add_metric([c.name], len(c.ownership.tokens))
         yield retries
         yield dead
         yield skipped
+        yield changes
+        yield takeovers
+        yield takeover_s
+        yield owned
 
 
 class Metrics:
@@ -79,25 +106,25 @@ class Metrics:
         self.lag = Gauge(
             "schemabus_group_lag",
             "Entries not yet delivered to the group.",
-            ["stream", "group"],
+            ["stream", "partition", "group"],
             registry=r,
         )
         self.pending = Gauge(
             "schemabus_group_pending",
             "Entries delivered and not yet acknowledged.",
-            ["stream", "group"],
+            ["stream", "partition", "group"],
             registry=r,
         )
         self.oldest_pending = Gauge(
             "schemabus_group_oldest_pending_seconds",
             "Age of the oldest pending entry.",
-            ["stream", "group"],
+            ["stream", "partition", "group"],
             registry=r,
         )
         self.dead_letter_entries = Gauge(
             "schemabus_dead_letter_entries",
-            "Entries in the stream's dead-letter stream.",
-            ["stream"],
+            "Entries in the partition's dead-letter stream.",
+            ["stream", "partition"],
             registry=r,
         )
         self.requests = Histogram(
@@ -148,11 +175,15 @@ class Metrics:
         self._engine.runners.append(runner)
 
     async def refresh_streams(self, client: Any) -> None:
-        """Read lag, pending and dead-letter counts from Redis (`client`: redis.asyncio)."""
-        for stream in await admin.status(client):
-            self.dead_letter_entries.labels(stream.name).set(stream.dead_letters)
-            for g in stream.groups:
-                if g.lag is not None:
-                    self.lag.labels(stream.name, g.name).set(g.lag)
-                self.pending.labels(stream.name, g.name).set(g.pending)
-                self.oldest_pending.labels(stream.name, g.name).set(g.oldest_pending_age_s or 0)
+        """Read lag, pending and dead-letter counts per partition from Redis."""
+        result = await status(client)
+        for stream in result.streams:
+            for p in stream.partitions:
+                part = "" if p.partition is None else str(p.partition)
+                self.dead_letter_entries.labels(stream.name, part).set(p.dead_letters)
+                for g in p.groups:
+                    if g.lag is not None:
+                        self.lag.labels(stream.name, part, g.name).set(g.lag)
+                    self.pending.labels(stream.name, part, g.name).set(g.pending)
+                    age = g.oldest_pending_age_s or 0
+                    self.oldest_pending.labels(stream.name, part, g.name).set(age)

@@ -36,7 +36,14 @@ from services.inventory import STOCK
 from services.order import COMPLETED, FAILED, REJECTED, order_key
 from services.payment import LIMIT_MINOR
 
-SERVICES = ("inventory", "payment", "order")
+#: Processes the demo runs: (service, replica name). Two payment replicas share the
+#: `orders` partitions (each partition is owned by one of them at a time).
+REPLICAS = (
+    ("inventory", "inventory"),
+    ("payment", "payment-1"),
+    ("payment", "payment-2"),
+    ("order", "order"),
+)
 SKUS = ("SKU-RED-MUG", "SKU-TEA-BOX", "SKU-KETTLE", "SKU-SPOON", "SKU-PLATE")
 PLACE = REGISTRY.operations["order.place"]
 
@@ -105,14 +112,19 @@ async def start_servers(run: Run) -> None:
 
 async def reset_state(client: aioredis.Redis, stock: int) -> None:
     """Start from a clean slate: the demo's own keys and streams only."""
-    streams = sorted({s.stream for s in REGISTRY.events.values() if s.stream})
-    doomed = [*streams, *(constants.dead_letter_stream(s) for s in streams)]
+    doomed = [*_partitions(), *(constants.dead_letter_stream(p) for p in _partitions())]
     doomed += [COMPLETED, FAILED, REJECTED, STOCK, "inventory:applied"]
-    for pattern in ("order:*", constants.IDEMPOTENCY_PREFIX + "*"):
+    for pattern in ("order:*", constants.KEY_PREFIX + "*"):
         doomed += [k async for k in client.scan_iter(match=pattern, count=1000)]
     for i in range(0, len(doomed), 500):
         await client.delete(*doomed[i : i + 500])
     await client.hset(STOCK, mapping=dict.fromkeys(SKUS, stock))
+
+
+def _partitions() -> list[str]:
+    """Every stream partition key of the example system (`orders:{0}`, ...)."""
+    keys = {k for spec in REGISTRY.events.values() for k in spec.partition_keys()}
+    return sorted(keys)
 
 
 def start_services(run: Run) -> None:
@@ -125,11 +137,11 @@ def start_services(run: Run) -> None:
         "PYTHONUNBUFFERED": "1",
         "SCHEMABUS_TRACE_FILE": str(run.trace_file),
     }
-    for name in SERVICES:
+    for service, name in REPLICAS:
         log = (run.logs / f"{name}.log").open("wb")
         run.metrics_ports[name] = free_port()
         run.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "runtime.cli", "run", name],
+            [sys.executable, "-m", "runtime.cli", "run", service],
             env={
                 **env,
                 "SCHEMABUS_CONSUMER": f"demo-{name}",
@@ -139,7 +151,7 @@ def start_services(run: Run) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the demo; it stops them gracefully
         )
-    _say(f"started services {', '.join(SERVICES)} (logs in {run.logs}/)")
+    _say(f"started {', '.join(name for _, name in REPLICAS)} (logs in {run.logs}/)")
     for name, port in run.metrics_ports.items():
         _say(f"  {name:<9} metrics: http://127.0.0.1:{port}/metrics")
 
@@ -355,8 +367,8 @@ async def summarize(
     completed = int(await client.scard(COMPLETED))
     failed = int(await client.scard(FAILED))
     dead = 0
-    for stream in sorted({s.stream for s in REGISTRY.events.values() if s.stream}):
-        dead += int(await client.xlen(constants.dead_letter_stream(stream)))
+    for partition in _partitions():
+        dead += int(await client.xlen(constants.dead_letter_stream(partition)))
     return {
         "placed": placed,
         "completed": completed,

@@ -135,6 +135,7 @@ def _version_ctx(t: EventType, v: Version) -> dict[str, Any]:
         "max_age_ms": c.max_age_ms,
         "retry": c.retry,
         "jetstream": c.jetstream,
+        "partitions": c.partitions,
     }
 
 

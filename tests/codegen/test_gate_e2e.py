@@ -158,3 +158,53 @@ def test_declared_breaking_version_requires_an_upcaster(repo: Path) -> None:
     registry = (repo / "generated" / "registry.py").read_text()
     assert 'ReadPlan("order.created", 2, 3, "upcast", (("order.created", 2, 3),))' in registry
     assert 'ReadPlan("order.created", 1, 3, "upcast", (("order.created", 2, 3),))' in registry
+
+
+def _set_partitions(repo: Path, events: dict[str, int]) -> None:
+    """Set (or add) `partitions:` in the catalog entries of these events."""
+    catalog = repo / "schemas" / "catalog.yaml"
+    lines = catalog.read_text().splitlines(keepends=True)
+    out: list[str] = []
+    current: str | None = None
+    for line in lines:
+        if line.startswith("  ") and not line.startswith("   ") and line.rstrip().endswith(":"):
+            current = line.strip()[:-1]
+            out.append(line)
+            if current in events:
+                out.append(f"    partitions: {events[current]}\n")
+            continue
+        if current in events and line.strip().startswith("partitions:"):
+            continue
+        if not line.startswith("  "):
+            current = None
+        out.append(line)
+    catalog.write_text("".join(out))
+
+
+def test_changing_a_published_streams_partitions_is_reported(repo: Path) -> None:
+    _set_partitions(repo, {"order.created": 8})
+    code, out, _ = run_codegen(repo, "check")
+    assert code == 1
+    (line,) = [x for x in out.splitlines() if "(STREAM_PARTITIONS_CHANGED)" in x]
+    catalog = (repo / "schemas" / "catalog.yaml").read_text().splitlines()
+    lineno = int(line.split(":")[1])
+    assert line.startswith("schemas/catalog.yaml:") and "partitions: 8" in catalog[lineno - 1]
+    assert "published with 4 partition(s)" in line and "codegen repartition orders" in line
+    assert run_codegen(repo, "gen")[0] == 1  # gen refuses too, and writes nothing
+    # After draining, the user records the new count; then everything passes.
+    code, out, _ = run_codegen(repo, "repartition", "orders")
+    assert code == 0 and "8 partition(s)" in out
+    assert run_codegen(repo, "gen")[0] == 0
+    assert run_codegen(repo, "check")[0] == 0
+    lock = json.loads((repo / "schemas" / "schemas.lock").read_text())
+    assert lock["streams"]["orders"] == {"partitions": 8}
+    assert "partitions=8" in (repo / "generated" / "registry.py").read_text()
+
+
+def test_event_types_on_one_stream_must_agree_on_partitions(repo: Path) -> None:
+    _set_partitions(repo, {"payment.failed": 2})
+    code, out, _ = run_codegen(repo, "check")
+    assert code == 1
+    assert any(
+        "(CATALOG_PARTITIONS_MISMATCH)" in x and "payment.failed" in x for x in out.splitlines()
+    ), out

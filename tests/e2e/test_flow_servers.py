@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from generated.models import OrderCreatedV1, OrderPlaceReplyV1, OrderPlaceRequestV1
 from generated.registry import REGISTRY
 from runtime.bus import Bus
+from runtime.partitioning import partition_keys
 from runtime.service import ServiceRunner
 from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
 from runtime.state import RedisState
@@ -77,7 +78,13 @@ def _line(sku: str, qty: int, cents: int) -> dict[str, Any]:
 
 
 async def _stream(redis: aioredis.Redis, name: str) -> list[dict[str, str]]:
-    return [fields for _, fields in await redis.xrange(name)]
+    """Every entry of a stream, over all its partitions, in publish order."""
+    n = next(s.partitions for s in REGISTRY.events.values() if s.stream == name)
+    rows = []
+    for key in partition_keys(name, n):
+        rows += await redis.xrange(key)
+    rows.sort(key=lambda row: tuple(int(x) for x in row[0].split("-")))
+    return [fields for _, fields in rows]
 
 
 async def test_one_order_through_the_whole_flow(live: Live) -> None:

@@ -174,7 +174,10 @@ async def test_running_service_serves_metrics(
         handled = 'schemabus_handled_total{outcome="ok",service="payment",type="order.created"}'
         while (
             _value(text, handled) != 3.0
-            or _value(text, 'schemabus_group_pending{group="payment",stream="orders"}') is None
+            or _value(
+                text, 'schemabus_group_pending{group="payment",partition="0",stream="orders"}'
+            )
+            is None
         ):
             assert time.monotonic() < deadline, text
             await asyncio.sleep(0.1)
@@ -187,7 +190,9 @@ async def test_running_service_serves_metrics(
             _value(text, 'schemabus_handler_seconds_count{service="payment",type="order.created"}')
             == 3.0
         )
-        assert _value(text, 'schemabus_dead_letter_entries{stream="orders"}') == 0.0
+        assert _value(text, 'schemabus_dead_letter_entries{partition="0",stream="orders"}') == 0.0
+        # One replica owns all four partitions of `orders`.
+        assert _value(text, 'schemabus_partitions_owned{consumer="payment/durable"}') == 4.0
     finally:
         await producer.close()
         await client.aclose()

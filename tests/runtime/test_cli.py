@@ -75,13 +75,72 @@ def test_status_table_and_json(redis_url: str, capsys: pytest.CaptureFixture[str
     asyncio.run(_make_dead_letters(redis_url, {3}))
     code, out, _ = _run(["--redis-url", redis_url, "status"], capsys)
     assert code == 0
-    assert "STREAM" in out and "orders" in out and "payment" in out
+    assert "STREAM" in out and "orders" in out and "payment" in out and "OWNER" in out
     code, out, _ = _run(["--redis-url", redis_url, "status", "--json"], capsys)
-    data: list[dict[str, Any]] = orjson.loads(out)
-    orders = next(s for s in data if s["name"] == "orders")
+    data: dict[str, Any] = orjson.loads(out)
+    orders = next(s for s in data["streams"] if s["name"] == "orders")
     assert orders["length"] == 11 and orders["dead_letters"] == 2
-    group = orders["groups"][0]
+    (partition,) = orders["partitions"]
+    assert partition["key"] == "orders" and partition["partition"] is None
+    group = partition["groups"][0]
     assert group["name"] == "payment" and group["pending"] == 0 and group["lag"] == 0
+    # The consumer left gracefully: the lease is free, its epoch stays.
+    assert group["owner"] is None and group["epoch"] >= 1
+    assert data["groups"] == {"payment": []}
+
+
+async def test_status_shows_partition_owners_and_live_members(redis_url: str) -> None:
+    from runtime.status import status
+    from tests.runtime.models import ORDER_V2_P4, REGISTRY_P4
+
+    client = aioredis.Redis.from_url(redis_url)
+    await client.flushall()
+    runners = []
+    buses = []
+    for name in ("m1", "m2"):
+        bus = Bus(
+            REGISTRY_P4,
+            source="p",
+            durable=RedisTransport.from_url(redis_url),
+            live=None,
+            settings=Settings(redis=None, consumer=FAST),
+        )
+
+        async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+            return None
+
+        runner = bus.service(
+            ServiceWiring("payment", (Subscription(ORDER_V2_P4, handler),)), consumer_name=name
+        )
+        await runner.start()
+        runners.append(runner)
+        buses.append(bus)
+    await buses[0].publish_many([OrderCreatedV2(order_id=f"o{i}", total=i) for i in range(40)])
+    for _ in range(500):
+        result = await status(client)
+        owners = [g.owner or "" for st in result.streams for p in st.partitions for g in p.groups]
+        if sum(r.handled for r in runners) == 40 and sorted(owners) == ["m1", "m1", "m2", "m2"]:
+            break
+        await asyncio.sleep(0.02)
+    (orders,) = result.streams
+    assert [p.key for p in orders.partitions] == [f"orders:{{{i}}}" for i in range(4)]
+    assert [p.partition for p in orders.partitions] == [0, 1, 2, 3]
+    assert orders.length == 40
+    for p in orders.partitions:
+        (g,) = p.groups
+        assert g.owner in ("m1", "m2") and g.epoch is not None and g.epoch >= 1
+        assert g.lease_expires_in_s is not None and g.lease_expires_in_s > 0
+        assert g.pending == 0 and g.lag == 0
+    assert sorted(owners) == ["m1", "m1", "m2", "m2"]
+    members = result.members["payment"]
+    assert sorted(m.name for m in members) == ["m1", "m2"]
+    assert all(m.info["service"] == "payment" and m.info["pid"] for m in members)
+    for runner in runners:
+        await runner.stop()
+    for bus in buses:
+        await bus.close()
+    assert (await status(client)).members["payment"] == []  # they left the group
+    await client.aclose()
 
 
 def test_dlq_list_show_replay_purge(redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:

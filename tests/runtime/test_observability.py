@@ -123,13 +123,12 @@ async def test_metrics_refresh_streams_from_redis(redis_url: str) -> None:
     reg = CollectorRegistry()
     metrics = Metrics(registry=reg)
     await metrics.refresh_streams(r)
+    labels = {"stream": "orders", "partition": "", "group": "payment"}
+    assert reg.get_sample_value("schemabus_group_lag", labels) == 5
+    assert reg.get_sample_value("schemabus_group_pending", labels) == 2
     assert (
-        reg.get_sample_value("schemabus_group_lag", {"stream": "orders", "group": "payment"}) == 5
+        reg.get_sample_value("schemabus_dead_letter_entries", {"stream": "orders", "partition": ""})
+        == 0
     )
-    assert (
-        reg.get_sample_value("schemabus_group_pending", {"stream": "orders", "group": "payment"})
-        == 2
-    )
-    assert reg.get_sample_value("schemabus_dead_letter_entries", {"stream": "orders"}) == 0
     await bus.close()
     await r.aclose()

@@ -142,8 +142,13 @@ async def test_everything_published_matches_its_contract(system: System) -> None
         validator = Draft202012Validator(json.loads(spec.schema_json))
         assert not list(validator.iter_errors(json.loads(env.data))), env.type
         assert env.source in {"order", "payment", "inventory"}
-    created = next(e for e in events if e.type == "order.created")
     paid = next(e for e in events if e.type == "payment.processed")
+    order_id = json.loads(paid.data)["order_id"]
+    created = next(
+        e
+        for e in events
+        if e.type == "order.created" and json.loads(e.data)["order_id"] == order_id
+    )
     # Causality is carried by the runtime: the payment was caused by the order event.
     assert paid.causationid == created.id
     assert paid.correlationid == created.correlationid
