@@ -107,6 +107,10 @@ class Ownership:
                 await self.tick()
             except (ConnectionError, OSError, TimeoutError) as exc:
                 log.warning("%s: heartbeat failed (%s); retrying", self.member, exc)
+            except Exception:
+                # Never let the lease keeper die silently: the partitions would be lost
+                # without the engine knowing. Log and try again next heartbeat.
+                log.exception("%s: heartbeat failed unexpectedly; retrying", self.member)
             wait = self._heartbeat_s
             if self.target - set(self.tokens) - set(self._handoffs):
                 wait = min(wait, EAGER_RETRY_S)
