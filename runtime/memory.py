@@ -176,14 +176,21 @@ class MemoryMembership:
     def _lease(self, partition: str) -> _Lease:
         return self._t.leases.setdefault((partition, self.group), _Lease())
 
-    async def heartbeat(self, member: str, ttl_ms: int, info: Mapping[str, str]) -> list[str]:
+    async def heartbeat(
+        self, member: str, ttl_ms: int, info: Mapping[str, str]
+    ) -> dict[str, frozenset[str]]:
         now = time.monotonic()
         members = self._t.members.setdefault(self.group, {})
         members[member] = now + ttl_ms / 1000
         for name in [m for m, until in members.items() if until <= now]:
             del members[name]
+            self._t.member_info.pop((self.group, name), None)
         self._t.member_info[(self.group, member)] = dict(info)
-        return sorted(members)
+        out: dict[str, frozenset[str]] = {}
+        for name in sorted(members):
+            streams = self._t.member_info.get((self.group, name), {}).get("streams", "")
+            out[name] = frozenset(s for s in streams.split(",") if s)
+        return out
 
     async def leave(self, member: str) -> None:
         self._t.members.get(self.group, {}).pop(member, None)

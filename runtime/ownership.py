@@ -33,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from runtime.assignment import owned_by
+from runtime.partitioning import split_partition
 from runtime.settings import ConsumerSettings
 from runtime.transport import Membership
 
@@ -71,7 +72,12 @@ class Ownership:
         self._ttl_ms = settings.lease_ttl_ms
         self._heartbeat_s = settings.heartbeat_ms / 1000
         self._engine = engine
-        self._info = dict(info or {})
+        self._by_stream: dict[str, list[str]] = {}
+        for p in self.partitions:
+            self._by_stream.setdefault(split_partition(p)[0], []).append(p)
+        # Members advertise the streams they read, so a partition only ever goes to a
+        # member that reads its stream (replicas of different versions may read more).
+        self._info = {**(info or {}), "streams": ",".join(sorted(self._by_stream))}
         #: partition -> fencing token, for the leases this member holds
         self.tokens: dict[str, int] = {}
         self._valid_until: dict[str, float] = {}
@@ -119,18 +125,25 @@ class Ownership:
 
     async def tick(self) -> None:
         sent = time.monotonic()
-        self.members = await self._m.heartbeat(self.member, self._ttl_ms, self._info)
-        if self.member not in self.members:  # our own heartbeat is always live
-            self.members = sorted({*self.members, self.member})
-        self.target = (
-            set() if self._leaving else set(owned_by(self.member, self.partitions, self.members))
-        )
+        live = await self._m.heartbeat(self.member, self._ttl_ms, self._info)
+        live[self.member] = frozenset(self._by_stream)  # our own heartbeat is always live
+        self.members = sorted(live)
+        self.target = set() if self._leaving else self._assignment(live)
         await self._renew(sent)
         for partition in sorted(set(self.tokens) - self.target):
             if partition not in self._handoffs:
                 self._handoffs[partition] = asyncio.create_task(self._hand_off(partition))
         for partition in sorted(self.target - set(self.tokens)):
             await self._acquire(partition)
+
+    def _assignment(self, live: Mapping[str, frozenset[str]]) -> set[str]:
+        """The partitions this member should own: per stream, among the members that
+        read it."""
+        target: set[str] = set()
+        for stream, partitions in self._by_stream.items():
+            readers = [m for m, streams in live.items() if stream in streams]
+            target.update(owned_by(self.member, partitions, readers))
+        return target
 
     async def _renew(self, sent: float) -> None:
         if not self.tokens:
@@ -174,7 +187,11 @@ class Ownership:
             token = self.tokens.pop(partition, None)
             self._valid_until.pop(partition, None)
             if token is not None:
-                await self._m.release(partition, self.member, token)
+                try:
+                    await self._m.release(partition, self.member, token)
+                except (ConnectionError, OSError, TimeoutError) as exc:
+                    # The lease then simply expires; the next owner waits for that.
+                    log.warning("%s: could not release %s (%s)", self.member, partition, exc)
                 self.changes += 1
                 log.info("%s: handed off %s", self.member, partition)
         finally:

@@ -21,19 +21,26 @@ def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _streams(csv: str) -> frozenset[str]:
+    return frozenset(s for s in csv.split(",") if s)
+
+
 class RedisMembership:
     def __init__(self, client: Any, group: str) -> None:
         self._r = client
         self.group = group
 
-    async def heartbeat(self, member: str, ttl_ms: int, info: Mapping[str, str]) -> list[str]:
-        args: list[Any] = [member, ttl_ms]
+    async def heartbeat(
+        self, member: str, ttl_ms: int, info: Mapping[str, str]
+    ) -> dict[str, frozenset[str]]:
+        args: list[Any] = [member, ttl_ms, C.member_key(self.group, "")]
         for key, value in sorted(info.items()):
             args += (key, value)
         keys = [C.members_key(self.group), C.member_key(self.group, member)]
         async with transient():
-            live = await SCRIPTS["heartbeat"](self._r, keys, args)
-        return sorted(_s(m) for m in live)
+            reply = await SCRIPTS["heartbeat"](self._r, keys, args)
+        it = iter(reply)
+        return {_s(name): _streams(_s(streams)) for name, streams in zip(it, it, strict=True)}
 
     async def leave(self, member: str) -> None:
         async with transient():

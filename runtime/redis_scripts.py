@@ -60,21 +60,27 @@ redis.call('HSET', KEYS[1], 'owner', '', 'expires', 0)
 return 1
 """
 
-# KEYS: members zset, member hash. ARGV: member, ttl_ms, then field/value pairs of details
-# -> live members
+# KEYS: members zset, member hash. ARGV: member, ttl_ms, member-hash prefix, then
+# field/value pairs of details -> live members and the streams each reads:
+# {name, streams (comma-separated), name, streams, ...}
 HEARTBEAT = (
     NOW
     + """
 local ttl = tonumber(ARGV[2])
 redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if #ARGV > 2 then
-  redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+if #ARGV > 3 then
+  redis.call('HSET', KEYS[2], unpack(ARGV, 4))
 end
 redis.call('HSET', KEYS[2], 'seen', now)
 redis.call('PEXPIRE', KEYS[2], ttl * 2)
 redis.call('PEXPIRE', KEYS[1], ttl * 10)
-return redis.call('ZRANGE', KEYS[1], 0, -1)
+local out = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  out[#out + 1] = m
+  out[#out + 1] = redis.call('HGET', ARGV[3] .. m, 'streams') or ''
+end
+return out
 """
 )
 

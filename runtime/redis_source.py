@@ -94,7 +94,7 @@ class RedisSource:
         }
         self._assigned: dict[str, _Partition] = {}
         self._held: set[tuple[str, str]] = set()  # read and not yet settled
-        self.lost: set[str] = set()
+        self._woken = asyncio.Event()
         self._waiting: asyncio.Task[Any] | None = None
         if not coordinated:
             for p in partitions:
@@ -134,22 +134,22 @@ class RedisSource:
         part.claim = "0-0"
         part.history = "0"
         self._assigned[partition] = part
-        self.lost.discard(partition)
 
     def unassign(self, partition: str) -> None:
         self._assigned.pop(partition, None)
         self._held = {h for h in self._held if h[0] != partition}
 
     def wake(self) -> None:
+        self._woken.set()
         if self._waiting is not None:
             self._waiting.cancel()
 
     def _fenced(self, part: _Partition, token: str) -> None:
-        """The broker refused `token` for `part`: report it lost if it is still the
-        current assignment (an older token's refusal changes nothing)."""
+        """The broker refused `token` for `part`: stop reading it if it is still the
+        current assignment (an older token's refusal changes nothing). The consumer's
+        ownership learns of the loss at its next renewal."""
         if self._assigned.get(part.key) is part and part.token == token:
             self.unassign(part.key)
-            self.lost.add(part.key)
 
     # --- fetching ---------------------------------------------------------------------
 
@@ -216,16 +216,19 @@ class RedisSource:
         else:
             replies = await run_many(self._r, calls)
         out: list[Inbound] = []
-        for part, reply in zip(parts, replies, strict=True):
+        for part, (_, _, args), reply in zip(parts, calls, replies, strict=True):
             if isinstance(reply, Exception):
                 raise reply
-            self._take(part, reply, out)
+            token = args[2]
+            if reply[0] == FENCED:
+                self._fenced(part, token)
+            elif self._assigned.get(part.key) is part and part.token == token:
+                self._take(part, reply, out)
+            # else: unassigned while the read was out; what it delivered stays pending
+            # for the partition's next owner (this member's own history, if it is us).
         return out
 
     def _take(self, part: _Partition, reply: Any, out: list[Inbound]) -> None:
-        if reply[0] == FENCED:
-            self._fenced(part, part.token)
-            return
         entries = reply[2]
         history = part.history is not None
         if not entries:
@@ -276,7 +279,15 @@ class RedisSource:
         passes, or `wake()`); True when something arrived."""
         parts = [p for p in self._readable(full) if p.history is None and p.claim is None]
         if not parts:
-            return bool(self._readable(full))
+            if self._readable(full):
+                return True  # history or a takeover to read: no need to wait
+            # Nothing assigned is readable (all fenced or full): wait, but for wake().
+            self._woken.clear()
+            try:
+                await asyncio.wait_for(self._woken.wait(), block_ms / 1000)
+            except TimeoutError:
+                return False
+            return True
         streams = {p.key: p.last for p in parts}
         self._waiting = asyncio.ensure_future(self._xread(streams, block_ms))
         try:

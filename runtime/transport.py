@@ -92,8 +92,11 @@ class Membership(Protocol):
     every read, ack and redelivery of a partition is checked against it by the broker.
     """
 
-    async def heartbeat(self, member: str, ttl_ms: int, info: Mapping[str, str]) -> list[str]:
-        """Refresh `member` (alive for `ttl_ms` more) and return the live members, sorted."""
+    async def heartbeat(
+        self, member: str, ttl_ms: int, info: Mapping[str, str]
+    ) -> dict[str, frozenset[str]]:
+        """Refresh `member` (alive for `ttl_ms` more, advertising `info`) and return the
+        live members with the streams each reads (its `streams` detail, comma-separated)."""
 
     async def leave(self, member: str) -> None: ...
 

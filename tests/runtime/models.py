@@ -112,4 +112,5 @@ REGISTRY = Registry.build(
 
 #: The same order stream split into 4 partitions (scale-out tests).
 ORDER_V2_P4 = dataclasses.replace(ORDER_V2, partitions=4)
-REGISTRY_P4 = Registry.build([ORDER_V2_P4])
+PAYMENT_P4 = dataclasses.replace(PAYMENT, partitions=4)
+REGISTRY_P4 = Registry.build([ORDER_V2_P4, PAYMENT_P4])

@@ -18,8 +18,14 @@ from runtime.service import ServiceRunner
 from runtime.spec import Context
 from runtime.transport import Inbound, Outbound
 from tests.runtime.harness import FAST, Harness, lease_all
-from tests.runtime.models import ORDER_V2_P4, REGISTRY_P4, OrderCreatedV2
-from tests.runtime.test_conformance import eventually, wiring
+from tests.runtime.models import (
+    ORDER_V2_P4,
+    PAYMENT_P4,
+    REGISTRY_P4,
+    OrderCreatedV2,
+    PaymentProcessedV1,
+)
+from tests.runtime.test_conformance import Recorder, eventually, wiring
 
 KEYS = partition_keys("orders", 4)
 
@@ -219,3 +225,44 @@ async def test_takeover_handles_the_dead_owners_pending_first_in_order(
     await eventually(lambda: len(order) == 6)
     await runner.stop()
     assert order == [(0, 2), (1, 2), (2, 2), (3, 1), (4, 1), (5, 1)]
+
+
+async def test_a_partition_only_goes_to_members_that_read_its_stream(
+    partitioned_harness: Harness,
+) -> None:
+    """Replicas of two builds of one service (the newer one also reads `payments`): the
+    older build must never be given a `payments` partition it would not read."""
+    harness = partitioned_harness
+    orders = Recorder()
+    payments: list[Any] = []
+
+    async def on_payment(event: Any, ctx: Context) -> None:
+        payments.append(event)
+
+    old_bus = harness.bus(REGISTRY_P4, "payment")
+    old = old_bus.service(wiring("payment", (ORDER_V2_P4, orders)), consumer_name="old")
+    new_bus = harness.bus(REGISTRY_P4, "payment")
+    new = new_bus.service(
+        wiring("payment", (ORDER_V2_P4, orders), (PAYMENT_P4, on_payment)),
+        consumer_name="new",
+    )
+    await old.start()
+    await new.start()
+    payment_keys = partition_keys("payments", 4)
+
+    def settled() -> bool:
+        old_own = _owned(old)
+        new_own = set().union(*(c.ownership.tokens for c in new.consumers if c.ownership))
+        return (
+            len(old_own) == 2
+            and set(payment_keys) <= new_own
+            and len(new_own - set(payment_keys)) == 2
+        )
+
+    await eventually(settled, timeout=20)
+    bus = harness.bus(REGISTRY_P4, "producer")
+    await bus.publish_many([PaymentProcessedV1(order_id=f"o{i}") for i in range(20)])
+    await bus.publish_many([OrderCreatedV2(order_id=f"o{i}", total=i) for i in range(20)])
+    await eventually(lambda: len(payments) == 20 and len(orders.events) == 20)
+    await old.stop()
+    await new.stop()
