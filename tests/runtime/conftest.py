@@ -22,6 +22,7 @@ WITH_REQUESTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "nats")]
 # Partitions leased to one member each: Redis and the in-memory bus (NATS shares out
 # messages through queue groups and JetStream consumers instead).
 WITH_PARTITIONS = WITH_EFFECTS
+WITH_LEASES = WITH_PARTITIONS
 
 
 @pytest_asyncio.fixture(params=TRANSPORTS)
@@ -47,6 +48,13 @@ async def partitioned_harness(request: pytest.FixtureRequest) -> AsyncIterator[H
 @pytest_asyncio.fixture(params=WITH_REQUESTS)
 async def request_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     """Transports with request/reply."""
+    async for h in _harness(request):
+        yield h
+
+
+@pytest_asyncio.fixture(params=WITH_LEASES)
+async def leases_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Transports with partitions owned through leases and fencing tokens."""
     async for h in _harness(request):
         yield h
 

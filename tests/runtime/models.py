@@ -114,3 +114,7 @@ REGISTRY = Registry.build(
 ORDER_V2_P4 = dataclasses.replace(ORDER_V2, partitions=4)
 PAYMENT_P4 = dataclasses.replace(PAYMENT, partitions=4)
 REGISTRY_P4 = Registry.build([ORDER_V2_P4, PAYMENT_P4])
+#: Publishers and consumers of one test must share the registry: the partition count
+#: decides where events go.
+PARTITIONS = 4
+PARTITIONED = Registry.build([ORDER_V2_P4])
