@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
@@ -27,9 +27,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from runtime import admin
-from runtime.errors import ConfigError, SchemabusError
-from runtime.redis_conn import make_client
-from runtime.settings import NatsSettings, RedisSettings, Settings
+from runtime.errors import ConfigError, SchemabusError, TransportError
+from runtime.redis_conn import close_quietly, explain, open_checked
+from runtime.settings import Settings
 from runtime.spec import Registry, ServiceWiring
 
 DEFAULT_WIRING = "services.{service}:wiring"
@@ -58,19 +58,34 @@ def load_object(path: str, what: str) -> Any:
         raise ConfigError(f"{module_name} has no {attr!r} ({what})") from None
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
+def _url_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """`--redis-url` / `--nats-url` as the environment variables they override, so that
+    every other setting (TLS files, timeouts) applies to them as it does from the env."""
+    overrides: dict[str, str] = {}
     if args.redis_url:
-        settings = replace(settings, redis=RedisSettings.from_url(args.redis_url))
+        overrides["SCHEMABUS_REDIS_URL"] = args.redis_url
     if args.nats_url:
-        settings = replace(settings, nats=NatsSettings.from_url(args.nats_url))
-    return settings
+        overrides["SCHEMABUS_NATS_URL"] = args.nats_url
+    return overrides
 
 
-def _redis(settings: Settings) -> aioredis.Redis:
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env({**os.environ, **_url_overrides(args)})
+
+
+@contextlib.asynccontextmanager
+async def _admin_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """A client for one admin command: connected within the start-up deadline, and every
+    command bounded by it too, so `status` and `dlq` never hang on a silent server."""
     if settings.redis is None:
         raise ConfigError("this command needs Redis: set SCHEMABUS_REDIS_URL or --redis-url")
-    return make_client(settings.redis.client_kwargs())
+    client = await open_checked(settings.redis, command_timeouts=True)
+    try:
+        yield client
+    except RedisError as exc:
+        raise TransportError(explain(exc, settings.redis)) from None
+    finally:
+        await close_quietly(client)
 
 
 # --- run ------------------------------------------------------------------------------
@@ -82,6 +97,8 @@ async def _run(args: argparse.Namespace) -> int:
 
     configure(args.log_format, args.log_level)
     settings = _settings(args)
+    # The service's own code (its state store, for one) reads the same variables.
+    os.environ.update(_url_overrides(args))
     if args.consumer:
         os.environ["SCHEMABUS_CONSUMER"] = args.consumer
     wiring_path = args.wiring or os.environ.get("SCHEMABUS_WIRING") or DEFAULT_WIRING
@@ -130,11 +147,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 async def _status(args: argparse.Namespace) -> int:
-    client = _redis(_settings(args))
-    try:
+    async with _admin_client(_settings(args)) as client:
         result = await admin.status(client)
-    finally:
-        await client.aclose()
     if args.json:
         print(orjson.dumps([_asdict(s) for s in result], option=orjson.OPT_INDENT_2).decode())
         return 0
@@ -177,9 +191,7 @@ async def _select(client: Any, args: argparse.Namespace) -> list[admin.DeadLette
 
 
 async def _dlq(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    client = _redis(settings)
-    try:
+    async with _admin_client(_settings(args)) as client:
         if args.dlq_command == "list":
             entries = await admin.dead_letters(client, args.stream, count=args.count)
             if args.json:
@@ -215,8 +227,6 @@ async def _dlq(args: argparse.Namespace) -> int:
         elif args.dlq_command == "purge":
             entries = await _select(client, args)
             print(f"purged {await admin.purge(client, entries)} dead letters")
-    finally:
-        await client.aclose()
     return 0
 
 

@@ -107,18 +107,21 @@ async def observability(
 
 
 async def _sample(metrics: Any, settings: Settings) -> None:
-    from runtime.redis_conn import make_client
+    from runtime.redis_conn import explain, make_client
 
     if settings.redis is None:
         return
     interval = float(os.environ.get("SCHEMABUS_METRICS_INTERVAL_S", "5"))
     client = make_client(settings.redis.client_kwargs())
+    deadline = settings.redis.startup_timeout_s
     try:
         while True:
             try:
-                await metrics.refresh_streams(client)
+                # Bounded: a silent Redis must not freeze the gauges without a word.
+                async with asyncio.timeout(deadline):
+                    await metrics.refresh_streams(client)
             except Exception as exc:  # a sampling failure must never stop the service
-                log.warning("could not sample stream metrics: %s", exc)
+                log.warning("could not sample stream metrics: %s", explain(exc, settings.redis))
             await asyncio.sleep(interval)
     finally:
         await client.aclose()

@@ -19,12 +19,12 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from runtime.envelope import Envelope
 from runtime.errors import NotSupportedError, TransportError
-from runtime.redis_conn import make_client
+from runtime.redis_conn import make_client, open_checked
 from runtime.settings import ConsumerSettings, RedisSettings
 from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
 
@@ -72,13 +72,9 @@ class RedisTransport:
 
     @classmethod
     async def connect(cls, settings: RedisSettings, **options: Any) -> RedisTransport:
-        client = make_client(settings.client_kwargs())
-        try:
-            await client.ping()
-        except RedisError as exc:
-            await client.aclose()
-            raise TransportError(f"cannot reach Redis at {settings.url}: {exc}") from None
-        return cls(client, settings, **options)
+        """Connect and PING within `settings.startup_timeout_s`, or raise `TransportError`
+        with one line saying what failed (no answer, refused, password, TLS)."""
+        return cls(await open_checked(settings), settings, **options)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisTransport:

@@ -15,6 +15,9 @@ from urllib.parse import unquote, urlsplit
 
 from runtime.errors import ConfigError
 
+#: Default deadline of every start-up and health path (SCHEMABUS_STARTUP_TIMEOUT_S).
+DEFAULT_STARTUP_TIMEOUT_S = 10.0
+
 
 class Secret:
     """A string that never shows itself in logs, reprs or tracebacks."""
@@ -63,6 +66,11 @@ class RedisSettings:
     # (about 25 s), connection refusals and resets at once.
     socket_timeout_s: float | None = None
     connect_timeout_s: float = 10.0
+    # Start-up and health paths get a deadline instead (asyncio timeouts, no per-command
+    # timer on the hot path): the first connection (TCP, TLS, AUTH/HELLO, PING) and every
+    # command of `schemabus status` / `schemabus dlq`. A server that accepts TCP but never
+    # answers (stopped, or a proxy without a backend) then fails with one clear line.
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     keepalive: bool = True
     max_connections: int = 64
 
@@ -141,7 +149,10 @@ class NatsSettings:
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     name: str | None = None
-    connect_timeout_s: float = 2.0
+    connect_timeout_s: float = 2.0  # per attempt (nats-py's connect_timeout)
+    # The whole first connection, all attempts included: nats-py has no overall bound and
+    # can wait forever (e.g. after a TLS verification failure).
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     max_reconnect_attempts: int = -1  # forever: a service outlives broker restarts
 
     @classmethod
@@ -225,9 +236,11 @@ class Settings:
         SCHEMABUS_NATS_PASSWORD, SCHEMABUS_NATS_TOKEN, SCHEMABUS_NATS_CREDS,
         SCHEMABUS_NATS_TLS_CA / _TLS_CERT / _TLS_KEY,
         SCHEMABUS_BATCH, SCHEMABUS_BLOCK_MS, SCHEMABUS_CONCURRENCY,
-        SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES.
+        SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES,
+        SCHEMABUS_HANDLER_TIMEOUT_MS, SCHEMABUS_DEDUPE, SCHEMABUS_STARTUP_TIMEOUT_S.
         """
         e = os.environ if env is None else env
+        startup = _float(e, "SCHEMABUS_STARTUP_TIMEOUT_S", DEFAULT_STARTUP_TIMEOUT_S)
         redis: RedisSettings | None = None
         redis_url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
         if redis_url.lower() != "none":
@@ -237,6 +250,7 @@ class Settings:
                 tls_ca_file=e.get("SCHEMABUS_REDIS_TLS_CA"),
                 tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
                 tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
+                startup_timeout_s=startup,
             )
         nats: NatsSettings | None = None
         if nats_url := e.get("SCHEMABUS_NATS_URL"):
@@ -258,7 +272,7 @@ class Settings:
                 if v := e.get(f"SCHEMABUS_NATS_TLS_{name.upper()}"):
                     overrides[key] = v
                     overrides["tls"] = True
-            nats = replace(nats, **overrides)
+            nats = replace(nats, startup_timeout_s=startup, **overrides)
         d = ConsumerSettings()
         consumer = ConsumerSettings(
             batch=_int(e, "SCHEMABUS_BATCH", d.batch),
@@ -298,6 +312,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
     return value
 
 
