@@ -81,3 +81,18 @@ async def test_transport_connect_is_bounded() -> None:
         settings = RedisSettings(host="127.0.0.1", port=silent.port, startup_timeout_s=0.5)
         with pytest.raises(TransportError, match=r"did not answer within 0\.5s"):
             await asyncio.wait_for(RedisTransport.connect(settings), 30)
+
+
+async def test_nats_connect_is_bounded() -> None:
+    """A NATS address that accepts TCP but never sends INFO: one line within the deadline."""
+    from runtime.nats import NatsTransport
+    from runtime.settings import NatsSettings
+
+    with SilentListener() as silent:
+        settings = NatsSettings(servers=(f"nats://127.0.0.1:{silent.port}",), startup_timeout_s=1.0)
+        with pytest.raises(TransportError) as failure:
+            await asyncio.wait_for(NatsTransport.connect(settings), 30)
+    message = str(failure.value)
+    assert "\n" not in message
+    assert f"NATS at nats://127.0.0.1:{silent.port} did not complete the connection" in message
+    assert "within 1s" in message and "SCHEMABUS_STARTUP_TIMEOUT_S" in message
