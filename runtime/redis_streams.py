@@ -22,8 +22,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from runtime.envelope import Envelope
-from runtime.errors import NotSupportedError, TransportError
+from runtime.constants import MAX_PAYLOAD_BYTES
+from runtime.envelope import Envelope, entry_size_over
+from runtime.errors import EventTooLarge, NotSupportedError, TransportError
 from runtime.redis_conn import make_client, open_checked
 from runtime.settings import ConsumerSettings, RedisSettings
 from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
@@ -39,8 +40,9 @@ def is_loading(exc: BaseException) -> bool:
     return isinstance(exc, ResponseError) and str(exc).startswith("LOADING")
 
 
-def _xadd_args(out: Outbound, now_ms: int) -> list[Any]:
-    """XADD with the catalog's approximate trimming: MAXLEN ~ n, else MINID ~ (now - age)."""
+def _xadd_args(out: Outbound, now_ms: int, max_bytes: int) -> list[Any]:
+    """XADD with the catalog's approximate trimming: MAXLEN ~ n, else MINID ~ (now - age).
+    Raises `EventTooLarge` when the entry would be over `max_bytes`."""
     args: list[Any] = ["XADD", out.destination]
     r = out.retention
     if r is not None:
@@ -50,7 +52,12 @@ def _xadd_args(out: Outbound, now_ms: int) -> list[Any]:
             now_ms = now_ms or int(time.time() * 1000)
             args += ("MINID", "~", f"{now_ms - r.max_age_ms}-0")
     args.append("*")
-    for key, value in out.envelope.to_fields().items():
+    fields = out.envelope.to_fields()
+    size = entry_size_over(fields, max_bytes)
+    if size is not None:
+        env = out.envelope
+        raise EventTooLarge(env.type, env.dataversion, env.id, size, max_bytes)
+    for key, value in fields.items():
         args += (key, value)
     return args
 
@@ -69,6 +76,7 @@ class RedisTransport:
         self.client = client
         self.settings = settings
         self.publish_timeout_s = publish_timeout_s
+        self.max_payload_bytes = settings.max_payload_bytes if settings else MAX_PAYLOAD_BYTES
 
     @classmethod
     async def connect(cls, settings: RedisSettings, **options: Any) -> RedisTransport:
@@ -107,16 +115,17 @@ class RedisTransport:
         if len(batch) == 1:
             # One event: a plain command; a pipeline object costs more than it saves.
             client: Any = self.client
-            await client.execute_command(*_xadd_args(batch[0], 0))
+            await client.execute_command(*_xadd_args(batch[0], 0, self.max_payload_bytes))
             return
         # Any: redis-py's Pipeline.execute_command is untyped.
         pipe: Any = self.client.pipeline(transaction=False)
         now_ms = 0
+        limit = self.max_payload_bytes
         for out in batch:
             if out.retention is not None and out.retention.maxlen is None:
                 now_ms = now_ms or int(time.time() * 1000)
-            pipe.execute_command(*_xadd_args(out, now_ms))
-        await pipe.execute()
+            pipe.execute_command(*_xadd_args(out, now_ms, limit))
+        await pipe.execute()  # only once every entry of the batch passed the size check
 
     def source(
         self,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
+from runtime.constants import MAX_PAYLOAD_BYTES
 from runtime.errors import ConfigError
 
 #: Default deadline of every start-up and health path (SCHEMABUS_STARTUP_TIMEOUT_S).
@@ -73,6 +74,10 @@ class RedisSettings:
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     keepalive: bool = True
     max_connections: int = 64
+    # Publishing refuses an event whose stream entry (all fields) is larger; the same
+    # SCHEMABUS_MAX_PAYLOAD_BYTES as ConsumerSettings.max_payload_bytes, so that what one
+    # service publishes the others accept.
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
@@ -207,7 +212,7 @@ class ConsumerSettings:
     concurrency: int = 32  # aggregates handled in parallel
     visibility_timeout_ms: int = 30_000  # idle time after which another consumer reclaims
     reclaim_interval_ms: int = 5_000
-    max_payload_bytes: int = 1_048_576  # larger data is dead-lettered as oversized
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES  # larger entries are dead-lettered as oversized
     # Which deliveries are checked against idempotency markers before the handler runs:
     # "always" (also catches duplicate publishes, e.g. a publisher retry after a dropped
     # connection), "redelivered" (only deliveries with attempts > 1), "off". The check
@@ -241,6 +246,7 @@ class Settings:
         """
         e = os.environ if env is None else env
         startup = _float(e, "SCHEMABUS_STARTUP_TIMEOUT_S", DEFAULT_STARTUP_TIMEOUT_S)
+        max_payload = _int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", MAX_PAYLOAD_BYTES)
         redis: RedisSettings | None = None
         redis_url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
         if redis_url.lower() != "none":
@@ -251,6 +257,7 @@ class Settings:
                 tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
                 tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
                 startup_timeout_s=startup,
+                max_payload_bytes=max_payload,
             )
         nats: NatsSettings | None = None
         if nats_url := e.get("SCHEMABUS_NATS_URL"):
@@ -281,7 +288,7 @@ class Settings:
             visibility_timeout_ms=_int(
                 e, "SCHEMABUS_VISIBILITY_TIMEOUT_MS", d.visibility_timeout_ms
             ),
-            max_payload_bytes=_int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
+            max_payload_bytes=max_payload,
             handler_timeout_ms=_int(e, "SCHEMABUS_HANDLER_TIMEOUT_MS", d.handler_timeout_ms),
         )
         dedupe = e.get("SCHEMABUS_DEDUPE", d.dedupe)
