@@ -4,7 +4,7 @@
     schemabus status [--json]
     schemabus dlq list [--stream S] [--count N] [--json]
     schemabus dlq show <id> [--stream S]
-    schemabus dlq replay (<id>... | --all) [--stream S] [--validate]
+    schemabus dlq replay (<id>... | --all) [--stream S] [--to STREAM] [--validate]
     schemabus dlq purge (<id>... | --all) [--stream S]
 
 Connections come from `--redis-url` / `--nats-url` or the environment (see
@@ -19,26 +19,25 @@ import contextlib
 import importlib
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from runtime import admin
+from runtime import admin, cli_dlq
 from runtime.errors import ConfigError, SchemabusError, TransportError
 from runtime.redis_conn import close_quietly, explain, open_checked
 from runtime.settings import Settings
 from runtime.spec import Registry, ServiceWiring
+from runtime.terminal import json_text, table
 
 DEFAULT_WIRING = "services.{service}:wiring"
 DEFAULT_REGISTRY = "generated.registry:REGISTRY"
 DEFAULT_UPCASTERS = "services.upcasters:UPCASTERS"
 
 
-class UsageError(SchemabusError):
-    pass
+UsageError = cli_dlq.UsageError
 
 
 def load_object(path: str, what: str) -> Any:
@@ -138,19 +137,11 @@ async def _run(args: argparse.Namespace) -> int:
 # --- status ---------------------------------------------------------------------------
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [list(headers)] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 async def _status(args: argparse.Namespace) -> int:
     async with _admin_client(_settings(args)) as client:
         result = await admin.status(client)
     if args.json:
-        print(orjson.dumps([_asdict(s) for s in result], option=orjson.OPT_INDENT_2).decode())
+        print(json_text([_asdict(s) for s in result], indent=True))
         return 0
     if not result:
         print("no streams")
@@ -166,7 +157,7 @@ async def _status(args: argparse.Namespace) -> int:
                 [s.name, s.length, g.name, g.consumers, lag, g.pending, age, s.dead_letters]
             )
     print(
-        _table(["STREAM", "LENGTH", "GROUP", "CONSUMERS", "LAG", "PENDING", "OLDEST", "DEAD"], rows)
+        table(["STREAM", "LENGTH", "GROUP", "CONSUMERS", "LAG", "PENDING", "OLDEST", "DEAD"], rows)
     )
     return 0
 
@@ -180,67 +171,17 @@ def _asdict(obj: Any) -> Any:
 # --- dlq ------------------------------------------------------------------------------
 
 
-async def _select(client: Any, args: argparse.Namespace) -> list[admin.DeadLetterEntry]:
-    if args.all and args.ids:
-        raise UsageError("give dead-letter ids or --all, not both")
-    if args.all:
-        return await admin.dead_letters(client, args.stream, count=1_000_000)
-    if not args.ids:
-        raise UsageError("give one or more dead-letter ids (see `schemabus dlq list`) or --all")
-    return [await admin.find_dead_letter(client, i, args.stream) for i in args.ids]
-
-
 async def _dlq(args: argparse.Namespace) -> int:
-    async with _admin_client(_settings(args)) as client:
-        if args.dlq_command == "list":
-            entries = await admin.dead_letters(client, args.stream, count=args.count)
-            if args.json:
-                print(orjson.dumps([e.summary() for e in entries]).decode())
-            elif not entries:
-                print("no dead letters")
-            else:
-                rows = [
-                    [
-                        s["id"],
-                        s["stream"],
-                        s["type"],
-                        s["version"],
-                        s["reason"],
-                        s["attempts"],
-                        (s["error_type"] + ": " + s["error"])[:80],
-                    ]
-                    for s in (e.summary() for e in entries)
-                ]
-                print(_table(["ID", "STREAM", "TYPE", "V", "REASON", "ATTEMPTS", "ERROR"], rows))
-        elif args.dlq_command == "show":
-            entry = await admin.find_dead_letter(client, args.id, args.stream)
-            print(orjson.dumps(entry.detail(), option=orjson.OPT_INDENT_2).decode())
-        elif args.dlq_command == "replay":
-            entries = await _select(client, args)
-            validator = _validator(args) if args.validate else None
-            result = await admin.replay(client, entries, validate=validator)
-            for dlq_id, new_id in result.replayed:
-                print(f"replayed {dlq_id} -> {new_id}")
-            for dlq_id, why in result.rejected:
-                print(f"kept {dlq_id}: {why}", file=sys.stderr)
-            return 1 if result.rejected else 0
-        elif args.dlq_command == "purge":
-            entries = await _select(client, args)
-            print(f"purged {await admin.purge(client, entries)} dead letters")
-    return 0
+    settings = _settings(args)
 
+    def registry() -> Registry:
+        path = args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY
+        return cli_dlq.load_registry(path, load_object)
 
-def _validator(args: argparse.Namespace) -> admin.Validator:
-    registry = load_object(
-        args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY, "registry"
-    )
-    if not isinstance(registry, Registry):
-        raise ConfigError("the registry object is not a runtime.spec.Registry")
-
-    def validate(env: Any) -> None:
-        registry.spec(env.type, env.dataversion).model.model_validate_json(env.data)
-
-    return validate
+    async with _admin_client(settings) as client:
+        return await cli_dlq.run(
+            client, args, max_bytes=settings.consumer.max_payload_bytes, registry=registry
+        )
 
 
 # --- entry point ----------------------------------------------------------------------
@@ -271,25 +212,7 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="streams, groups, lag, pending, dead letters")
     st.add_argument("--json", action="store_true")
 
-    dlq = sub.add_parser("dlq", help="inspect, replay and purge dead letters")
-    dsub = dlq.add_subparsers(dest="dlq_command", required=True)
-    ls = dsub.add_parser("list")
-    ls.add_argument("--stream", help="source stream (default: all)")
-    ls.add_argument("--count", type=int, default=100, help="per dead-letter stream")
-    ls.add_argument("--json", action="store_true")
-    show = dsub.add_parser("show")
-    show.add_argument("id")
-    show.add_argument("--stream")
-    for name, text in (("replay", "append back to the original stream"), ("purge", "delete")):
-        cmd = dsub.add_parser(name, help=text)
-        cmd.add_argument("ids", nargs="*")
-        cmd.add_argument("--all", action="store_true")
-        cmd.add_argument("--stream")
-        if name == "replay":
-            cmd.add_argument(
-                "--validate", action="store_true", help="re-validate against the registry first"
-            )
-            cmd.add_argument("--registry", help=f"default: {DEFAULT_REGISTRY}")
+    cli_dlq.add_parser(sub, DEFAULT_REGISTRY)
     return p
 
 

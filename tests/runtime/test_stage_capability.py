@@ -7,12 +7,13 @@ can see it (and, uncaught, fails the event like any handler error).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
 
 from runtime import constants as C
+from runtime.context import HandlerContext
 from runtime.errors import NotSupportedError
 from runtime.spec import Context
 from runtime.transport import Inbound, NoEffects
@@ -24,11 +25,12 @@ from tests.runtime.test_conformance import eventually, run, wiring
 def test_no_effects_refuses_every_way_of_adding() -> None:
     effects = NoEffects("NATS")
     inbound = Inbound("s", "1", 1, None, effects=effects)
-    for add in (
+    adders: list[Callable[[], object]] = [
         lambda: inbound.effects.append(("SET", "k", "v")),
         lambda: inbound.effects.extend([("SET", "k", "v")]),
         lambda: inbound.effects.insert(0, ("SET", "k", "v")),
-    ):
+    ]
+    for add in adders:
         with pytest.raises(NotSupportedError, match=r"ctx\.stage\(\) needs a transport"):
             add()
     with pytest.raises(NotSupportedError):
@@ -51,6 +53,7 @@ async def test_stage_on_nats_raises_at_the_call(nats: NatsHarness) -> None:
     raised: list[BaseException] = []
 
     async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+        assert isinstance(ctx, HandlerContext)
         try:
             ctx.stage("HINCRBY", "ledger", ctx.event_id, 1)
         except NotSupportedError as exc:
@@ -68,6 +71,7 @@ async def test_stage_on_nats_raises_at_the_call(nats: NatsHarness) -> None:
 @pytest.mark.nats
 async def test_uncaught_stage_error_fails_the_event_visibly(nats: NatsHarness) -> None:
     async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+        assert isinstance(ctx, HandlerContext)
         ctx.stage("HINCRBY", "ledger", ctx.event_id, 1)
 
     runner = await run(nats.bus(REGISTRY, "s"), wiring("s", (ORDER_V2, handler)))
