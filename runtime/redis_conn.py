@@ -143,10 +143,16 @@ def explain(exc: BaseException, settings: RedisSettings) -> str:
     where = f"Redis at {settings.url}"
     text = str(exc)
     if isinstance(exc, TimeoutError | rex.TimeoutError):
+        tls = (
+            " and that it speaks TLS (TLS is on: a plaintext port never answers the handshake; "
+            "use redis:// without SCHEMABUS_REDIS_TLS_* files for a plaintext server)"
+            if settings.uses_tls
+            else ""
+        )
         return (
             f"{where} did not answer within {settings.startup_timeout_s:g}s: check that "
             f"{settings.host}:{settings.port} is a running Redis server (a stopped server or a "
-            "proxy without its backend accepts connections but never replies); "
+            f"proxy without its backend accepts connections but never replies){tls}; "
             "SCHEMABUS_STARTUP_TIMEOUT_S sets this deadline"
         )
     if isinstance(exc, rex.AuthenticationError | rex.ResponseError):
@@ -176,7 +182,7 @@ def explain(exc: BaseException, settings: RedisSettings) -> str:
             "use redis:// (and no SCHEMABUS_REDIS_TLS_* files), or the server's TLS port"
         )
     if isinstance(exc, rex.ConnectionError | ConnectionError | OSError):
-        if "Connection closed by server" in text and not settings.tls:
+        if "Connection closed by server" in text and not settings.uses_tls:
             return (
                 f"{where} closed the connection during the handshake: if the port only "
                 "accepts TLS, use rediss:// (and SCHEMABUS_REDIS_TLS_CA)"

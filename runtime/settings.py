@@ -108,9 +108,15 @@ class RedisSettings:
         )
 
     @property
+    def uses_tls(self) -> bool:
+        """`rediss://`, or any TLS file given: a CA, certificate or key is never ignored
+        (connecting in plaintext while TLS files are configured would be silent)."""
+        return self.tls or bool(self.tls_ca_file or self.tls_cert_file or self.tls_key_file)
+
+    @property
     def url(self) -> str:
         """The URL without its password, fit for logs."""
-        scheme = "rediss" if self.tls else "redis"
+        scheme = "rediss" if self.uses_tls else "redis"
         auth = (
             f"{self.username or ''}{':***' if self.password else ''}@"
             if (self.username or self.password)
@@ -133,7 +139,7 @@ class RedisSettings:
             "max_connections": self.max_connections,
             "decode_responses": False,
         }
-        if self.tls:
+        if self.uses_tls:
             kwargs["ssl"] = True
             kwargs["ssl_ca_certs"] = self.tls_ca_file
             kwargs["ssl_certfile"] = self.tls_cert_file
@@ -159,6 +165,11 @@ class NatsSettings:
     # can wait forever (e.g. after a TLS verification failure).
     startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     max_reconnect_attempts: int = -1  # forever: a service outlives broker restarts
+
+    @property
+    def uses_tls(self) -> bool:
+        """`tls://` (or `wss://`), or any TLS file given; TLS asked for is then enforced."""
+        return self.tls or bool(self.tls_ca_file or self.tls_cert_file or self.tls_key_file)
 
     @classmethod
     def from_url(cls, urls: str, **overrides: Any) -> NatsSettings:
@@ -236,7 +247,8 @@ class Settings:
         """Read `SCHEMABUS_*` variables (see README "Configuration").
 
         SCHEMABUS_REDIS_URL (or REDIS_URL; the literal `none` disables Redis),
-        SCHEMABUS_REDIS_TLS_CA / _TLS_CERT / _TLS_KEY,
+        SCHEMABUS_REDIS_TLS_CA / _TLS_CERT / _TLS_KEY (any of them turns TLS on, as the
+        NATS ones do for NATS: a configured CA is never silently ignored),
         SCHEMABUS_NATS_URL (comma-separated; unset = no NATS), SCHEMABUS_NATS_USER,
         SCHEMABUS_NATS_PASSWORD, SCHEMABUS_NATS_TOKEN, SCHEMABUS_NATS_CREDS,
         SCHEMABUS_NATS_TLS_CA / _TLS_CERT / _TLS_KEY,

@@ -92,7 +92,7 @@ async def flush_in_order(nc: Client, timeout_s: float = 10.0) -> None:
 
 
 def _tls_context(settings: NatsSettings) -> ssl.SSLContext | None:
-    if not settings.tls:
+    if not settings.uses_tls:
         return None
     ctx = ssl.create_default_context(cafile=settings.tls_ca_file)
     if settings.tls_cert_file:
@@ -201,7 +201,7 @@ async def open_client(
             failure = connecting.exception()
         await _abandon(nc, connecting)
         raise TransportError(_failure_line(settings, where, attempts, failure, list(errors)))
-    if settings.tls and not _uses_tls(nc):
+    if settings.uses_tls and not _uses_tls(nc):
         await _abandon(nc, connecting)
         raise TransportError(
             f"NATS at {where} accepted a plaintext connection, but TLS was asked for "
@@ -262,7 +262,7 @@ def _failure_line(
     untrusted = next((e for e in causes if isinstance(e, ssl.SSLCertVerificationError)), None)
     if untrusted is not None:
         reason = untrusted.verify_message or str(untrusted)
-        if not settings.tls:
+        if not settings.uses_tls:
             return (
                 f"NATS at {where} requires TLS and its certificate is not trusted ({reason}): "
                 "use tls:// and set SCHEMABUS_NATS_TLS_CA to the CA file that signed the "
