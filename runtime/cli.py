@@ -30,7 +30,7 @@ from runtime.errors import ConfigError, SchemabusError, TransportError
 from runtime.redis_conn import close_quietly, explain, open_checked
 from runtime.settings import Settings
 from runtime.spec import Registry, ServiceWiring
-from runtime.terminal import json_text, table
+from runtime.terminal import json_text, printable, table
 
 DEFAULT_WIRING = "services.{service}:wiring"
 DEFAULT_REGISTRY = "generated.registry:REGISTRY"
@@ -224,10 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (SchemabusError, LookupError) as exc:
-        print(f"schemabus: {exc}", file=sys.stderr)
+        print(f"schemabus: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except (RedisError, OSError) as exc:
-        print(f"schemabus: cannot talk to the broker: {exc}", file=sys.stderr)
+    except RedisError as exc:
+        # Start-up and admin paths explain their Redis failures; this is what is left
+        # (e.g. a running service losing Redis for good).
+        print(
+            f"schemabus: Redis failed: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr
+        )
+        return 2
+    except OSError as exc:
+        print(f"schemabus: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
         return 2
 
 
