@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -197,6 +199,10 @@ def explain(exc: BaseException, settings: RedisSettings) -> str:
 
 
 def _reason(text: str) -> str:
-    """redis-py wraps socket errors as 'Error 111 connecting to h:p. Connection refused.'"""
-    reason = text.rsplit(". ", 1)[-1] if text.startswith("Error ") else text
-    return reason.rstrip(".").strip() or "no reason given"
+    """redis-py wraps socket errors as 'Error 111 connecting to h:p. <detail>.'; the errno
+    says it best when it is a real one (asyncio's detail is 'Connect call failed')."""
+    found = re.match(r"Error (-?\d+) connecting to \S+?\. (.*)", text)
+    if found is None:
+        return text.rstrip(".").strip() or "no reason given"
+    errno = int(found.group(1))
+    return os.strerror(errno) if errno > 0 else found.group(2).rstrip(".").strip()

@@ -153,3 +153,15 @@ def test_redis_password_missing_or_wrong(
 
     code = cli.main(["--redis-url", server.url, "status"])
     assert code == 0, capsys.readouterr().err
+
+
+def test_refused_redis_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        port = sock.getsockname()[1]  # closed again below: nothing listens there
+    code = cli.main(["--redis-url", f"redis://:secret@127.0.0.1:{port}/0", "status"])
+    line = _one_line(capsys.readouterr().err)
+    assert code == 2 and "secret" not in line
+    assert line == (
+        f"schemabus: cannot connect to Redis at redis://:***@127.0.0.1:{port}/0: Connection "
+        "refused; check that the server runs and that host and port are right"
+    )
