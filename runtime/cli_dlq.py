@@ -127,9 +127,9 @@ async def _replay(
         )
     else:
         found = []
-        for dlq_id in args.ids:
+        for dlq_id in dict.fromkeys(args.ids):
             try:
-                found.append(await dlq.find_dead_letter(client, dlq_id, args.stream))
+                found.append(await dlq.find_dead_letter(client, dlq_id, dlq_streams=names))
             except LookupError:
                 result.add(dlq_id, "kept", "no dead letter has this id")
         entries = found
@@ -140,6 +140,9 @@ async def _replay(
         client, entries, to=args.to, validate=validate, max_bytes=max_bytes, target_types=types
     )
     result.outcomes += done.outcomes
+    if not args.all:  # in the order given
+        position = {dlq_id: i for i, dlq_id in enumerate(dict.fromkeys(args.ids))}
+        result.outcomes.sort(key=lambda o: position[o[0]])
     for dlq_id, outcome, detail in result.outcomes:
         if outcome == "replayed":
             print(f"replayed {dlq_id} -> {detail}")
@@ -168,9 +171,10 @@ async def _purge(client: Any, args: argparse.Namespace) -> int:
             purged += int(length)
         print(f"purged {purged} dead letters")
         return 0
+    names = await dlq.dead_letter_streams(client, args.stream)
     entries = []
     for dlq_id in args.ids:
-        entries.append(await dlq.find_dead_letter(client, dlq_id, args.stream))
+        entries.append(await dlq.find_dead_letter(client, dlq_id, dlq_streams=names))
     print(f"purged {await dlq.purge(client, entries)} dead letters")
     return 0
 

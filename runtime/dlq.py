@@ -255,12 +255,20 @@ async def walk(
 
 
 async def find_dead_letter(
-    client: Any, dlq_id: str, stream: str | None = None, *, detail: bool = False
+    client: Any,
+    dlq_id: str,
+    stream: str | None = None,
+    *,
+    detail: bool = False,
+    dlq_streams: Sequence[str] | None = None,
 ) -> DeadLetterEntry:
-    """One dead letter by id (summary fields, or every field with `detail`, values cut)."""
+    """One dead letter by id (summary fields, or every field with `detail`, values cut),
+    looked for in `dlq_streams` (default: those of `stream`, or all)."""
     names: Sequence[str] = () if detail else _SUMMARY_FIELDS
     size = DETAIL_VALUE_BYTES if detail else SUMMARY_VALUE_BYTES
-    for name in await dead_letter_streams(client, stream):
+    if dlq_streams is None:
+        dlq_streams = await dead_letter_streams(client, stream)
+    for name in dlq_streams:
         found = await _peek(client, name, dlq_id, dlq_id, 1, value_bytes=size, names=names)
         if found:
             return found[0]
@@ -317,10 +325,11 @@ async def replay(
     rejects (it raises). `target_types` are the TYPEs the caller already checked."""
     result = ReplayResult()
     types = dict(target_types or {})
-    pending: list[str] = []
+    current: str | None = None  # the entry being checked
+    writing = False  # ... and whether its replay script was sent
     try:
         async for entry in _aiter(entries):
-            pending.append(entry.dlq_id)
+            current, writing = entry.dlq_id, False
             target = to or entry.stream
             if target not in types:
                 types.update(await stream_types(client, [target]))
@@ -328,17 +337,21 @@ async def replay(
             if why is not None:
                 result.add(entry.dlq_id, "kept", why)
             else:
+                writing = True
                 result.add(entry.dlq_id, *await _replay_one(client, entry, target))
-            pending.pop()
+            current = None
     except Exception as exc:
         result.error = exc
-        for dlq_id in pending:
+        failure = f"{type(exc).__name__} while replaying it"
+        if current is not None and writing:
             result.add(
-                dlq_id,
+                current,
                 "unknown",
-                "the connection failed while replaying it; `schemabus dlq list` shows "
+                f"{failure}; the script may or may not have run: `schemabus dlq list` shows "
                 "whether it is still a dead letter",
             )
+        elif current is not None:
+            result.add(current, "kept", f"not replayed: {failure}")
         if isinstance(entries, Sequence):
             done = {i for i, _, _ in result.outcomes}
             for entry in entries:
