@@ -4,7 +4,7 @@
     schemabus status [--json]
     schemabus dlq list [--stream S] [--count N] [--json]
     schemabus dlq show <id> [--stream S]
-    schemabus dlq replay (<id>... | --all) [--stream S] [--validate]
+    schemabus dlq replay (<id>... | --all) [--stream S] [--to STREAM] [--validate]
     schemabus dlq purge (<id>... | --all) [--stream S]
 
 Connections come from `--redis-url` / `--nats-url` or the environment (see
@@ -15,30 +15,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator
 from typing import Any
 
-import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from runtime import admin
-from runtime.errors import ConfigError, SchemabusError
-from runtime.redis_conn import make_client
-from runtime.settings import NatsSettings, RedisSettings, Settings
+from runtime import cli_dlq
+from runtime.errors import ConfigError, SchemabusError, TransportError
+from runtime.redis_conn import close_quietly, explain, open_checked
+from runtime.settings import Settings
 from runtime.spec import Registry, ServiceWiring
+from runtime.terminal import json_text, printable, table
 
 DEFAULT_WIRING = "services.{service}:wiring"
 DEFAULT_REGISTRY = "generated.registry:REGISTRY"
 DEFAULT_UPCASTERS = "services.upcasters:UPCASTERS"
 
 
-class UsageError(SchemabusError):
-    pass
+UsageError = cli_dlq.UsageError
 
 
 def load_object(path: str, what: str) -> Any:
@@ -58,19 +57,34 @@ def load_object(path: str, what: str) -> Any:
         raise ConfigError(f"{module_name} has no {attr!r} ({what})") from None
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
+def _url_overrides(args: argparse.Namespace) -> dict[str, str]:
+    """`--redis-url` / `--nats-url` as the environment variables they override, so that
+    every other setting (TLS files, timeouts) applies to them as it does from the env."""
+    overrides: dict[str, str] = {}
     if args.redis_url:
-        settings = replace(settings, redis=RedisSettings.from_url(args.redis_url))
+        overrides["SCHEMABUS_REDIS_URL"] = args.redis_url
     if args.nats_url:
-        settings = replace(settings, nats=NatsSettings.from_url(args.nats_url))
-    return settings
+        overrides["SCHEMABUS_NATS_URL"] = args.nats_url
+    return overrides
 
 
-def _redis(settings: Settings) -> aioredis.Redis:
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env({**os.environ, **_url_overrides(args)})
+
+
+@contextlib.asynccontextmanager
+async def _admin_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """A client for one admin command: connected within the start-up deadline, and every
+    command bounded by it too, so `status` and `dlq` never hang on a silent server."""
     if settings.redis is None:
         raise ConfigError("this command needs Redis: set SCHEMABUS_REDIS_URL or --redis-url")
-    return make_client(settings.redis.client_kwargs())
+    client = await open_checked(settings.redis, command_timeouts=True)
+    try:
+        yield client
+    except RedisError as exc:
+        raise TransportError(explain(exc, settings.redis)) from None
+    finally:
+        await close_quietly(client)
 
 
 # --- run ------------------------------------------------------------------------------
@@ -82,6 +96,8 @@ async def _run(args: argparse.Namespace) -> int:
 
     configure(args.log_format, args.log_level)
     settings = _settings(args)
+    # The service's own code (its state store, for one) reads the same variables.
+    os.environ.update(_url_overrides(args))
     if args.consumer:
         os.environ["SCHEMABUS_CONSUMER"] = args.consumer
     wiring_path = args.wiring or os.environ.get("SCHEMABUS_WIRING") or DEFAULT_WIRING
@@ -121,24 +137,13 @@ async def _run(args: argparse.Namespace) -> int:
 # --- status ---------------------------------------------------------------------------
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [list(headers)] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
 async def _status(args: argparse.Namespace) -> int:
     from runtime.status import status
 
-    client = _redis(_settings(args))
-    try:
+    async with _admin_client(_settings(args)) as client:
         result = await status(client)
-    finally:
-        await client.aclose()
     if args.json:
-        print(orjson.dumps(_status_json(result), option=orjson.OPT_INDENT_2).decode())
+        print(json_text(_status_json(result), indent=True))
         return 0
     if not result.streams:
         print("no streams")
@@ -169,7 +174,7 @@ async def _status(args: argparse.Namespace) -> int:
                     ]
                 )
     headers = ["STREAM", "PART", "LENGTH", "GROUP", "OWNER", "EPOCH", "LAG", "PENDING", "OLDEST"]
-    print(_table([*headers, "DEAD"], rows))
+    print(table([*headers, "DEAD"], rows))
     members = [
         [group, m.name, m.info.get("host", ""), m.info.get("pid", ""), f"{m.expires_in_s:.1f}s"]
         for group, ms in result.members.items()
@@ -177,7 +182,7 @@ async def _status(args: argparse.Namespace) -> int:
     ]
     if members:
         print()
-        print(_table(["GROUP", "MEMBER", "HOST", "PID", "EXPIRES"], members))
+        print(table(["GROUP", "MEMBER", "HOST", "PID", "EXPIRES"], members))
     return 0
 
 
@@ -206,71 +211,17 @@ def _asdict(obj: Any) -> Any:
 # --- dlq ------------------------------------------------------------------------------
 
 
-async def _select(client: Any, args: argparse.Namespace) -> list[admin.DeadLetterEntry]:
-    if args.all and args.ids:
-        raise UsageError("give dead-letter ids or --all, not both")
-    if args.all:
-        return await admin.dead_letters(client, args.stream, count=1_000_000)
-    if not args.ids:
-        raise UsageError("give one or more dead-letter ids (see `schemabus dlq list`) or --all")
-    return [await admin.find_dead_letter(client, i, args.stream) for i in args.ids]
-
-
 async def _dlq(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    client = _redis(settings)
-    try:
-        if args.dlq_command == "list":
-            entries = await admin.dead_letters(client, args.stream, count=args.count)
-            if args.json:
-                print(orjson.dumps([e.summary() for e in entries]).decode())
-            elif not entries:
-                print("no dead letters")
-            else:
-                rows = [
-                    [
-                        s["id"],
-                        s["stream"],
-                        s["type"],
-                        s["version"],
-                        s["reason"],
-                        s["attempts"],
-                        (s["error_type"] + ": " + s["error"])[:80],
-                    ]
-                    for s in (e.summary() for e in entries)
-                ]
-                print(_table(["ID", "STREAM", "TYPE", "V", "REASON", "ATTEMPTS", "ERROR"], rows))
-        elif args.dlq_command == "show":
-            entry = await admin.find_dead_letter(client, args.id, args.stream)
-            print(orjson.dumps(entry.detail(), option=orjson.OPT_INDENT_2).decode())
-        elif args.dlq_command == "replay":
-            entries = await _select(client, args)
-            validator = _validator(args) if args.validate else None
-            result = await admin.replay(client, entries, validate=validator)
-            for dlq_id, new_id in result.replayed:
-                print(f"replayed {dlq_id} -> {new_id}")
-            for dlq_id, why in result.rejected:
-                print(f"kept {dlq_id}: {why}", file=sys.stderr)
-            return 1 if result.rejected else 0
-        elif args.dlq_command == "purge":
-            entries = await _select(client, args)
-            print(f"purged {await admin.purge(client, entries)} dead letters")
-    finally:
-        await client.aclose()
-    return 0
 
+    def registry() -> Registry:
+        path = args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY
+        return cli_dlq.load_registry(path, load_object)
 
-def _validator(args: argparse.Namespace) -> admin.Validator:
-    registry = load_object(
-        args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY, "registry"
-    )
-    if not isinstance(registry, Registry):
-        raise ConfigError("the registry object is not a runtime.spec.Registry")
-
-    def validate(env: Any) -> None:
-        registry.spec(env.type, env.dataversion).model.model_validate_json(env.data)
-
-    return validate
+    async with _admin_client(settings) as client:
+        return await cli_dlq.run(
+            client, args, max_bytes=settings.consumer.max_payload_bytes, registry=registry
+        )
 
 
 # --- entry point ----------------------------------------------------------------------
@@ -301,25 +252,7 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="streams, groups, lag, pending, dead letters")
     st.add_argument("--json", action="store_true")
 
-    dlq = sub.add_parser("dlq", help="inspect, replay and purge dead letters")
-    dsub = dlq.add_subparsers(dest="dlq_command", required=True)
-    ls = dsub.add_parser("list")
-    ls.add_argument("--stream", help="source stream (default: all)")
-    ls.add_argument("--count", type=int, default=100, help="per dead-letter stream")
-    ls.add_argument("--json", action="store_true")
-    show = dsub.add_parser("show")
-    show.add_argument("id")
-    show.add_argument("--stream")
-    for name, text in (("replay", "append back to the original stream"), ("purge", "delete")):
-        cmd = dsub.add_parser(name, help=text)
-        cmd.add_argument("ids", nargs="*")
-        cmd.add_argument("--all", action="store_true")
-        cmd.add_argument("--stream")
-        if name == "replay":
-            cmd.add_argument(
-                "--validate", action="store_true", help="re-validate against the registry first"
-            )
-            cmd.add_argument("--registry", help=f"default: {DEFAULT_REGISTRY}")
+    cli_dlq.add_parser(sub, DEFAULT_REGISTRY)
     return p
 
 
@@ -331,10 +264,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (SchemabusError, LookupError) as exc:
-        print(f"schemabus: {exc}", file=sys.stderr)
+        print(f"schemabus: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except (RedisError, OSError) as exc:
-        print(f"schemabus: cannot talk to the broker: {exc}", file=sys.stderr)
+    except RedisError as exc:
+        # Start-up and admin paths explain their Redis failures; this is what is left
+        # (e.g. a running service losing Redis for good).
+        print(
+            f"schemabus: Redis failed: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr
+        )
+        return 2
+    except OSError as exc:
+        print(f"schemabus: {type(exc).__name__}: {printable(str(exc))}", file=sys.stderr)
         return 2
 
 

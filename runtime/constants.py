@@ -23,6 +23,15 @@ IDEMPOTENCY_PREFIX = KEY_PREFIX + "done:"
 #: publisher retry window, so a day is generous.
 IDEMPOTENCY_TTL_S = 24 * 3600
 
+#: Default bound on one event's stream entry, all field names and values counted
+#: (`SCHEMABUS_MAX_PAYLOAD_BYTES`): publishing refuses larger events, consumers
+#: dead-letter larger entries as `oversized`.
+MAX_PAYLOAD_BYTES = 1_048_576
+
+#: Longest accepted event id. Ids are UUIDs (36 characters) when the framework makes
+#: them; an empty or longer id is malformed (it keys idempotency markers).
+MAX_EVENT_ID_LENGTH = 256
+
 #: Fields added to a dead-letter entry beside the original entry's fields.
 DLQ_ERROR_TYPE = "dlq_error_type"
 DLQ_ERROR_MESSAGE = "dlq_error_message"
@@ -32,7 +41,12 @@ DLQ_ORIGINAL_STREAM = "dlq_stream"
 DLQ_ORIGINAL_ID = "dlq_id"
 DLQ_GROUP = "dlq_group"
 DLQ_TIME = "dlq_time"
+#: Present when the dead letter holds only a bounded form of an oversized entry (JSON:
+#: the entry's size, and per cut field its size and sha256); such a dead letter cannot
+#: be replayed.
+DLQ_TRUNCATED = "dlq_truncated"
 DLQ_FIELDS = (
+    DLQ_TRUNCATED,
     DLQ_ERROR_TYPE,
     DLQ_ERROR_MESSAGE,
     DLQ_REASON,
@@ -46,7 +60,7 @@ DLQ_FIELDS = (
 #: Reasons recorded in `dlq_reason`.
 REASON_HANDLER_FAILED = "handler_failed"  # max deliveries reached
 REASON_MALFORMED = "malformed"  # not an envelope at all
-REASON_OVERSIZED = "oversized"  # data larger than the configured limit
+REASON_OVERSIZED = "oversized"  # entry larger than the configured limit
 REASON_UNKNOWN_EVENT = "unknown_event"  # type/version not in the registry
 REASON_UNREADABLE = "unreadable"  # no read plan from the written to the declared version
 REASON_INVALID = "invalid_payload"  # the model rejected the data

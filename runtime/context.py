@@ -60,10 +60,14 @@ class HandlerContext:
         """Queue a Redis command to run atomically with this event's ack and idempotency
         mark, so the side effect happens exactly once per event even if the process dies
         between handling and acking (effectively-once for state kept in the same Redis).
-        On the in-memory bus the commands are recorded in `MemoryTransport.effects`."""
+        On the in-memory bus the commands are recorded in `MemoryTransport.effects`.
+        Raises `NotSupportedError` when the event came over a transport that cannot
+        commit effects with its ack (NATS), instead of the effect being lost."""
         if self.inbound is None:
             raise RuntimeError("stage() is only available while handling a delivered event")
-        self.inbound.effects.append(tuple(command))
+        if not command:
+            raise ValueError("stage() needs a command, e.g. ctx.stage('HINCRBY', key, field, 1)")
+        self.inbound.effects.append(tuple(command))  # NoEffects raises here
 
     def _require_bus(self) -> Bus:
         if self._bus is None:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from runtime.constants import DATA_FIELD, NATS_HEADER_PREFIX
+from runtime.constants import DATA_FIELD, MAX_EVENT_ID_LENGTH, NATS_HEADER_PREFIX
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -162,8 +162,11 @@ class Envelope:
             correlationid = get(b"correlationid")
             causationid = get(b"causationid")
             traceparent = get(b"traceparent")
+            event_id = fields[b"id"].decode()
+            if not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
+                raise MalformedEnvelope(_bad_id(event_id))
             return cls(
-                fields[b"id"].decode(),
+                event_id,
                 fields[b"source"].decode(),
                 fields[b"type"].decode(),
                 int(fields[b"dataversion"]),
@@ -235,6 +238,8 @@ class Envelope:
                 raise MalformedEnvelope(f"unsupported specversion {specversion!r}")
             get = headers.get
             event_id = headers[p + "id"]
+            if not 0 < len(event_id) <= MAX_EVENT_ID_LENGTH:
+                raise MalformedEnvelope(_bad_id(event_id))
             type_ = headers[p + "type"]
             dataversion = int(headers[p + "dataversion"])
             dataschema = get(p + "dataschema")
@@ -265,6 +270,37 @@ class Envelope:
             if isinstance(exc, MalformedEnvelope):
                 raise
             raise MalformedEnvelope(f"message has a bad header: {exc}") from None
+
+
+def _bad_id(event_id: str) -> str:
+    if not event_id:
+        return "the event id is empty"
+    return f"the event id is {len(event_id)} characters long (at most {MAX_EVENT_ID_LENGTH})"
+
+
+#: Bytes of the field names `Envelope.to_fields` writes when every attribute is present.
+_NAMES_BYTES = sum(map(len, Envelope("", "", "", 1, b"", "", "", "", "", "", "").to_fields()))
+
+
+def entry_size(fields: Mapping[str, str | bytes] | Mapping[bytes, bytes]) -> int:
+    """Bytes of a stream entry: every field name and value, str counted as UTF-8. The
+    measure `max_payload_bytes` bounds, at publish and at consumption alike."""
+    size = 0
+    for name, value in fields.items():
+        for part in (name, value):
+            size += len(part) if isinstance(part, bytes) or part.isascii() else len(part.encode())
+    return size
+
+
+def entry_size_over(fields: Mapping[str, str | bytes], limit: int) -> int | None:
+    """`entry_size(fields)` when it is over `limit`, else None; cheap for the common case
+    (one C-level pass over the values: a UTF-8 character is at most 4 bytes)."""
+    data = fields.get(DATA_FIELD, b"")
+    chars = sum(map(len, fields.values()))
+    if len(data) + 4 * (chars - len(data)) + _NAMES_BYTES <= limit:
+        return None
+    size = entry_size(fields)
+    return size if size > limit else None
 
 
 def default_dataschema(type: str, dataversion: int) -> str:

@@ -20,6 +20,20 @@ class BrokerUnavailable(TransportError, ConnectionError):
     restart). The consumer engine waits and retries; nothing is lost."""
 
 
+class EventTooLarge(SchemabusError, ValueError):
+    """An event whose stream entry is over the size limit: refused before anything of its
+    batch is sent, since every consumer would dead-letter it as `oversized`."""
+
+    def __init__(self, type: str, version: int, event_id: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"event {type} v{version} (id {event_id[:64]}) is {size} bytes as a stream entry, "
+            f"over the limit of {limit} bytes (SCHEMABUS_MAX_PAYLOAD_BYTES); nothing of its "
+            "batch was published: keep large content elsewhere and publish a reference to it"
+        )
+        self.size = size
+        self.limit = limit
+
+
 class NotSupportedError(SchemabusError):
     """The transport does not offer this feature (e.g. request/reply over Redis)."""
 

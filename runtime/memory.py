@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime import constants as C
-from runtime.deadletter import dead_letter_fields
+from runtime.deadletter import dead_letter_entry
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.errors import NoRespondersError, RequestTimeoutError
 from runtime.oversized import bounded_stand_in, oversized_error
@@ -357,8 +357,7 @@ class MemorySource:
                 fenced.add(i.destination)
                 continue
             self._held.discard((i.destination, i.message_id))
-            fields = dict(i.raw or {})
-            fields.update(_encode(dead_letter_fields(d, self._group)))
+            fields = dead_letter_entry(d, self._group, max_bytes=self._settings.max_entry_bytes)
             self._t.dead_letters.setdefault(C.dead_letter_stream(i.destination), []).append(fields)
             self._t.log(i.destination).groups[self._group].pending.pop(i.message_id, None)
         for partition in fenced:

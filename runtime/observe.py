@@ -55,7 +55,15 @@ def tracer_provider(service: str, trace_file: str) -> Any:
         raise ConfigError(
             "tracing needs the OpenTelemetry SDK: pip install opentelemetry-sdk"
         ) from None
-    out: IO[str] = sys.stderr if trace_file == "-" else open(trace_file, "a", buffering=1)  # noqa: SIM115
+    try:
+        out: IO[str] = sys.stderr if trace_file == "-" else open(trace_file, "a", buffering=1)  # noqa: SIM115
+    except OSError as exc:
+        from runtime.errors import ConfigError
+
+        raise ConfigError(
+            f"cannot write the trace file {trace_file!r}: {exc.strerror or exc}; choose "
+            "another --trace-file (SCHEMABUS_TRACE_FILE), or '-' for stderr"
+        ) from None
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     exporter = ConsoleSpanExporter(out=out, formatter=_span_line)
     # Batched: writing spans never sits on the event path.
@@ -90,7 +98,15 @@ async def observability(
         metrics = Metrics()
         hooks = Hooks.combine(hooks, metrics.hooks(service))
         addr = os.environ.get("SCHEMABUS_METRICS_ADDR", "127.0.0.1")
-        start_http_server(metrics_port, addr=addr)
+        try:
+            start_http_server(metrics_port, addr=addr)
+        except OSError as exc:
+            from runtime.errors import ConfigError
+
+            raise ConfigError(
+                f"cannot serve metrics on {addr}:{metrics_port}: {exc.strerror or exc}; choose "
+                "another --metrics-port (SCHEMABUS_METRICS_PORT) or SCHEMABUS_METRICS_ADDR"
+            ) from None
         log.info("metrics on http://%s:%d/metrics", addr, metrics_port)
         track = metrics.track
         if settings.redis is not None:
@@ -107,18 +123,21 @@ async def observability(
 
 
 async def _sample(metrics: Any, settings: Settings) -> None:
-    from runtime.redis_conn import make_client
+    from runtime.redis_conn import explain, make_client
 
     if settings.redis is None:
         return
     interval = float(os.environ.get("SCHEMABUS_METRICS_INTERVAL_S", "5"))
     client = make_client(settings.redis.client_kwargs())
+    deadline = settings.redis.startup_timeout_s
     try:
         while True:
             try:
-                await metrics.refresh_streams(client)
+                # Bounded: a silent Redis must not freeze the gauges without a word.
+                async with asyncio.timeout(deadline):
+                    await metrics.refresh_streams(client)
             except Exception as exc:  # a sampling failure must never stop the service
-                log.warning("could not sample stream metrics: %s", exc)
+                log.warning("could not sample stream metrics: %s", explain(exc, settings.redis))
             await asyncio.sleep(interval)
     finally:
         await client.aclose()

@@ -9,11 +9,19 @@ asyncio. Without hiredis they behave exactly like redis-py's own classes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import re
 from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
+import redis.exceptions as rex
 from redis.asyncio.connection import Connection, SSLConnection
+
+from runtime.errors import TransportError
+from runtime.settings import RedisSettings
 
 _hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -95,3 +103,106 @@ def make_client(kwargs: dict[str, Any]) -> aioredis.Redis:
     # for one instead of failing with "Too many connections".
     pool = FastBlockingConnectionPool(connection_class=cls, timeout=20, **kw)
     return aioredis.Redis(connection_pool=pool)
+
+
+async def open_checked(
+    settings: RedisSettings, *, command_timeouts: bool = False
+) -> aioredis.Redis:
+    """A client whose first PING was answered within `settings.startup_timeout_s`, or
+    `TransportError` with one line saying what failed and what to check.
+
+    The deadline covers the whole handshake (TCP, TLS, AUTH/HELLO, SELECT, PING); a server
+    that accepts connections but never answers would otherwise hang start-up forever.
+    `command_timeouts` also bounds every later command by the same time: right for admin
+    commands (`schemabus status`, `dlq`), wrong for consumers, whose blocking reads and
+    hot path must not pay a timer per command.
+    """
+    kwargs = settings.client_kwargs()
+    if command_timeouts:
+        kwargs["socket_timeout"] = settings.startup_timeout_s
+    client = make_client(kwargs)
+    try:
+        async with asyncio.timeout(settings.startup_timeout_s):
+            await client.ping()
+    except Exception as exc:
+        await close_quietly(client)
+        raise TransportError(explain(exc, settings)) from None
+    except BaseException:
+        await close_quietly(client)
+        raise
+    return client
+
+
+async def close_quietly(client: aioredis.Redis, timeout_s: float = 1.0) -> None:
+    """Close without letting a half-open connection hang the caller."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(timeout_s):
+            await client.aclose()
+
+
+def explain(exc: BaseException, settings: RedisSettings) -> str:
+    """One line for a failed Redis operation: what failed and what to check."""
+    where = f"Redis at {settings.url}"
+    text = str(exc)
+    if isinstance(exc, TimeoutError | rex.TimeoutError):
+        tls = (
+            " and that it speaks TLS (TLS is on: a plaintext port never answers the handshake; "
+            "use redis:// without SCHEMABUS_REDIS_TLS_* files for a plaintext server)"
+            if settings.uses_tls
+            else ""
+        )
+        return (
+            f"{where} did not answer within {settings.startup_timeout_s:g}s: check that "
+            f"{settings.host}:{settings.port} is a running Redis server (a stopped server or a "
+            f"proxy without its backend accepts connections but never replies){tls}; "
+            "SCHEMABUS_STARTUP_TIMEOUT_S sets this deadline"
+        )
+    if isinstance(exc, rex.AuthenticationError | rex.ResponseError):
+        code = str(getattr(exc, "status_code", "") or "")
+        if code == "NOAUTH" or "NOAUTH" in text or "HELLO must be called" in text:
+            return (
+                f"this Redis needs a password: {where} requires AUTH; put the password in the "
+                "URL (redis://:PASSWORD@host:port/db, or redis://USER:PASSWORD@... for an ACL "
+                "user) in SCHEMABUS_REDIS_URL or --redis-url"
+            )
+        if code == "WRONGPASS" or "invalid username-password" in text or "invalid password" in text:
+            user = f" for user {settings.username!r}" if settings.username else ""
+            return (
+                f"{where} rejected the password{user}: check the credentials in "
+                "SCHEMABUS_REDIS_URL or --redis-url"
+            )
+        if "without any password configured" in text or "no password is set" in text:
+            return f"{where} has no password set, but the URL gives one: remove it from the URL"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return (
+            f"{where} presented a TLS certificate this client does not trust ({_reason(text)}): "
+            "set SCHEMABUS_REDIS_TLS_CA to the CA file that signed it"
+        )
+    if "WRONG_VERSION_NUMBER" in text or "record layer failure" in text:
+        return (
+            f"{where} did not answer the TLS handshake: it looks like a plaintext port; "
+            "use redis:// (and no SCHEMABUS_REDIS_TLS_* files), or the server's TLS port"
+        )
+    if isinstance(exc, rex.ConnectionError | ConnectionError | OSError):
+        if "Connection closed by server" in text and not settings.uses_tls:
+            return (
+                f"{where} closed the connection during the handshake: if the port only "
+                "accepts TLS, use rediss:// (and SCHEMABUS_REDIS_TLS_CA)"
+            )
+        return (
+            f"cannot connect to {where}: {_reason(text)}; check that the server runs and "
+            "that host and port are right"
+        )
+    if isinstance(exc, rex.ResponseError):
+        return f"{where} refused the command: {text}"
+    return f"{where} failed: {type(exc).__name__}: {text}"
+
+
+def _reason(text: str) -> str:
+    """redis-py wraps socket errors as 'Error 111 connecting to h:p. <detail>.'; the errno
+    says it best when it is a real one (asyncio's detail is 'Connect call failed')."""
+    found = re.match(r"Error (-?\d+) connecting to \S+?\. (.*)", text)
+    if found is None:
+        return text.rstrip(".").strip() or "no reason given"
+    errno = int(found.group(1))
+    return os.strerror(errno) if errno > 0 else found.group(2).rstrip(".").strip()

@@ -35,7 +35,7 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from runtime import constants as C
-from runtime.deadletter import dead_letter_fields
+from runtime.deadletter import dead_letter_entry
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.oversized import OVERSIZED_PREFIX, oversized_error
 from runtime.redis_errors import is_nogroup, transient
@@ -367,11 +367,10 @@ class RedisSource:
         args += [i.message_id for i in done]
         args += [i.envelope.id if i.envelope is not None else "" for i in done]
         for d in dead:
-            fields: dict[Any, Any] = dict(d.inbound.raw or {})
-            fields.update(dead_letter_fields(d, self._group))
+            fields = dead_letter_entry(d, self._group, max_bytes=self._settings.max_entry_bytes)
             args += (d.inbound.message_id, 2 * len(fields))
-            for k, v in fields.items():
-                args += (k, v)
+            for name, value in fields.items():
+                args += (name, value)
         for k, i in enumerate(done, 1):
             if i.effects:
                 args += (k, len(i.effects))

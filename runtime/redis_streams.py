@@ -18,11 +18,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
-from runtime.envelope import Envelope
-from runtime.errors import NotSupportedError, TransportError
-from runtime.redis_conn import make_client
+from runtime.constants import MAX_PAYLOAD_BYTES
+from runtime.envelope import Envelope, entry_size_over
+from runtime.errors import EventTooLarge, NotSupportedError, TransportError
+from runtime.redis_conn import make_client, open_checked
 from runtime.redis_errors import RETRYABLE, is_loading
 from runtime.settings import ConsumerSettings, RedisSettings
 from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
@@ -30,8 +30,9 @@ from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
 log = logging.getLogger("schemabus.redis")
 
 
-def _xadd_args(out: Outbound, now_ms: int) -> list[Any]:
-    """XADD with the catalog's approximate trimming: MAXLEN ~ n, else MINID ~ (now - age)."""
+def _xadd_args(out: Outbound, now_ms: int, max_bytes: int) -> list[Any]:
+    """XADD with the catalog's approximate trimming: MAXLEN ~ n, else MINID ~ (now - age).
+    Raises `EventTooLarge` when the entry would be over `max_bytes`."""
     args: list[Any] = ["XADD", out.destination]
     r = out.retention
     if r is not None:
@@ -41,7 +42,12 @@ def _xadd_args(out: Outbound, now_ms: int) -> list[Any]:
             now_ms = now_ms or int(time.time() * 1000)
             args += ("MINID", "~", f"{now_ms - r.max_age_ms}-0")
     args.append("*")
-    for key, value in out.envelope.to_fields().items():
+    fields = out.envelope.to_fields()
+    size = entry_size_over(fields, max_bytes)
+    if size is not None:
+        env = out.envelope
+        raise EventTooLarge(env.type, env.dataversion, env.id, size, max_bytes)
+    for key, value in fields.items():
         args += (key, value)
     return args
 
@@ -60,16 +66,13 @@ class RedisTransport:
         self.client = client
         self.settings = settings
         self.publish_timeout_s = publish_timeout_s
+        self.max_payload_bytes = settings.max_payload_bytes if settings else MAX_PAYLOAD_BYTES
 
     @classmethod
     async def connect(cls, settings: RedisSettings, **options: Any) -> RedisTransport:
-        client = make_client(settings.client_kwargs())
-        try:
-            await client.ping()
-        except RedisError as exc:
-            await client.aclose()
-            raise TransportError(f"cannot reach Redis at {settings.url}: {exc}") from None
-        return cls(client, settings, **options)
+        """Connect and PING within `settings.startup_timeout_s`, or raise `TransportError`
+        with one line saying what failed (no answer, refused, password, TLS)."""
+        return cls(await open_checked(settings), settings, **options)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisTransport:
@@ -102,16 +105,17 @@ class RedisTransport:
         if len(batch) == 1:
             # One event: a plain command; a pipeline object costs more than it saves.
             client: Any = self.client
-            await client.execute_command(*_xadd_args(batch[0], 0))
+            await client.execute_command(*_xadd_args(batch[0], 0, self.max_payload_bytes))
             return
         # Any: redis-py's Pipeline.execute_command is untyped.
         pipe: Any = self.client.pipeline(transaction=False)
         now_ms = 0
+        limit = self.max_payload_bytes
         for out in batch:
             if out.retention is not None and out.retention.maxlen is None:
                 now_ms = now_ms or int(time.time() * 1000)
-            pipe.execute_command(*_xadd_args(out, now_ms))
-        await pipe.execute()
+            pipe.execute_command(*_xadd_args(out, now_ms, limit))
+        await pipe.execute()  # only once every entry of the batch passed the size check
 
     def source(
         self,

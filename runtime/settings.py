@@ -13,7 +13,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
+from runtime.constants import MAX_PAYLOAD_BYTES
 from runtime.errors import ConfigError
+
+#: Default deadline of every start-up and health path (SCHEMABUS_STARTUP_TIMEOUT_S).
+DEFAULT_STARTUP_TIMEOUT_S = 10.0
 
 
 class Secret:
@@ -63,8 +67,17 @@ class RedisSettings:
     # (about 25 s), connection refusals and resets at once.
     socket_timeout_s: float | None = None
     connect_timeout_s: float = 10.0
+    # Start-up and health paths get a deadline instead (asyncio timeouts, no per-command
+    # timer on the hot path): the first connection (TCP, TLS, AUTH/HELLO, PING) and every
+    # command of `schemabus status` / `schemabus dlq`. A server that accepts TCP but never
+    # answers (stopped, or a proxy without a backend) then fails with one clear line.
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     keepalive: bool = True
     max_connections: int = 64
+    # Publishing refuses an event whose stream entry (all fields) is larger; the same
+    # SCHEMABUS_MAX_PAYLOAD_BYTES as ConsumerSettings.max_payload_bytes, so that what one
+    # service publishes the others accept.
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
@@ -95,9 +108,15 @@ class RedisSettings:
         )
 
     @property
+    def uses_tls(self) -> bool:
+        """`rediss://`, or any TLS file given: a CA, certificate or key is never ignored
+        (connecting in plaintext while TLS files are configured would be silent)."""
+        return self.tls or bool(self.tls_ca_file or self.tls_cert_file or self.tls_key_file)
+
+    @property
     def url(self) -> str:
         """The URL without its password, fit for logs."""
-        scheme = "rediss" if self.tls else "redis"
+        scheme = "rediss" if self.uses_tls else "redis"
         auth = (
             f"{self.username or ''}{':***' if self.password else ''}@"
             if (self.username or self.password)
@@ -120,7 +139,7 @@ class RedisSettings:
             "max_connections": self.max_connections,
             "decode_responses": False,
         }
-        if self.tls:
+        if self.uses_tls:
             kwargs["ssl"] = True
             kwargs["ssl_ca_certs"] = self.tls_ca_file
             kwargs["ssl_certfile"] = self.tls_cert_file
@@ -141,8 +160,16 @@ class NatsSettings:
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     name: str | None = None
-    connect_timeout_s: float = 2.0
+    connect_timeout_s: float = 2.0  # per attempt (nats-py's connect_timeout)
+    # The whole first connection, all attempts included: nats-py has no overall bound and
+    # can wait forever (e.g. after a TLS verification failure).
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     max_reconnect_attempts: int = -1  # forever: a service outlives broker restarts
+
+    @property
+    def uses_tls(self) -> bool:
+        """`tls://` (or `wss://`), or any TLS file given; TLS asked for is then enforced."""
+        return self.tls or bool(self.tls_ca_file or self.tls_cert_file or self.tls_key_file)
 
     @classmethod
     def from_url(cls, urls: str, **overrides: Any) -> NatsSettings:
@@ -196,7 +223,7 @@ class ConsumerSettings:
     concurrency: int = 32  # aggregates handled in parallel
     visibility_timeout_ms: int = 30_000  # idle time after which another consumer reclaims
     reclaim_interval_ms: int = 5_000
-    max_payload_bytes: int = 1_048_576  # larger data is dead-lettered as oversized
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES  # larger entries are dead-lettered as oversized
     # Which deliveries are checked against idempotency markers before the handler runs:
     # "always" (also catches duplicate publishes, e.g. a publisher retry after a dropped
     # connection), "redelivered" (only deliveries with attempts > 1), "off". The check
@@ -241,14 +268,18 @@ class Settings:
         """Read `SCHEMABUS_*` variables (see README "Configuration").
 
         SCHEMABUS_REDIS_URL (or REDIS_URL; the literal `none` disables Redis),
-        SCHEMABUS_REDIS_TLS_CA / _TLS_CERT / _TLS_KEY,
+        SCHEMABUS_REDIS_TLS_CA / _TLS_CERT / _TLS_KEY (any of them turns TLS on, as the
+        NATS ones do for NATS: a configured CA is never silently ignored),
         SCHEMABUS_NATS_URL (comma-separated; unset = no NATS), SCHEMABUS_NATS_USER,
         SCHEMABUS_NATS_PASSWORD, SCHEMABUS_NATS_TOKEN, SCHEMABUS_NATS_CREDS,
         SCHEMABUS_NATS_TLS_CA / _TLS_CERT / _TLS_KEY,
         SCHEMABUS_BATCH, SCHEMABUS_BLOCK_MS, SCHEMABUS_CONCURRENCY,
-        SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES.
+        SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES,
+        SCHEMABUS_HANDLER_TIMEOUT_MS, SCHEMABUS_DEDUPE, SCHEMABUS_STARTUP_TIMEOUT_S.
         """
         e = os.environ if env is None else env
+        startup = _float(e, "SCHEMABUS_STARTUP_TIMEOUT_S", DEFAULT_STARTUP_TIMEOUT_S)
+        max_payload = _int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", MAX_PAYLOAD_BYTES)
         redis: RedisSettings | None = None
         redis_url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
         if redis_url.lower() != "none":
@@ -258,6 +289,8 @@ class Settings:
                 tls_ca_file=e.get("SCHEMABUS_REDIS_TLS_CA"),
                 tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
                 tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
+                startup_timeout_s=startup,
+                max_payload_bytes=max_payload,
             )
         nats: NatsSettings | None = None
         if nats_url := e.get("SCHEMABUS_NATS_URL"):
@@ -279,7 +312,7 @@ class Settings:
                 if v := e.get(f"SCHEMABUS_NATS_TLS_{name.upper()}"):
                     overrides[key] = v
                     overrides["tls"] = True
-            nats = replace(nats, **overrides)
+            nats = replace(nats, startup_timeout_s=startup, **overrides)
         d = ConsumerSettings()
         consumer = ConsumerSettings(
             batch=_int(e, "SCHEMABUS_BATCH", d.batch),
@@ -288,7 +321,7 @@ class Settings:
             visibility_timeout_ms=_int(
                 e, "SCHEMABUS_VISIBILITY_TIMEOUT_MS", d.visibility_timeout_ms
             ),
-            max_payload_bytes=_int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", d.max_payload_bytes),
+            max_payload_bytes=max_payload,
             handler_timeout_ms=_int(e, "SCHEMABUS_HANDLER_TIMEOUT_MS", d.handler_timeout_ms),
             lease_ttl_ms=_int(e, "SCHEMABUS_LEASE_TTL_MS", d.lease_ttl_ms),
             heartbeat_ms=_int(e, "SCHEMABUS_HEARTBEAT_MS", d.heartbeat_ms),
@@ -322,6 +355,19 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw!r}")
     return value
 
 

@@ -8,11 +8,14 @@ fields) rather than to double count.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Protocol
 
 import redis.asyncio as aioredis
+
+from runtime.errors import ConfigError
+from runtime.redis_conn import make_client
+from runtime.settings import RedisSettings, Settings
 
 
 class StateStore(Protocol):
@@ -82,16 +85,25 @@ class RedisState:
 
     @classmethod
     def from_url(cls, url: str) -> RedisState:
-        return cls(aioredis.Redis.from_url(url, decode_responses=True))
+        return cls.from_settings(RedisSettings.from_url(url))
 
     @classmethod
-    def from_env(cls) -> RedisState:
-        url = os.environ.get("SCHEMABUS_REDIS_URL") or os.environ.get("REDIS_URL")
-        if not url:
-            from runtime.errors import ConfigError
+    def from_settings(cls, settings: RedisSettings) -> RedisState:
+        """With the same address, credentials, TLS and timeouts as the transport."""
+        return cls(make_client({**settings.client_kwargs(), "decode_responses": True}))
 
-            raise ConfigError("set SCHEMABUS_REDIS_URL (e.g. redis://127.0.0.1:6379/0)")
-        return cls.from_url(url)
+    @classmethod
+    def from_env(cls, owner: str = "this service") -> RedisState:
+        """From `SCHEMABUS_REDIS_URL` and the other Redis settings (`schemabus run
+        --redis-url` sets it too); `owner` names who needs it in the error when Redis is
+        switched off (`none`)."""
+        redis = Settings.from_env().redis
+        if redis is None:
+            raise ConfigError(
+                f"{owner} keeps its state in Redis, but SCHEMABUS_REDIS_URL is 'none': set it "
+                "(or --redis-url) to a redis:// URL"
+            )
+        return cls.from_settings(redis)
 
     async def hset(self, key: str, mapping: Mapping[str, str]) -> None:
         # redis-py's Mapping type is invariant in its key type; a plain dict[str, str] is fine.

@@ -21,6 +21,9 @@ from runtime.partitioning import split_partition
 #: Lag above this is shown as ">N" on servers that do not report it (counting is O(lag)).
 LAG_SCAN_LIMIT = 10_000
 
+# Counted on the server: the entries themselves (possibly large) never cross the network.
+COUNT_AFTER_LUA = "return #redis.call('XRANGE', KEYS[1], ARGV[1], '+', 'COUNT', ARGV[2])"
+
 
 @dataclass(slots=True)
 class GroupStatus:
@@ -125,8 +128,8 @@ async def _group(client: Any, key: str, g: dict[Any, Any], now_ms: int) -> Group
     lag, capped = g.get("lag"), False
     if lag is None:
         # Redis < 7: count what lies after the last delivered id, up to a limit.
-        after = await client.xrange(key, min=f"({last}", count=LAG_SCAN_LIMIT + 1)
-        lag, capped = min(len(after), LAG_SCAN_LIMIT), len(after) > LAG_SCAN_LIMIT
+        after = int(await client.eval(COUNT_AFTER_LUA, 1, key, f"({last}", LAG_SCAN_LIMIT + 1))
+        lag, capped = min(after, LAG_SCAN_LIMIT), after > LAG_SCAN_LIMIT
     oldest: float | None = None
     if int(g["pending"]):
         summary = await client.xpending(key, name)

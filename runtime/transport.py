@@ -23,11 +23,12 @@ Retry timing, ordering, idempotency decisions and dispatch live above, in
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NoReturn, Protocol, SupportsIndex
 
 from runtime.envelope import Envelope
+from runtime.errors import NotSupportedError
 from runtime.settings import ConsumerSettings
 from runtime.spec import Retention
 
@@ -36,9 +37,47 @@ Capability = Literal["durable", "live", "request", "effects"]
 live: fan-out to whoever is subscribed now. request: request/reply.
 effects: staged effects run atomically with the ack."""
 
-RedisCommand = tuple[str | bytes | int | float, ...]
-"""A staged effect: a Redis command (`("HINCRBY", "ledger", event_id, 1)`) run in the
-same atomic step as the event's ack and idempotency mark."""
+StagedEffect = tuple[str | bytes | int | float, ...]
+"""A staged effect: a command for the store a transport with the "effects" capability
+settles in, run in the same atomic step as the event's ack and idempotency mark (on
+Redis, a Redis command such as `("HINCRBY", "ledger", event_id, 1)`)."""
+
+RedisCommand = StagedEffect  # the former name
+
+
+class NoEffects(list[StagedEffect]):
+    """`Inbound.effects` of a transport without the "effects" capability: it stays empty,
+    and staging raises `NotSupportedError` at the call instead of the effect being
+    dropped at settle. One instance can be shared: nothing can be added to it."""
+
+    __slots__ = ("transport",)
+
+    def __init__(self, transport: str) -> None:
+        super().__init__()
+        self.transport = transport
+
+    def _refuse(self) -> NoReturn:
+        raise NotSupportedError(
+            f"ctx.stage() needs a transport that commits staged effects atomically with "
+            f"the ack (Redis Streams); this event came over {self.transport}, which cannot: "
+            "make the side effect idempotent with ctx.event_id instead, or consume the "
+            "event from Redis"
+        )
+
+    def append(self, effect: StagedEffect) -> NoReturn:
+        self._refuse()
+
+    def extend(self, effects: Iterable[StagedEffect]) -> NoReturn:
+        self._refuse()
+
+    def insert(self, index: SupportsIndex, effect: StagedEffect) -> NoReturn:
+        self._refuse()
+
+    def __iadd__(self, effects: Iterable[StagedEffect]) -> NoReturn:  # type: ignore[misc,override]
+        self._refuse()
+
+    def __setitem__(self, index: Any, value: Any) -> NoReturn:
+        self._refuse()
 
 
 @dataclass(slots=True)
@@ -61,7 +100,9 @@ class Inbound:
     original wire form (stream fields) so that the dead letter preserves it. `completed`:
     the group already completed this event (its idempotency mark was seen when it was
     read), so the engine acknowledges it without running the handler. `token` is the
-    transport's own handle (a NATS message to ack, for instance).
+    transport's own handle (the fencing token on Redis, a NATS message to ack).
+    `effects` collects what the handler stages; a transport without the "effects"
+    capability must pass a `NoEffects`, so that staging fails loudly there.
     """
 
     destination: str
@@ -71,7 +112,7 @@ class Inbound:
     error: str | None = None
     raw: Mapping[bytes, bytes] | None = None
     token: Any = None
-    effects: list[RedisCommand] = field(default_factory=list)
+    effects: list[StagedEffect] = field(default_factory=list)
     completed: bool = False
     oversized: bool = False
 

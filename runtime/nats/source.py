@@ -13,7 +13,8 @@ still in progress, so a slow or retrying handler does not get its message redeli
 another instance; only a dead process lets the visibility timeout expire.
 
 Completed event ids are remembered in memory (bounded), so a redelivery to the same
-process does not rerun a handler. Staged Redis effects are not available on NATS.
+process does not rerun a handler. Staged effects are not available on NATS: `ctx.stage()`
+raises there (every inbound carries the shared `NO_EFFECTS`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from nats.js import api as js_api
 
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.settings import ConsumerSettings
-from runtime.transport import DeadLetter, Inbound
+from runtime.transport import DeadLetter, Inbound, NoEffects
 
 from .connection import flush_in_order
 from .jetstream import JetStreamSubject, consumer_name
@@ -43,6 +44,9 @@ if TYPE_CHECKING:
     from .transport import NatsTransport
 
 log = logging.getLogger("schemabus.nats")
+
+#: Shared by every inbound: NATS cannot commit effects with its ack, so staging raises.
+NO_EFFECTS = NoEffects("NATS")
 
 #: How long one pull request waits on the server before the loop asks again.
 PULL_WAIT_S = 1.0
@@ -102,7 +106,6 @@ class NatsSource:
         self._recent = _Recent(REMEMBERED_EVENTS)
         self._opened = False
         self._closing = False
-        self._warned_effects = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -255,7 +258,7 @@ class NatsSource:
             error = None
         except MalformedEnvelope as exc:
             envelope, error = None, str(exc)
-        return Inbound(msg.subject, message_id, attempts, envelope, error, None, msg)
+        return Inbound(msg.subject, message_id, attempts, envelope, error, None, msg, NO_EFFECTS)
 
     def assign(self, partition: str, token: int) -> None:
         return None
@@ -298,13 +301,6 @@ class NatsSource:
             for inbound in done:
                 if inbound.envelope is not None:
                     self._recent.add(inbound.envelope.id)
-                if inbound.effects and not self._warned_effects:
-                    self._warned_effects = True
-                    log.error(
-                        "staged effects need the Redis transport; %s ignores them (%s)",
-                        inbound.destination,
-                        self._group,
-                    )
                 await self._ack(inbound)
             for letter in dead:
                 await self._t.dead_letter(letter, self._group)

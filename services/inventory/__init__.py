@@ -42,4 +42,4 @@ class InventoryService(InventoryHandlers):
 
 
 def wiring() -> ServiceWiring:
-    return wire(InventoryService(RedisState.from_env()))
+    return wire(InventoryService(RedisState.from_env(owner="the inventory service")))

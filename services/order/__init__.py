@@ -117,4 +117,4 @@ class OrderService(OrderHandlers):
 
 
 def wiring() -> ServiceWiring:
-    return wire(OrderService(RedisState.from_env()))
+    return wire(OrderService(RedisState.from_env(owner="the order service")))

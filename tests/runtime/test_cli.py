@@ -194,7 +194,11 @@ def test_dlq_list_show_replay_purge(redis_url: str, capsys: pytest.CaptureFixtur
     assert "no dead letters" in out
 
 
-def test_user_errors_are_one_line(redis_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_errors_are_one_line(
+    redis_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `run` exports --redis-url for the service's own code; restore the variable afterwards.
+    monkeypatch.setenv("SCHEMABUS_REDIS_URL", redis_url)
     code, _, err = _run(["--redis-url", "http://nope", "status"], capsys)
     assert code == 2 and err.count("\n") == 1 and "redis://" in err
     code, _, err = _run(["--redis-url", redis_url, "dlq", "show", "1-1"], capsys)
