@@ -32,9 +32,9 @@ async def test_failure_lines_are_located_and_carry_no_payload(
     event = PaymentFailedV1(order_id="ord-77", reason="card_declined", detail="SECRET-DETAIL")
     event_id = await bus.publish(event)
     traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-    transport.log("payments").entries[transport.log("payments").ids[0]][b"traceparent"] = (
-        traceparent.encode()
-    )
+    partition = spec.route(event.order_id)  # `payments` is partitioned
+    log = transport.log(partition)
+    log.entries[log.ids[0]][b"traceparent"] = traceparent.encode()
     with caplog.at_level(logging.WARNING, logger="schemabus"):
         for _ in range(spec.retry.max_deliveries + 2):
             await runner.drain()
