@@ -25,6 +25,7 @@ from runtime.testkit.servers import (
     RedisServer,
     find_redis_server,
     redis_command,
+    replica_caught_up,
     server_version,
 )
 
@@ -286,6 +287,23 @@ class RedisCluster(ServerGroup[RedisClusterNode]):
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
         wait_for("the cluster to be healthy (state ok, in sync)", self.healthy, timeout)
+
+    def wait_replicas_synced(self, timeout: float = 30.0) -> None:
+        """Wait until every running replica has applied all writes of its master (so a
+        failover right after loses nothing: replication is asynchronous)."""
+
+        def synced() -> bool:
+            for replica in self.replicas():
+                master_id = self.views(replica)[self.node_id(replica)].master_id
+                if master_id is None:
+                    return False
+                master = self.node_by_id(master_id)
+                with self.client(replica) as r, self.client(master) as m:
+                    if not replica_caught_up(r, m):
+                        return False
+            return True
+
+        wait_for("every replica to catch up with its master", synced, timeout)
 
     def kill(self, member: RedisClusterNode) -> None:
         """SIGKILL one node; who replicated whom is remembered for `wait_failover`."""

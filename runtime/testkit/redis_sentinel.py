@@ -25,6 +25,7 @@ from runtime.testkit.servers import (
     _resp,
     find_redis_server,
     redis_command,
+    replica_caught_up,
     server_version,
 )
 
@@ -265,6 +266,19 @@ class RedisSentinelGroup(ServerGroup[ManagedServer]):
             self.ready,
             timeout,
         )
+
+    def wait_replicas_synced(self, timeout: float = 30.0) -> None:
+        """Wait until every running replica has applied all of the primary's writes."""
+
+        def synced() -> bool:
+            primary = self.primary()
+            for replica in self.replicas():
+                with self.client(replica) as r, self.client(primary) as m:
+                    if not replica_caught_up(r, m):
+                        return False
+            return True
+
+        wait_for("every replica to catch up with the primary", synced, timeout)
 
     # -- failover -----------------------------------------------------------------------
 

@@ -199,6 +199,16 @@ def redis_command(client: Any, *args: Any) -> Any:
     return client.execute_command(*args)
 
 
+def replica_caught_up(replica: Any, primary: Any) -> bool:
+    """True when `replica` (a sync client) has applied everything `primary` has written."""
+    mine = replica.info("replication")
+    theirs = primary.info("replication")
+    return bool(
+        mine.get("master_link_status") == "up"
+        and int(mine.get("slave_repl_offset", -1)) >= int(theirs["master_repl_offset"])
+    )
+
+
 def _resp(*parts: str) -> bytes:
     # RESP array encoding, so passwords with spaces or quotes reach AUTH intact.
     out = [f"*{len(parts)}\r\n".encode()]
