@@ -51,9 +51,11 @@ class SentinelServer(ManagedServer):
         down_after_ms: int,
         failover_timeout_ms: int,
         auth_pass: str | None = None,
+        sentinel_password: str | None = None,
         start_timeout: float = 30.0,
     ) -> None:
         self.binary = binary
+        self.sentinel_password = sentinel_password
         self.master_name = master_name
         self.master_host = master_host
         self.master_port = master_port
@@ -86,6 +88,10 @@ class SentinelServer(ManagedServer):
         ]
         if self.auth_pass:
             lines.append(f"sentinel auth-pass {m} {_redis_conf_string(self.auth_pass)}")
+        if self.sentinel_password:
+            # Clients must AUTH to this Sentinel; Sentinels AUTH to each other with it.
+            secret = _redis_conf_string(self.sentinel_password)
+            lines += [f"requirepass {secret}", f"sentinel sentinel-pass {secret}"]
         return "\n".join(lines) + "\n"
 
     def _command(self) -> list[str]:
@@ -95,13 +101,16 @@ class SentinelServer(ManagedServer):
         return [self.binary, str(self.config_path), "--sentinel"]
 
     def _probe(self) -> bool:
-        return connect_and_read(self.port, _resp("PING"), 1).endswith(b"+PONG\r\n")
+        auth = _resp("AUTH", self.sentinel_password) if self.sentinel_password else b""
+        reply = connect_and_read(self.port, auth + _resp("PING"), 2 if auth else 1)
+        return reply.endswith(b"+PONG\r\n")
 
 
 class RedisSentinelGroup(ServerGroup[ManagedServer]):
     """A primary, `replicas` replicas and `sentinels` Sentinels (quorum: a majority).
 
     `url` is the `redis+sentinel://` URL naming every Sentinel and the master name.
+    `password` protects the data nodes, `sentinel_password` the Sentinels.
     """
 
     def __init__(
@@ -113,6 +122,7 @@ class RedisSentinelGroup(ServerGroup[ManagedServer]):
         flavor: RedisFlavor | None = None,
         binary: str | None = None,
         password: str | None = None,
+        sentinel_password: str | None = None,
         down_after_ms: int = 1000,
         failover_timeout_ms: int = 10_000,
         appendonly: bool = False,
@@ -124,6 +134,7 @@ class RedisSentinelGroup(ServerGroup[ManagedServer]):
         self.replica_count = replicas
         self.sentinel_count = sentinels
         self.password = password
+        self.sentinel_password = sentinel_password
         self.down_after_ms = down_after_ms
         self.failover_timeout_ms = failover_timeout_ms
         self.appendonly = appendonly
@@ -150,7 +161,7 @@ class RedisSentinelGroup(ServerGroup[ManagedServer]):
         """A plain client on one process (data node or Sentinel), for inspecting it."""
         options.setdefault("socket_timeout", 5)
         options.setdefault("socket_connect_timeout", 2)
-        password = self.password if isinstance(node, RedisServer) else None
+        password = self.password if isinstance(node, RedisServer) else self.sentinel_password
         return redis.Redis(
             host=node.host, port=node.port, password=password, decode_responses=True, **options
         )
@@ -188,6 +199,7 @@ class RedisSentinelGroup(ServerGroup[ManagedServer]):
                 down_after_ms=self.down_after_ms,
                 failover_timeout_ms=self.failover_timeout_ms,
                 auth_pass=self.password,
+                sentinel_password=self.sentinel_password,
                 start_timeout=self.start_timeout,
             )
             self.members.append(sentinel)

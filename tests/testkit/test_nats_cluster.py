@@ -10,6 +10,7 @@ import time
 import nats
 import pytest
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
@@ -58,7 +59,7 @@ async def test_messages_cross_nodes(nats_cluster: NatsCluster) -> None:
         assert sub_client.connected_url is not None and sub_client.connected_url.port == b.port
         inbox: asyncio.Queue[bytes] = asyncio.Queue()
 
-        async def on_message(msg: nats.aio.msg.Msg) -> None:
+        async def on_message(msg: Msg) -> None:
             await inbox.put(msg.data)
 
         await sub_client.subscribe("cross", cb=on_message)

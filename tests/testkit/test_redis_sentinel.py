@@ -34,7 +34,9 @@ async def test_sentinel_discovers_fails_over_and_cleans_up(
     old = group.primary()
     replica = group.replicas()[0]
 
-    sentinel = Sentinel(group.sentinel_addresses, socket_timeout=2, socket_connect_timeout=1)
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        group.sentinel_addresses, socket_timeout=2, socket_connect_timeout=1
+    )
     master = sentinel.master_for("schemabus", socket_timeout=2, socket_connect_timeout=1)
     try:
         assert await sentinel.discover_master("schemabus") == (old.host, old.port)
