@@ -21,8 +21,11 @@ from runtime.testkit.group import ServerGroup, wait_for
 from runtime.testkit.process import free_port_with_partner
 from runtime.testkit.servers import (
     REPLICATION_CONFIG,
+    AppendFsync,
     RedisFlavor,
     RedisServer,
+    ServerVersion,
+    _redis_conf_string,
     find_redis_server,
     redis_command,
     replica_caught_up,
@@ -102,7 +105,7 @@ class RedisCluster(ServerGroup[RedisClusterNode]):
         password: str | None = None,
         node_timeout_ms: int = 2000,
         appendonly: bool = False,
-        appendfsync: str = "everysec",
+        appendfsync: AppendFsync = "everysec",
         start_timeout: float = 60.0,
     ) -> None:
         super().__init__()
@@ -123,7 +126,7 @@ class RedisCluster(ServerGroup[RedisClusterNode]):
     # -- addresses ----------------------------------------------------------------------
 
     @property
-    def version(self) -> Any:
+    def version(self) -> ServerVersion:
         return server_version(self.binary)
 
     @property
@@ -158,13 +161,13 @@ class RedisCluster(ServerGroup[RedisClusterNode]):
             *REPLICATION_CONFIG,
         ]
         if self.password:
-            config.append(f"masterauth {self.password}")
+            config.append(f"masterauth {_redis_conf_string(self.password)}")
         for _ in range(total):
             node = RedisClusterNode(
                 binary=self.binary,
                 password=self.password,
                 appendonly=self.appendonly,
-                appendfsync=self.appendfsync,  # type: ignore[arg-type]
+                appendfsync=self.appendfsync,
                 extra_config=config,
                 start_timeout=self.start_timeout,
             )

@@ -19,7 +19,7 @@ from runtime.redis_conn import (
 )
 from runtime.settings import RedisSettings, Secret
 from runtime.testkit import RedisCluster, RedisSentinelGroup, RedisServer
-from runtime.testkit.pytest_plugin import RedisSentinelFactory
+from runtime.testkit.pytest_plugin import RedisClusterFactory, RedisSentinelFactory
 from tests.testkit.retry import eventually
 
 pytestmark = pytest.mark.redis
@@ -75,8 +75,11 @@ async def test_cluster_url_reaches_every_shard(redis_cluster: RedisCluster) -> N
 
 
 @pytest.mark.slow
-async def test_cluster_client_follows_a_master_kill(redis_cluster_fresh: RedisCluster) -> None:
-    cluster = redis_cluster_fresh
+async def test_cluster_client_follows_a_master_kill(
+    redis_cluster_factory: RedisClusterFactory,
+) -> None:
+    cluster = redis_cluster_factory(password="cluster secret")
+    assert cluster.url.startswith("redis+cluster://:cluster%20secret@")
     client = make_client(RedisSettings.from_url(cluster.url))
     try:
         for i in range(50):

@@ -92,7 +92,7 @@ async def test_jetstream_r3_survives_a_node_kill(nats_cluster_factory: NatsClust
     first_leader = cluster.wait_meta_leader()
     client = await _connect(*cluster.urls)
     try:
-        js = client.jetstream(timeout=2)
+        js = client.jetstream(timeout=5)
         info = await js.add_stream(name="ORDERS", subjects=["orders.>"], num_replicas=3)
         assert info.config.num_replicas == 3
         for i in range(100):
@@ -129,10 +129,16 @@ async def test_jetstream_r3_survives_a_node_kill(nats_cluster_factory: NatsClust
             assert ack.seq == i + 1
 
         # Nothing acknowledged was lost: read the whole stream back in order.
-        sub = await js.pull_subscribe("orders.>", durable="reader")
+        # Creating the R3 consumer needs a raft election of its own with one node down.
+        sub, _ = await eventually(js.pull_subscribe, "orders.>", "reader", retried=JS_RETRIED)
         seen: list[bytes] = []
-        while len(seen) < 200:
-            for msg in await sub.fetch(100, timeout=5):
+        deadline = time.monotonic() + 60
+        while len(seen) < 200 and time.monotonic() < deadline:
+            try:
+                batch = await sub.fetch(100, timeout=5)
+            except NatsTimeoutError:
+                continue
+            for msg in batch:
                 seen.append(msg.data)
                 await msg.ack()
         assert seen == [str(i).encode() for i in range(200)]
