@@ -1,4 +1,9 @@
-"""redis-py asyncio connections that pack commands with hiredis.
+"""redis-py asyncio clients for every Redis URL kind, packing commands with hiredis.
+
+`make_client(settings)` returns a plain client (redis://, rediss://), a cluster client
+(redis+cluster://) or a client of the primary found through Sentinel (redis+sentinel://)
+that follows failovers. Passing `settings.client_kwargs()` instead keeps the single-server
+fast path exactly as it was.
 
 redis-py's asyncio `Connection.pack_command` is pure Python and re-joins its buffer per
 argument; for a pipelined batch of XADDs or one settle script with hundreds of arguments
@@ -14,14 +19,19 @@ import contextlib
 import os
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias, overload
 
 import redis.asyncio as aioredis
 import redis.exceptions as rex
+from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import Connection, SSLConnection
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool, SentinelManagedConnection
 
 from runtime.errors import TransportError
 from runtime.settings import RedisSettings
+
+#: What `make_client(settings)` returns; both speak the same command API.
+RedisClient: TypeAlias = aioredis.Redis | RedisCluster
 
 _hiredis_pack: Callable[[tuple[Any, ...]], bytes] | None
 try:
@@ -51,6 +61,16 @@ class FastConnection(Connection):
 
 
 class FastSSLConnection(SSLConnection):
+    if _hiredis_pack is not None:
+
+        def pack_command(self, *args: Any) -> list[bytes]:
+            return _pack(args)
+
+        def pack_commands(self, commands: Any) -> list[bytes]:
+            return [b"".join(_pack(tuple(cmd))[0] for cmd in commands)]
+
+
+class FastSentinelManagedConnection(SentinelManagedConnection):
     if _hiredis_pack is not None:
 
         def pack_command(self, *args: Any) -> list[bytes]:
@@ -91,9 +111,24 @@ class FastBlockingConnectionPool(aioredis.BlockingConnectionPool):
         return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
 
 
-def make_client(kwargs: dict[str, Any]) -> aioredis.Redis:
-    """A client from `RedisSettings.client_kwargs()` using the fast connections."""
-    kw = dict(kwargs)
+@overload
+def make_client(config: dict[str, Any]) -> aioredis.Redis: ...
+
+
+@overload
+def make_client(config: RedisSettings) -> RedisClient: ...
+
+
+def make_client(config: dict[str, Any] | RedisSettings) -> RedisClient:
+    """A client for `RedisSettings` of any mode, or from `RedisSettings.client_kwargs()`
+    (single server) using the fast connections."""
+    if isinstance(config, RedisSettings):
+        if config.mode == "cluster":
+            return _cluster_client(config)
+        if config.mode == "sentinel":
+            return _sentinel_client(config)
+        config = config.client_kwargs()
+    kw = dict(config)
     ssl = kw.pop("ssl", False)
     cls = FastSSLConnection if ssl else FastConnection
     if not ssl:
@@ -206,3 +241,58 @@ def _reason(text: str) -> str:
         return text.rstrip(".").strip() or "no reason given"
     errno = int(found.group(1))
     return os.strerror(errno) if errno > 0 else found.group(2).rstrip(".").strip()
+
+
+def _cluster_client(settings: RedisSettings) -> RedisCluster:
+    kw = settings.connection_kwargs()
+    client = RedisCluster(
+        startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],
+        max_connections=settings.max_connections,  # per node
+        **kw,
+    )
+    # redis-py fixes the cluster's connection class; swap in the hiredis-packing one for
+    # the seed nodes and for every node it discovers (they share these kwargs).
+    client.connection_kwargs["connection_class"] = FastConnection
+    for node in client.startup_nodes:
+        node.connection_class = FastConnection
+    return client
+
+
+class _SentinelBlockingPool(SentinelConnectionPool, FastBlockingConnectionPool):
+    """Sentinel's pool (finds the primary, drops connections to a demoted one) with the
+    blocking behaviour of the single-server pool: wait for a free connection."""
+
+
+class SentinelRedis(aioredis.Redis):
+    """The primary's client; closing it also closes its connections to the Sentinels."""
+
+    sentinel_manager: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        await super().aclose(close_connection_pool)
+        if self.sentinel_manager is not None:
+            for client in self.sentinel_manager.sentinels:
+                await client.aclose()
+
+
+def _sentinel_client(settings: RedisSettings) -> SentinelRedis:
+    kw = settings.connection_kwargs()
+    sentinel_kw = {
+        "socket_timeout": settings.connect_timeout_s,
+        "socket_connect_timeout": settings.connect_timeout_s,
+        "password": settings.sentinel_password.get() if settings.sentinel_password else None,
+    }
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(settings.nodes), sentinel_kwargs=sentinel_kw, **kw
+    )
+    client: SentinelRedis = sentinel.master_for(
+        settings.master_name or "",
+        redis_class=SentinelRedis,
+        connection_pool_class=_SentinelBlockingPool,
+        connection_class=FastSentinelManagedConnection,
+        db=settings.db,
+        max_connections=settings.max_connections,
+        timeout=20,
+    )
+    client.sentinel_manager = sentinel
+    return client

@@ -50,11 +50,36 @@ def _secret(value: str | None) -> Secret | None:
     return Secret(value) if value else None
 
 
+#: How the runtime reaches Redis: one server, a Redis Cluster, or a primary found through
+#: Sentinels (the URL scheme picks it: redis[s]://, redis+cluster://, redis+sentinel://).
+RedisMode = Literal["single", "cluster", "sentinel"]
+_MODE_OF_SCHEME: dict[str, tuple[RedisMode, bool]] = {
+    "redis": ("single", False),
+    "rediss": ("single", True),
+    "redis+cluster": ("cluster", False),
+    "redis+sentinel": ("sentinel", False),
+}
+_SCHEME_OF_MODE = {"cluster": "redis+cluster", "sentinel": "redis+sentinel"}
+_URL_FORMS = (
+    "redis://host[:port][/db], rediss://... (TLS), redis+cluster://host:port[,host:port...] "
+    "or redis+sentinel://host:port[,host:port...]/<master>[/db]"
+)
+DEFAULT_REDIS_PORT = 6379
+DEFAULT_SENTINEL_PORT = 26379
+
+
 @dataclass(frozen=True, slots=True)
 class RedisSettings:
     host: str = "localhost"
     port: int = 6379
     db: int = 0
+    #: "single" (host/port), "cluster" (`nodes` are seed nodes) or "sentinel" (`nodes` are
+    #: the Sentinels watching `master_name`). host/port repeat the first node.
+    mode: RedisMode = "single"
+    nodes: tuple[tuple[str, int], ...] = ()
+    master_name: str | None = None
+    #: AUTH for the Sentinels themselves (the URL's credentials are for the data nodes).
+    sentinel_password: Secret | None = None
     username: str | None = None
     password: Secret | None = None
     tls: bool = False
@@ -81,31 +106,23 @@ class RedisSettings:
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
-        """Parse `redis://[user[:password]@]host[:port][/db]` or `rediss://...` (TLS)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("redis", "rediss"):
-            raise ConfigError(
-                f"Redis URL must start with redis:// or rediss://, got {_redact(url)!r}"
-            )
-        path = parts.path.lstrip("/")
-        try:
-            db = int(path) if path else 0
-            port = parts.port or 6379
-        except ValueError:
-            raise ConfigError(
-                f"bad port or database number in Redis URL {_redact(url)!r}"
-            ) from None
-        return replace(
-            cls(
-                host=parts.hostname or "localhost",
-                port=port,
-                db=db,
-                username=unquote(parts.username) if parts.username else None,
-                password=_secret(unquote(parts.password) if parts.password else None),
-                tls=parts.scheme == "rediss",
-            ),
-            **overrides,
-        )
+        """Parse `redis://[user[:password]@]host[:port][/db]`, `rediss://...` (TLS),
+        `redis+cluster://[user[:password]@]host:port[,host:port...]` or
+        `redis+sentinel://[user[:password]@]host:port[,host:port...]/<master>[/db]`."""
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() not in _MODE_OF_SCHEME:
+            if scheme.lower() in ("rediss+cluster", "rediss+sentinel"):
+                raise ConfigError(
+                    f"TLS to a Redis Cluster or Sentinel is not supported yet, got "
+                    f"{_redact(url)!r}; use {scheme.lower().replace('rediss', 'redis')}://"
+                )
+            raise ConfigError(f"Redis URL must look like {_URL_FORMS}; got {_redact(url)!r}")
+        mode, tls = _MODE_OF_SCHEME[scheme.lower()]
+        if mode == "single":
+            settings = _single_from_url(cls, url, tls)
+        else:
+            settings = _multi_from_url(cls, url, mode, rest)
+        return replace(settings, **overrides)
 
     @property
     def uses_tls(self) -> bool:
@@ -116,27 +133,28 @@ class RedisSettings:
     @property
     def url(self) -> str:
         """The URL without its password, fit for logs."""
-        scheme = "rediss" if self.uses_tls else "redis"
         auth = (
             f"{self.username or ''}{':***' if self.password else ''}@"
             if (self.username or self.password)
             else ""
         )
-        return f"{scheme}://{auth}{self.host}:{self.port}/{self.db}"
+        if self.mode == "single":
+            scheme = "rediss" if self.uses_tls else "redis"
+            return f"{scheme}://{auth}{self.host}:{self.port}/{self.db}"
+        hosts = ",".join(_host_port(h, p) for h, p in self.nodes)
+        if self.mode == "cluster":
+            return f"redis+cluster://{auth}{hosts}"
+        return f"redis+sentinel://{auth}{hosts}/{self.master_name}/{self.db}"
 
-    def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `redis.asyncio.Redis(...)`."""
+    def connection_kwargs(self) -> dict[str, Any]:
+        """What every connection gets, whatever the mode: auth, timeouts, keepalive."""
         kwargs: dict[str, Any] = {
-            "host": self.host,
-            "port": self.port,
-            "db": self.db,
             "username": self.username,
             "password": self.password.get() if self.password else None,
             "socket_timeout": self.socket_timeout_s,
             "socket_connect_timeout": self.connect_timeout_s,
             "socket_keepalive": self.keepalive,
             "socket_keepalive_options": _keepalive_options() if self.keepalive else None,
-            "max_connections": self.max_connections,
             "decode_responses": False,
         }
         if self.uses_tls:
@@ -146,6 +164,111 @@ class RedisSettings:
             kwargs["ssl_keyfile"] = self.tls_key_file
             kwargs["ssl_cert_reqs"] = "required" if self.tls_verify else "none"
         return kwargs
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `redis.asyncio.Redis(...)` (single-server mode only)."""
+        if self.mode != "single":
+            raise ConfigError(
+                f"{_SCHEME_OF_MODE[self.mode]}:// URLs need a cluster/sentinel client: build "
+                "it with runtime.redis_conn.make_client(settings); this part of schemabus "
+                "does not use one yet"
+            )
+        return {
+            "host": self.host,
+            "port": self.port,
+            "db": self.db,
+            **self.connection_kwargs(),
+            "max_connections": self.max_connections,
+        }
+
+
+def _single_from_url(cls: type[RedisSettings], url: str, tls: bool) -> RedisSettings:
+    parts = urlsplit(url)
+    path = parts.path.lstrip("/")
+    try:
+        db = int(path) if path else 0
+        port = parts.port or DEFAULT_REDIS_PORT
+    except ValueError:
+        raise ConfigError(f"bad port or database number in Redis URL {_redact(url)!r}") from None
+    return cls(
+        host=parts.hostname or "localhost",
+        port=port,
+        db=db,
+        username=unquote(parts.username) if parts.username else None,
+        password=_secret(unquote(parts.password) if parts.password else None),
+        tls=tls,
+    )
+
+
+def _multi_from_url(
+    cls: type[RedisSettings], url: str, mode: RedisMode, rest: str
+) -> RedisSettings:
+    """redis+cluster:// and redis+sentinel://: a node list, then mode-specific path."""
+    netloc, _, path = rest.partition("/")
+    path, _, _query = path.partition("?")
+    userinfo, at, hostlist = netloc.rpartition("@")
+    if not at:
+        userinfo, hostlist = "", netloc
+    username, _, password = userinfo.partition(":")
+    default_port = DEFAULT_SENTINEL_PORT if mode == "sentinel" else DEFAULT_REDIS_PORT
+    nodes = tuple(_parse_node(item, default_port, url) for item in hostlist.split(","))
+    segments = [unquote(p) for p in path.split("/") if p]
+    master_name: str | None = None
+    db = 0
+    if mode == "cluster":
+        if segments not in ([], ["0"]):
+            raise ConfigError(
+                f"a Redis Cluster has only database 0; drop {'/' + '/'.join(segments)!r} "
+                f"from {_redact(url)!r}"
+            )
+    else:
+        if not segments or len(segments) > 2:
+            raise ConfigError(
+                f"a Sentinel URL names the master: redis+sentinel://host:port[,host:port...]"
+                f"/<master>[/db], got {_redact(url)!r}"
+            )
+        master_name = segments[0]
+        if len(segments) == 2:
+            try:
+                db = int(segments[1])
+            except ValueError:
+                raise ConfigError(
+                    f"bad database number {segments[1]!r} in Redis URL {_redact(url)!r}"
+                ) from None
+    return cls(
+        host=nodes[0][0],
+        port=nodes[0][1],
+        db=db,
+        mode=mode,
+        nodes=nodes,
+        master_name=master_name,
+        username=unquote(username) or None,
+        password=_secret(unquote(password) or None),
+    )
+
+
+def _parse_node(item: str, default_port: int, url: str) -> tuple[str, int]:
+    item = item.strip()
+    if item.startswith("["):  # [IPv6]:port
+        host, _, tail = item[1:].partition("]")
+        port_text = tail.removeprefix(":")
+    elif item.count(":") == 1:
+        host, _, port_text = item.partition(":")
+    else:
+        host, port_text = item, ""
+    if not host:
+        raise ConfigError(f"empty host in the node list of Redis URL {_redact(url)!r}")
+    try:
+        port = int(port_text) if port_text else default_port
+    except ValueError:
+        raise ConfigError(f"bad port {port_text!r} in Redis URL {_redact(url)!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigError(f"port {port} out of range in Redis URL {_redact(url)!r}")
+    return host, port
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +390,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read `SCHEMABUS_*` variables (see README "Configuration").
 
-        SCHEMABUS_REDIS_URL (or REDIS_URL; the literal `none` disables Redis),
+        SCHEMABUS_REDIS_URL (or REDIS_URL; the literal `none` disables Redis; also
+        redis+cluster:// and redis+sentinel:// URLs), SCHEMABUS_REDIS_SENTINEL_PASSWORD,
         SCHEMABUS_REDIS_TLS_CA / _TLS_CERT / _TLS_KEY (any of them turns TLS on, as the
         NATS ones do for NATS: a configured CA is never silently ignored),
         SCHEMABUS_NATS_URL (comma-separated; unset = no NATS), SCHEMABUS_NATS_USER,
@@ -291,6 +415,7 @@ class Settings:
                 tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
                 startup_timeout_s=startup,
                 max_payload_bytes=max_payload,
+                sentinel_password=_secret(e.get("SCHEMABUS_REDIS_SENTINEL_PASSWORD")),
             )
         nats: NatsSettings | None = None
         if nats_url := e.get("SCHEMABUS_NATS_URL"):

@@ -98,7 +98,7 @@ async def start_servers(run: Run) -> None:
         server = RedisServer().start()
         run.servers.append(server)
         run.redis_url = server.url
-        _say(f"started redis-server on port {server.port}")
+        _say(f"started redis-server on port {server.port} ({server.version})")
     wanted_nats = os.environ.get("NATS_URL") or os.environ.get("SCHEMABUS_NATS_URL")
     if wanted_nats and await _nats_ok(wanted_nats):
         run.nats_url = wanted_nats

