@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
+from runtime.admin import LAG_SCAN_LIMIT
 
 from runtime import admin
-from runtime.admin import LAG_SCAN_LIMIT
 from runtime.testkit import REDIS_FLAVORS, RedisFlavor
 from runtime.testkit.pytest_plugin import SharedRedisServers
 
