@@ -222,15 +222,16 @@ return {'OK', count}
 )
 
 # KEYS: stream, lease. ARGV: group, member, token, cursor, count
-# -> {'OK', next cursor ('0-0' when done), claimed}
+# -> {'OK', next cursor ('0-0' when done), claimed, ids deleted from the stream}
 # JUSTID does not count a delivery; reading the claimed entries from the new owner's
-# history does, exactly once.
+# history does, exactly once. Redis >= 7 drops pending entries whose entry was deleted
+# (trimmed) from the pending list as it claims, and names them: the caller reports them.
 CLAIM = (
     LEASE_CHECK
     + """
 local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[4],
                      'COUNT', ARGV[5], 'JUSTID')
-return {'OK', r[1], #r[2]}
+return {'OK', r[1], #r[2], r[3] or {}}
 """
 )
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis.exceptions import ResponseError
@@ -65,6 +65,9 @@ class _Partition:
     claim: str | None = None  # XAUTOCLAIM cursor while taking over
     history: str | None = "0"  # own-pending cursor, None once caught up
     last: str = "0-0"  # last id of the stream when it was last found empty (for XREAD)
+    # Pending entries a takeover found deleted from the stream (trimmed before they were
+    # handled); Redis >= 7 drops them from the pending list, so they are reported here.
+    vanished: list[str] = field(default_factory=list)
 
 
 class RedisSource:
@@ -186,6 +189,16 @@ class RedisSource:
         parts = self._readable(full)
         if not parts:
             return []
+        out: list[Inbound] = []
+        for part in parts:
+            while part.vanished:
+                mid = part.vanished.pop()
+                self._held.add((part.key, mid))
+                item = _inbound(part.key, mid, 2, None, False)
+                item.token = part.token
+                out.append(item)
+        if out:
+            return out
         per = max(1, max_count // len(parts))
         s = self._settings
         fetch = SCRIPTS["fetch"]
@@ -215,7 +228,6 @@ class RedisSource:
             replies = [await script(self._r, keys, args)]
         else:
             replies = await run_many(self._r, calls)
-        out: list[Inbound] = []
         for part, (_, _, args), reply in zip(parts, calls, replies, strict=True):
             if isinstance(reply, Exception):
                 raise reply
@@ -269,6 +281,7 @@ class RedisSource:
                 return
             cursor = reply[1].decode() if isinstance(reply[1], bytes) else str(reply[1])
             total += int(reply[2])
+            part.vanished += [_s(i) for i in reply[3]]
             part.claim = None if cursor == "0-0" else cursor
         part.history = "0"
         if total:
@@ -393,6 +406,10 @@ class RedisSource:
 
     async def close(self) -> None:
         self.wake()
+
+
+def _s(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _current_cancelling() -> int:

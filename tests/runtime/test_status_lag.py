@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from runtime.admin import LAG_SCAN_LIMIT
 
-from runtime import admin
+from runtime import status
+from runtime.status import LAG_SCAN_LIMIT
 from runtime.testkit import REDIS_FLAVORS, RedisFlavor
 from runtime.testkit.pytest_plugin import SharedRedisServers
 
@@ -46,9 +46,10 @@ async def _fill(client: aioredis.Redis, stream: str, n: int) -> list[bytes]:
     return ids
 
 
-async def _group(client: aioredis.Redis, stream: str) -> admin.GroupStatus:
-    by_name = {s.name: s for s in await admin.status(client)}
-    [group] = by_name[stream].groups
+async def _group(client: aioredis.Redis, stream: str) -> status.GroupStatus:
+    by_name = {s.name: s for s in (await status.status(client)).streams}
+    [partition] = by_name[stream].partitions
+    [group] = partition.groups
     return group
 
 
