@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class BadNameImportOs(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     x: str | None = None
@@ -16,7 +15,6 @@ class BadNameImportOs(BaseModel):
 
 class EvilThingV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     id: str
@@ -37,7 +35,6 @@ class EvilThingV1(BaseModel):
 
 class Nested(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     for_: bool | None = Field(None, alias="for")
