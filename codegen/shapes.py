@@ -12,9 +12,10 @@ published bundle keeps its fingerprint) keeps a class of its own, `<Name>Shape<8
 shape read from the shallowest file of that name (schemas/defs/money.json) is current and
 keeps the plain name.
 
-A def stays local to its event module (as before) when the event points *into* it
-(`money.json#/properties/currency`) or when it refers to something that is not shared: a
-placeholder class cannot stand in for a part of a shape.
+An event that points *into* a shared shape (`money.json#/properties/currency`) gets a copy of
+that part. A def stays local to its event module (a class of its own, as before sharing) only
+when it refers to something that is not shared, or when the part pointed into itself points
+into a shared shape: a placeholder class cannot stand in for either.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from codegen.names import class_name, pascal_case
 DEFS_DIR = "schemas/defs/"
 DEFS_PREFIX = "#/$defs/"
 # Keywords whose values are instances, not schemas: a "$ref" inside them is data.
-_INSTANCE_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
+INSTANCE_KEYWORDS = frozenset({"const", "enum", "examples", "default"})
 # Keywords whose values map names to schemas.
-_MAP_KEYWORDS = frozenset(
+MAP_KEYWORDS = frozenset(
     {"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"}
 )
 # Annotations never change a generated model, so they are not part of a shape's identity.
@@ -54,9 +55,9 @@ def map_refs(node: Any, fn: Callable[[str], str]) -> Any:
         for k, v in node.items():
             if k == "$ref" and isinstance(v, str):
                 out[k] = fn(v)
-            elif k in _INSTANCE_KEYWORDS:
+            elif k in INSTANCE_KEYWORDS:
                 out[k] = v
-            elif k in _MAP_KEYWORDS and isinstance(v, dict):
+            elif k in MAP_KEYWORDS and isinstance(v, dict):
                 out[k] = {name: map_refs(sub, fn) for name, sub in v.items()}
             else:
                 out[k] = map_refs(v, fn)
@@ -206,13 +207,38 @@ def _shareable(bundled: dict[str, Any], candidates: set[str]) -> set[str]:
                     bad = target is None or (target != owner and target not in shared)
                     victim = owner
                 else:
-                    # Local code may use a shared shape only whole.
-                    bad = target in shared and rest != ""
+                    # Local code may point into a shared shape when that part can be
+                    # copied into the module (see `part_of`).
+                    bad = (
+                        target in shared
+                        and rest != ""
+                        and part_of(defs, target, rest, shared) is None
+                    )
                     victim = target or ""
                 if bad and victim in shared:
                     shared.discard(victim)
                     changed = True
     return shared
+
+
+def part_of(defs: dict[str, Any], key: str, rest: str, shared: set[str]) -> Any:
+    """The subschema at `#/$defs/<key><rest>` when it can be copied where it is used: it exists
+    and points into no shared shape itself (refs in a bundle are absolute, so a copy means
+    the same anywhere; only a part of a placeholder would be missing). Else None."""
+    node: Any = defs.get(key)
+    for raw in rest.split("/")[1:]:
+        token = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return None
+    for ref in iter_refs(node):
+        split = split_def_ref(ref)
+        if split is not None and split[0] in shared and split[1]:
+            return None
+    return node
 
 
 def _identity(key: str, defs: dict[str, Any], names: dict[str, str]) -> str:
@@ -249,10 +275,10 @@ def strip_annotations(node: Any, in_map: bool = False) -> Any:
         for k, v in node.items():
             if not in_map and k in _ANNOTATIONS:
                 continue
-            if not in_map and k in _INSTANCE_KEYWORDS:
+            if not in_map and k in INSTANCE_KEYWORDS:
                 out[k] = v
                 continue
-            out[k] = strip_annotations(v, in_map=(not in_map and k in _MAP_KEYWORDS))
+            out[k] = strip_annotations(v, in_map=(not in_map and k in MAP_KEYWORDS))
         return out
     if isinstance(node, list):
         return [strip_annotations(v) for v in node]

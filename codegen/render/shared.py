@@ -4,7 +4,7 @@
 datamodel-code-generator only sees self-contained schemas and names classes itself (an inline
 object under a property "money" can take the name `Money` and push the real def to
 `Money1`). So every shared shape is handed to it under a unique token name
-(`SchemabusShared0X`); in an event module its content is replaced by an empty object (no
+(`SchemabusSharedZ0000X`); in an event module its content is replaced by an empty object (no
 helper classes are generated for it), in the defs module it is the real shape. `finish`
 then renames tokens to the final class names (moving any helper class out of their way),
 drops the placeholders, imports what the module uses, and formats the result with the
@@ -14,11 +14,19 @@ generator's own formatter.
 from __future__ import annotations
 
 import ast
+import json
 import re
 from typing import Any
 
 from codegen.ir import SharedDef, Version
-from codegen.shapes import DEFS_PREFIX, map_refs, split_def_ref
+from codegen.shapes import (
+    DEFS_PREFIX,
+    INSTANCE_KEYWORDS,
+    MAP_KEYWORDS,
+    map_refs,
+    part_of,
+    split_def_ref,
+)
 
 DEFS_MODULE = "defs"
 DEFS_IMPORT = "generated.models.defs"
@@ -27,8 +35,21 @@ _DEFS_ROOT = "SchemabusSharedDefsRoot"
 _PLACEHOLDER: dict[str, Any] = {"type": "object"}
 
 
-def token(i: int) -> str:
-    return f"SchemabusShared{i}X"
+def _token_prefix(doc: Any) -> str:
+    """A class-name prefix that no name in `doc` can produce: the generator derives helper
+    class names from property names and keys (camel-cased), so the prefix must not occur in
+    the document's text, compared without case and underscores."""
+    text = json.dumps(doc, ensure_ascii=False).lower().replace("_", "")
+    n = 0
+    while (prefix := f"SchemabusShared{n or ''}Z").lower() in text:
+        n += 1
+    return prefix
+
+
+def _tokens(items: list[str], doc: Any) -> dict[str, str]:
+    # Zero-padded so the generator's name order is the class-name order.
+    prefix = _token_prefix(doc)
+    return {item: f"{prefix}{i:04d}X" for i, item in enumerate(items)}
 
 
 def event_input(v: Version) -> tuple[Any, dict[str, Any] | None]:
@@ -37,7 +58,7 @@ def event_input(v: Version) -> tuple[Any, dict[str, Any] | None]:
     if not shared or not isinstance(v.bundled, dict):
         return v.bundled, None
     order = sorted(shared, key=lambda k: (shared[k], k))
-    tokens = {key: token(i) for i, key in enumerate(order)}
+    tokens = _tokens(order, v.bundled)
 
     def rename(ref: str) -> str:
         split = split_def_ref(ref)
@@ -45,11 +66,40 @@ def event_input(v: Version) -> tuple[Any, dict[str, Any] | None]:
             return ref
         return f"{DEFS_PREFIX}{tokens[split[0]]}{split[1]}"
 
+    bundled_defs: dict[str, Any] = v.bundled["$defs"]
+
+    def local(node: Any) -> Any:
+        # Local code keeps its refs, renamed; a pointer into a shared shape gets a copy of
+        # that part (shapes.part_of said it can).
+        if isinstance(node, list):
+            return [local(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        split = split_def_ref(node["$ref"]) if isinstance(node.get("$ref"), str) else None
+        if split is not None and split[0] in shared and split[1]:
+            part = map_refs(part_of(bundled_defs, split[0], split[1], set(shared)), rename)
+            rest = {k: x for k, x in node.items() if k != "$ref"}
+            return {**local_map(rest), "allOf": [part]} if rest else part
+        return local_map(node)
+
+    def local_map(node: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, x in node.items():
+            if k == "$ref" and isinstance(x, str):
+                out[k] = rename(x)
+            elif k in INSTANCE_KEYWORDS:
+                out[k] = x
+            elif k in MAP_KEYWORDS:
+                out[k] = {name: local(sub) for name, sub in x.items()} if isinstance(x, dict) else x
+            else:
+                out[k] = local(x)
+        return out
+
     defs = {
-        tokens.get(key, key): dict(_PLACEHOLDER) if key in shared else map_refs(sub, rename)
-        for key, sub in v.bundled["$defs"].items()
+        tokens.get(key, key): dict(_PLACEHOLDER) if key in shared else local(sub)
+        for key, sub in bundled_defs.items()
     }
-    schema = {k: map_refs(sub, rename) for k, sub in v.bundled.items() if k != "$defs"}
+    schema = {k: local(sub) for k, sub in v.bundled.items() if k != "$defs"}
     schema["$defs"] = defs
     names = {tokens[key]: shared[key] for key in order}
     return schema, {"kind": "event", "names": names}
@@ -57,7 +107,7 @@ def event_input(v: Version) -> tuple[Any, dict[str, Any] | None]:
 
 def defs_input(defs: tuple[SharedDef, ...]) -> tuple[Any, dict[str, Any]]:
     """One schema holding every shared shape, and the edit spec of the defs module."""
-    tokens = {d.class_name: token(i) for i, d in enumerate(defs)}
+    tokens = _tokens([d.class_name for d in defs], [d.schema for d in defs])
 
     def rename(ref: str) -> str:
         split = split_def_ref(ref)
@@ -86,12 +136,9 @@ def finish(source: str, spec: dict[str, Any], line_length: int) -> str:
     names: dict[str, str] = spec["names"]
     classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)]
     missing = [t for t in names if t not in classes]
-    clashing = [c for c in classes if re.fullmatch(r"SchemabusShared[0-9]+X[0-9]+", c)]
-    if missing or clashing:
-        raise GeneratorNamingError(
-            f"datamodel-code-generator renamed shared shapes {missing or clashing}; "
-            "a property name in the contracts collides with codegen's internal names"
-        )
+    if missing:
+        # Cannot happen while _token_prefix holds; fail loudly rather than import wrongly.
+        raise GeneratorNamingError(f"datamodel-code-generator renamed {missing}")
     event = spec["kind"] == "event"
     drop = set(names) if event else {spec["root"]}
     rename = dict(names)

@@ -2,6 +2,9 @@
 """Pydantic models of every message version, an alias for each type's latest version, and the
 current shape of every shared def (schemas/defs/), one class used by every model."""
 
+from generated.models.defs import (
+    N1EvilImportOs,
+)
 from generated.models.evil_thing_v1 import EvilThingV1
 
 EvilThing = EvilThingV1
@@ -9,4 +12,5 @@ EvilThing = EvilThingV1
 __all__ = [
     "EvilThing",
     "EvilThingV1",
+    "N1EvilImportOs",
 ]

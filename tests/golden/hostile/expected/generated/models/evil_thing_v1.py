@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from generated.models.defs import N1EvilImportOs
+
 
 class BadNameImportOs(BaseModel):
     model_config = ConfigDict(
@@ -31,6 +33,7 @@ class EvilThingV1(BaseModel):
     nested: Nested | None = None
     field_u0000: str | None = Field(None, alias="\\u0000")
     größe: str | None = None
+    shared: N1EvilImportOs | None = None
 
 
 class Nested(BaseModel):
