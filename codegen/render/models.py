@@ -22,7 +22,7 @@ from codegen.shapes import strip_annotations
 LINE_LENGTH = 100
 # Bump when the options or the post-processing (here and in render/shared.py) change: it
 # invalidates the cache.
-RENDER_REVISION = "3"
+RENDER_REVISION = "4"
 
 
 def model_input(schema: Any, class_name: str) -> Any:

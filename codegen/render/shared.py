@@ -151,12 +151,35 @@ def finish(source: str, spec: dict[str, Any], line_length: int) -> str:
             taken.add(fresh)
             rename[c] = fresh
 
+    # A shared class may be called like something the module imports (`Field`, `Literal`):
+    # the import then takes an alias, so both stay usable.
+    imported = {
+        a.asname or a.name
+        for stmt in tree.body
+        if isinstance(stmt, ast.ImportFrom) and stmt.module != "__future__"
+        for a in stmt.names
+    }
+    for name in sorted(imported & set(names.values())):
+        alias = f"{name}_"
+        while alias in taken or alias in imported:
+            alias += "_"
+        taken.add(alias)
+        rename[name] = alias
+
     lines = source.split("\n")
     deleted: set[int] = set()  # 0-based line numbers
     last_import = 0
     for stmt in tree.body:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             last_import = stmt.end_lineno or stmt.lineno
+            if isinstance(stmt, ast.ImportFrom) and any(a.name in rename for a in stmt.names):
+                aliased = ", ".join(
+                    f"{a.name} as {rename[a.name]}" if a.name in rename else _alias(a)
+                    for a in stmt.names
+                )
+                first, last = stmt.lineno - 1, (stmt.end_lineno or stmt.lineno) - 1
+                lines[first] = f"from {stmt.module} import {aliased}"
+                deleted.update(range(first + 1, last + 1))
         elif _defines_or_rebuilds(stmt) & drop:
             deleted.update(range(stmt.lineno - 1, stmt.end_lineno or stmt.lineno))
 

@@ -40,7 +40,7 @@ def test_a_changed_def_keeps_one_class_per_shape(tmp_path: Path) -> None:
     old_money = next(n for n in defs if n.startswith("MoneyShape"))
     old_item = next(n for n in defs if n.startswith("LineItemShape"))
     assert sorted(defs) == sorted(
-        ["Address", "Category", "Currency", "LineItem", "Money", old_item, old_money]
+        ["Address", "Category", "Currency", "Field", "LineItem", "Money", old_item, old_money]
     )
     assert defs["Money"].current and not defs[old_money].current
     assert defs[old_money].sources == ("schemas/defs/archive/money.json",)
@@ -83,6 +83,9 @@ assert inner(ann(m.ShopOrderPlacedV1, "ship_to")) is defs.Address
 assert "{old_money}" not in m.__all__ and "Money" in m.__all__
 # Names that would have collided were moved, not the shared ones.
 assert shop_refund_issued_v1.Money is defs.Money
+# A shape called like pydantic's Field: the module aliases pydantic's import instead.
+assert inner(ann(m.ShopRefundIssuedV1, "reason")) is defs.Field is m.Field
+assert m.ShopRefundIssuedV1.model_fields["order_id"].annotation is str
 assert inner(ann(m.ShopRefundIssuedV1, "legacy")).__name__ == "Money1"
 assert inner(ann(defs.Category, "money")) is defs.Money1 and defs.Money1 is not defs.Money
 assert not hasattr(shop_price_checked_v1, "Currency1")

@@ -6,6 +6,7 @@ from generated.models.defs import (
     Address,
     Category,
     Currency,
+    Field,
     LineItem,
     Money,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Address",
     "Category",
     "Currency",
+    "Field",
     "LineItem",
     "Money",
     "ShopOrderPlaced",

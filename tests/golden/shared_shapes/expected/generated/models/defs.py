@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as Field_
+from pydantic import RootModel
 
 
 class Money1(BaseModel):
@@ -34,12 +36,19 @@ class Currency(RootModel[Literal["EUR", "USD", "GBP"]]):
     root: Literal["EUR", "USD", "GBP"]
 
 
+class Field(BaseModel):
+    model_config = ConfigDict(
+        populate_by_name=True,
+    )
+    label: str = Field_(..., max_length=20)
+
+
 class LineItem(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    sku: str = Field(..., min_length=1)
-    quantity: int = Field(..., ge=1)
+    sku: str = Field_(..., min_length=1)
+    quantity: int = Field_(..., ge=1)
     unit_price: Money
 
 
@@ -47,8 +56,8 @@ class LineItemShape00ec5a83(BaseModel):
     model_config = ConfigDict(
         populate_by_name=True,
     )
-    sku: str = Field(..., min_length=1)
-    quantity: int = Field(..., ge=1)
+    sku: str = Field_(..., min_length=1)
+    quantity: int = Field_(..., ge=1)
     unit_price: MoneyShapef5ee6001
 
 
@@ -57,7 +66,7 @@ class Money(BaseModel):
         extra="forbid",
         populate_by_name=True,
     )
-    amount_minor: int = Field(..., ge=0)
+    amount_minor: int = Field_(..., ge=0)
     currency: Currency
 
 

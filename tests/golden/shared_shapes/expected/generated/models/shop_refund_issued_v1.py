@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from generated.models.defs import Money
+from generated.models.defs import Field, Money
 
 
 class Money1(BaseModel):
@@ -20,3 +20,4 @@ class ShopRefundIssuedV1(BaseModel):
     order_id: str
     amount: Money
     legacy: Money1 | None = None
+    reason: Field | None = None
