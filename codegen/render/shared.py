@@ -141,30 +141,7 @@ def finish(source: str, spec: dict[str, Any], line_length: int) -> str:
         raise GeneratorNamingError(f"datamodel-code-generator renamed {missing}")
     event = spec["kind"] == "event"
     drop = set(names) if event else {spec["root"]}
-    rename = dict(names)
-    taken = set(names.values()) | set(classes)
-    for c in classes:
-        if c not in names and c in set(names.values()) and c not in drop:
-            fresh, n = c, 1
-            while fresh in taken:
-                fresh, n = f"{c}{n}", n + 1
-            taken.add(fresh)
-            rename[c] = fresh
-
-    # A shared class may be called like something the module imports (`Field`, `Literal`):
-    # the import then takes an alias, so both stay usable.
-    imported = {
-        a.asname or a.name
-        for stmt in tree.body
-        if isinstance(stmt, ast.ImportFrom) and stmt.module != "__future__"
-        for a in stmt.names
-    }
-    for name in sorted(imported & set(names.values())):
-        alias = f"{name}_"
-        while alias in taken or alias in imported:
-            alias += "_"
-        taken.add(alias)
-        rename[name] = alias
+    rename = _rename_map(tree, names, classes)
 
     lines = source.split("\n")
     deleted: set[int] = set()  # 0-based line numbers
@@ -208,6 +185,34 @@ def finish(source: str, spec: dict[str, Any], line_length: int) -> str:
     text = _prune_imports("\n".join(kept))
     text = re.sub(r"\n{4,}", "\n\n\n", text).rstrip("\n") + "\n"
     return _format(text, line_length)
+
+
+def _rename_map(tree: ast.Module, names: dict[str, str], classes: list[str]) -> dict[str, str]:
+    """Tokens -> class names; a helper class already called like a shared class, and an
+    import called like one (`Field`, `Literal`), move out of the way."""
+    rename = dict(names)
+    targets = set(names.values())
+    taken = targets | set(classes)
+    for c in classes:
+        if c not in names and c in targets:
+            fresh, n = c, 1
+            while fresh in taken:
+                fresh, n = f"{c}{n}", n + 1
+            taken.add(fresh)
+            rename[c] = fresh
+    imported = {
+        a.asname or a.name
+        for stmt in tree.body
+        if isinstance(stmt, ast.ImportFrom) and stmt.module != "__future__"
+        for a in stmt.names
+    }
+    for name in sorted(imported & targets):
+        alias = f"{name}_"
+        while alias in taken or alias in imported:
+            alias += "_"
+        taken.add(alias)
+        rename[name] = alias
+    return rename
 
 
 def _prune_imports(text: str) -> str:
