@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from codegen import lint
+from codegen import lint, shapes
 from codegen.catalog import CatalogDoc, read_catalog, validate_catalog
 from codegen.errors import BadInput, Finding
 from codegen.ir import EventConfig, EventType, Operation, Project, Retry, Service, Version
@@ -55,7 +56,24 @@ def build_project(root: Path) -> tuple[Project, list[Finding]]:
     on_disk = {name: {n for n, _ in entries} for name, entries in files.items()}
     project, cat_findings = _assemble(catalog, versions, on_disk)
     findings += cat_findings
+    project = _with_shared_defs(project)
+    findings += shapes.lint_shapes(project.types, project.defs)
     return project, findings
+
+
+def _with_shared_defs(project: Project) -> Project:
+    """Identify the shared shapes (schemas/defs/) once, for every renderer."""
+    defs, per_version = shapes.share(project.types)
+    types = tuple(
+        replace(
+            t,
+            versions=tuple(
+                replace(v, shared=per_version.get((t.name, v.version), ())) for v in t.versions
+            ),
+        )
+        for t in project.types
+    )
+    return replace(project, types=types, defs=defs)
 
 
 def _discover(root: Path, schemas: Path) -> tuple[dict[str, list[tuple[int, Path]]], list[Finding]]:

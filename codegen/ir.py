@@ -43,6 +43,21 @@ class Version:
     module: str = ""
     # The load-stage Bundle: maps pointers in `bundled` back to file:line for findings.
     source: Any = field(default=None, repr=False, compare=False)
+    # Shared shapes in `bundled`: ($defs key, class in generated/models/defs.py).
+    shared: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SharedDef:
+    """One shape of a shared def (schemas/defs/), generated once in generated/models/defs.py."""
+
+    name: str  # from the file name: money.json -> Money
+    class_name: str  # `name` for the current shape, `<name>Shape<8 hex>` for an older one
+    identity: str  # sha256 of the shape and the shapes it refers to
+    schema: Any = field(repr=False, compare=False)  # refs to shapes as #/$defs/<class_name>
+    sources: tuple[str, ...] = ()  # the files it was read from
+    current: bool = True
+    users: tuple[tuple[str, int], ...] = ()  # (type, version) that bundle it
 
 
 @dataclass(frozen=True)
@@ -89,6 +104,7 @@ class Project:
     operations: tuple[Operation, ...]
     services: tuple[Service, ...]
     read_plans: tuple[ReadPlan, ...] = ()
+    defs: tuple[SharedDef, ...] = ()
 
     def type(self, name: str) -> EventType:
         for t in self.types:

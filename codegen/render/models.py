@@ -17,44 +17,23 @@ from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
+from codegen.shapes import strip_annotations
+
 LINE_LENGTH = 100
-# Bump when the options or the post-processing below change: it invalidates the cache.
-RENDER_REVISION = "2"
-# Annotations are dropped before generation: they never change validation, and free text
-# from a schema must not reach generated code at all (it cannot inject what is not there).
-_ANNOTATIONS = frozenset(
-    {"title", "description", "$comment", "examples", "$id", "deprecated", "readOnly", "writeOnly"}
-)
+# Bump when the options or the post-processing (here and in render/shared.py) change: it
+# invalidates the cache.
+RENDER_REVISION = "4"
 
 
 def model_input(schema: Any, class_name: str) -> Any:
-    """The schema as the generator sees it: annotations stripped, root titled `class_name`."""
-    prepared = _strip(schema)
+    """The schema as the generator sees it: annotations stripped, root titled `class_name`.
+
+    Annotations never change validation, and free text from a schema must not reach
+    generated code at all (it cannot inject what is not there)."""
+    prepared = strip_annotations(schema)
     if isinstance(prepared, dict):
         prepared["title"] = class_name
     return prepared
-
-
-def _strip(node: Any, in_properties: bool = False) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for k, v in node.items():
-            if not in_properties and k in _ANNOTATIONS:
-                continue
-            if not in_properties and k in ("default", "const", "enum"):
-                out[k] = v  # instance values, not schemas
-                continue
-            out[k] = _strip(v, in_properties=(not in_properties and k in _MAP_KEYWORDS))
-        return out
-    if isinstance(node, list):
-        return [_strip(v) for v in node]
-    return node
-
-
-# Keywords whose value is a map from names to schemas: the names are data, not annotations.
-_MAP_KEYWORDS = frozenset(
-    {"properties", "$defs", "definitions", "patternProperties", "dependentSchemas"}
-)
 
 
 _cache_root = Path(".")
@@ -82,25 +61,35 @@ def _generator_tag() -> bytes:
     return f"dmcg={dist_version('datamodel-code-generator')};rev={RENDER_REVISION};".encode()
 
 
-def _key(prepared: Any) -> str:
+def _key(prepared: Any, spec: Any) -> str:
     h = hashlib.sha256()
     h.update(_generator_tag())
     h.update(_serialise(prepared))
+    if spec is not None:
+        h.update(b";finish=" + json.dumps(spec, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def generate_model_sources(schemas: dict[str, Any]) -> dict[str, str]:
+# A module's input: the prepared schema and, for modules that share shapes, the edit that
+# `render.shared.finish` applies to the generator's output (part of the cache key).
+Job = tuple[Any, dict[str, Any] | None]
+
+
+def generate_model_sources(
+    schemas: dict[str, Any], specs: dict[str, dict[str, Any] | None] | None = None
+) -> dict[str, str]:
     """module name -> Python source (without our header) for each prepared schema."""
     out: dict[str, str] = {}
-    missing: dict[str, Any] = {}
-    keys = {name: _key(schema) for name, schema in schemas.items()}
+    jobs: dict[str, Job] = {n: (s, (specs or {}).get(n)) for n, s in schemas.items()}
+    missing: dict[str, Job] = {}
+    keys = {name: _key(*job) for name, job in jobs.items()}
     cache = cache_dir()
     for name, key in keys.items():
         hit = cache / key[:2] / f"{key}.py"
         if hit.is_file():
             out[name] = hit.read_text("utf-8")
         else:
-            missing[name] = schemas[name]
+            missing[name] = jobs[name]
     if missing:
         fresh = _run_parallel(missing)
         for name, source in fresh.items():
@@ -123,7 +112,7 @@ def _store(path: Path, source: str) -> None:
 _PARALLEL_MIN = 48
 
 
-def _run_parallel(schemas: dict[str, Any]) -> dict[str, str]:
+def _run_parallel(schemas: dict[str, Job]) -> dict[str, str]:
     """Split a large cold run over the machine's cores; each module is independent (only
     local refs), so the output is the same as one big run."""
     workers = min(os.cpu_count() or 1, 4)
@@ -142,7 +131,18 @@ def _run_parallel(schemas: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _run_generator(schemas: dict[str, Any]) -> dict[str, str]:
+def _run_generator(jobs: dict[str, Job]) -> dict[str, str]:
+    from codegen.render.shared import finish
+
+    sources = _run_datamodel_codegen({name: schema for name, (schema, _) in jobs.items()})
+    out = {}
+    for name, source in sources.items():
+        spec = jobs[name][1]
+        out[name] = source if spec is None else finish(source, spec, LINE_LENGTH)
+    return out
+
+
+def _run_datamodel_codegen(schemas: dict[str, Any]) -> dict[str, str]:
     from datamodel_code_generator import (  # type: ignore[attr-defined]
         DataModelType,
         InputFileType,
@@ -186,10 +186,4 @@ def _clean(source: str) -> str:
     lines = source.replace("\r\n", "\n").split("\n")
     while lines and (lines[0].startswith("#") or not lines[0].strip()):
         lines.pop(0)
-    text = "\n".join(lines).rstrip("\n") + "\n"
-    # Shared shapes (Money, LineItem) are a class per module; from_attributes lets one
-    # event's LineItem be passed where another's is expected (validated field by field).
-    return text.replace(_CONFIG_OPEN, _CONFIG_OPEN + "        from_attributes=True,\n")
-
-
-_CONFIG_OPEN = "    model_config = ConfigDict(\n"
+    return "\n".join(lines).rstrip("\n") + "\n"

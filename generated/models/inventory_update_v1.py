@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class InventoryUpdateV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     sku: str = Field(..., max_length=64, min_length=1)

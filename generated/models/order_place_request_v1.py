@@ -5,30 +5,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class LineItem(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        populate_by_name=True,
-    )
-    sku: str = Field(..., max_length=64, min_length=1)
-    quantity: int = Field(..., ge=1, le=10000)
-    unit_price: Money
-
-
-class Money(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        extra="forbid",
-        populate_by_name=True,
-    )
-    amount_minor: int = Field(..., ge=0)
-    currency: str = Field(..., pattern="^[A-Z]{3}$")
+from generated.models.defs import LineItem
 
 
 class OrderPlaceRequestV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     customer_id: str = Field(..., max_length=64, min_length=1)

@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class PaymentFailedV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     order_id: str = Field(..., max_length=64, min_length=1)

@@ -3,20 +3,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class Money(BaseModel):
-    model_config = ConfigDict(
-        from_attributes=True,
-        extra="forbid",
-        populate_by_name=True,
-    )
-    amount_minor: int = Field(..., ge=0)
-    currency: str = Field(..., pattern="^[A-Z]{3}$")
+from generated.models.defs import Money
 
 
 class PaymentProcessedV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     order_id: str = Field(..., max_length=64, min_length=1)

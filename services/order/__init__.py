@@ -18,13 +18,13 @@ from prometheus_client import Counter
 from generated.models import (
     InventoryReserveRequestV1,
     InventoryUpdateV1,
+    Money,
     OrderCreatedV2,
     OrderPlaceReplyV1,
     OrderPlaceRequestV1,
     PaymentFailedV1,
     PaymentProcessedV1,
 )
-from generated.models.order_created_v2 import Money
 from generated.operations import inventory_reserve
 from generated.services.order import OrderHandlers, wire
 from runtime.spec import Context, ServiceWiring

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.codegen.golden import copy_input, run_codegen, tree
 
 
@@ -26,9 +28,10 @@ def _gen_in_subprocess(case: str, dest: Path, seed: str, cache: Path) -> dict[st
     return tree(work / "generated")
 
 
-def test_byte_identical_across_hash_seeds(tmp_path: Path) -> None:
-    first = _gen_in_subprocess("hostile", tmp_path / "a", "0", tmp_path / "cache0")
-    second = _gen_in_subprocess("hostile", tmp_path / "b", "1", tmp_path / "cache1")
+@pytest.mark.parametrize("case", ["hostile", "shared_shapes"])
+def test_byte_identical_across_hash_seeds(case: str, tmp_path: Path) -> None:
+    first = _gen_in_subprocess(case, tmp_path / "a", "0", tmp_path / "cache0")
+    second = _gen_in_subprocess(case, tmp_path / "b", "1", tmp_path / "cache1")
     assert first == second
     assert first, "nothing was generated"
 

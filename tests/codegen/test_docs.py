@@ -1,5 +1,6 @@
-"""`codegen gen` writes an AsyncAPI 3.0 document (validated against the official schema) and a
-Markdown event catalog under generated/docs/."""
+"""`codegen gen` writes an AsyncAPI 3.1 document (validated against the official JSON Schema
+of AsyncAPI 3.1.0 here, and by the official parser in test_asyncapi_parser.py) and a Markdown
+event catalog under generated/docs/."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _validator() -> object:
-    schema = json.loads((DATA / "asyncapi-3.0.0.schema.json").read_text())
+    schema = json.loads((DATA / "asyncapi-3.1.0.schema.json").read_text())
     return validators.validator_for(schema)(schema)
 
 
@@ -25,13 +26,13 @@ def _errors(doc: object) -> list[str]:
     return [e.message for e in v.iter_errors(doc)]  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("case", ["basic", "hostile"])
+@pytest.mark.parametrize("case", ["basic", "hostile", "shared_shapes", "asyncapi_keywords"])
 def test_asyncapi_document_is_valid(case: str, tmp_path: Path) -> None:
     work = copy_input(case, tmp_path / "repo")
     assert run_codegen(work, "gen")[0] == 0
     doc = json.loads((work / "generated" / "docs" / "asyncapi.json").read_text())
     assert _errors(doc) == []
-    assert doc["asyncapi"] == "3.0.0"
+    assert doc["asyncapi"] == "3.1.0"
 
 
 def test_repository_asyncapi_is_valid_and_complete() -> None:
@@ -49,7 +50,7 @@ def test_repository_asyncapi_is_valid_and_complete() -> None:
 def test_asyncapi_validator_rejects_a_broken_document() -> None:
     # Guard against a validator that accepts anything (e.g. a schema that failed to load).
     assert _errors(
-        {"asyncapi": "3.0.0", "info": {"title": "x"}, "operations": {"o": {"action": "yell"}}}
+        {"asyncapi": "3.1.0", "info": {"title": "x"}, "operations": {"o": {"action": "yell"}}}
     )
 
 

@@ -1,4 +1,7 @@
-"""A contract change surfaces as a type error in the services that depend on it."""
+"""A contract change surfaces as a type error in the services that depend on it: reading a
+field that is gone, leaving a handler out, and building a message with a wrong type, a
+missing field or an unknown keyword (the pydantic mypy plugin runs with `init_typed` and
+`init_forbid_extra`, see pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ SHOP_IMPL = textwrap.dedent(
     """
     from __future__ import annotations
 
-    from generated.models import ShopOrderPlacedV1, ShopQuoteReplyV1, ShopQuoteRequestV1
+    from generated.models import Money, ShopOrderPlacedV1, ShopQuoteReplyV1, ShopQuoteRequestV1
     from generated.services.shop import ShopHandlers, wire
     from runtime.spec import Context, ServiceWiring
 
@@ -30,7 +33,7 @@ SHOP_IMPL = textwrap.dedent(
         async def handle_shop_quote(
             self, request: ShopQuoteRequestV1, ctx: Context
         ) -> ShopQuoteReplyV1:
-            return ShopQuoteReplyV1.model_validate({"price": {"cents": 1, "currency": "EUR"}})
+            return ShopQuoteReplyV1(price=Money(cents=1, currency="EUR"))
 
 
     def wiring() -> ServiceWiring:
@@ -39,8 +42,45 @@ SHOP_IMPL = textwrap.dedent(
 )
 
 
-def _mypy(work: Path) -> subprocess.CompletedProcess[str]:
-    repo = Path(__file__).resolve().parents[2]
+# Three mistakes in building a message; each must be reported with the field and the type.
+BAD_CONSTRUCTORS = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    from generated.models import Money, ShopOrderPlacedV1, ShopQuoteReplyV1
+
+
+    def wrong_type(order: ShopOrderPlacedV1) -> ShopQuoteReplyV1:
+        return ShopQuoteReplyV1(price="ten euros")
+
+
+    def missing_field() -> Money:
+        return Money(cents=1)
+
+
+    def unknown_keyword(order: ShopOrderPlacedV1) -> ShopQuoteReplyV1:
+        return ShopQuoteReplyV1(price=order.total, discount=3)
+    """
+)
+
+# The example from the issue, checked against this repository's own generated models.
+ISSUE_EXAMPLE = textwrap.dedent(
+    """
+    from __future__ import annotations
+
+    from generated.models import OrderCreatedV2, PaymentProcessedV1
+
+
+    def make(order: OrderCreatedV2) -> PaymentProcessedV1:
+        return PaymentProcessedV1(order_id=123, payment_id=None, amount="ten euros")
+    """
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _mypy(work: Path, target: str = "services/shop") -> subprocess.CompletedProcess[str]:
+    repo = REPO
     env = {**os.environ, "MYPYPATH": str(work), "PYTHONPATH": f"{work}{os.pathsep}{repo}"}
     return subprocess.run(
         [
@@ -53,7 +93,7 @@ def _mypy(work: Path) -> subprocess.CompletedProcess[str]:
             os.devnull,
             "--config-file",
             str(repo / "pyproject.toml"),
-            "services/shop",
+            target,
         ],
         cwd=work,
         env=env,
@@ -69,6 +109,20 @@ def test_renamed_field_and_missing_handler_are_mypy_errors(tmp_path: Path) -> No
     (work / "services" / "shop" / "__init__.py").write_text(SHOP_IMPL)
     ok = _mypy(work)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+
+    # Building messages is checked too: type, required fields and unknown keywords.
+    bad = work / "services" / "shop" / "build.py"
+    bad.write_text(BAD_CONSTRUCTORS)
+    built = _mypy(work)
+    assert built.returncode == 1
+    assert (
+        'Argument "price" to "ShopQuoteReplyV1" has incompatible type "str"; expected "Money"'
+        in built.stdout
+    ), built.stdout
+    assert 'Missing named argument "currency" for "Money"' in built.stdout, built.stdout
+    assert 'Unexpected keyword argument "discount" for "ShopQuoteReplyV1"' in built.stdout
+    assert built.stdout.count("error:") == 3, built.stdout
+    bad.unlink()
 
     # Rename order_id -> order_ref in the contract (v1 was never released: unlock it).
     schema = work / "schemas" / "events" / "shop.order.placed" / "v1.json"
@@ -97,3 +151,22 @@ def test_renamed_field_and_missing_handler_are_mypy_errors(tmp_path: Path) -> No
     missing = _mypy(work)
     assert missing.returncode == 1
     assert "on_shop_ping" in missing.stdout
+
+
+def test_the_issue_example_fails_type_checking(tmp_path: Path) -> None:
+    """`make check` runs mypy with the project's configuration; this is that run on the example
+    from the README's promise: every wrong argument is named with the type it needs."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "make_payment.py").write_text(ISSUE_EXAMPLE)
+    proc = _mypy(work, "make_payment.py")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    expected = [
+        'Argument "order_id" to "PaymentProcessedV1" has incompatible type "int"; expected "str"',
+        'Argument "payment_id" to "PaymentProcessedV1" has incompatible type "None"; '
+        'expected "str"',
+        'Argument "amount" to "PaymentProcessedV1" has incompatible type "str"; expected "Money"',
+    ]
+    for message in expected:
+        assert message in proc.stdout, proc.stdout
+    assert proc.stdout.count("error:") == 3, proc.stdout

@@ -6,7 +6,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 class ShopPingV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     source: str

@@ -6,7 +6,6 @@ from pydantic import BaseModel, ConfigDict
 
 class ShopQuoteRequestV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         extra="forbid",
         populate_by_name=True,
     )

@@ -5,10 +5,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from generated.models.defs import N1EvilImportOs
+
 
 class BadNameImportOs(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     x: str | None = None
@@ -16,7 +17,6 @@ class BadNameImportOs(BaseModel):
 
 class EvilThingV1(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     id: str
@@ -33,11 +33,11 @@ class EvilThingV1(BaseModel):
     nested: Nested | None = None
     field_u0000: str | None = Field(None, alias="\\u0000")
     größe: str | None = None
+    shared: N1EvilImportOs | None = None
 
 
 class Nested(BaseModel):
     model_config = ConfigDict(
-        from_attributes=True,
         populate_by_name=True,
     )
     for_: bool | None = Field(None, alias="for")
