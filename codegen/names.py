@@ -51,3 +51,13 @@ def is_valid_service_name(name: str) -> bool:
 
 def is_valid_type_name(name: str) -> bool:
     return bool(TYPE_NAME.match(name))
+
+
+def const_name(type_name: str, version: int) -> str:
+    """`order.created`, 2 -> `ORDER_CREATED_V2` (the registry constant of a version)."""
+    return f"{snake_case(type_name)}_v{version}".upper()
+
+
+def op_const(operation: str) -> str:
+    """`inventory.reserve` -> `INVENTORY_RESERVE` (the registry constant of an operation)."""
+    return snake_case(operation).upper()

@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from runtime.bus import Bus
+    from runtime.bus import Bus, run_service
     from runtime.envelope import Envelope
     from runtime.errors import (
         BrokerUnavailable,
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     )
     from runtime.hooks import Hooks
     from runtime.memory import MemoryTransport
-    from runtime.service import ServiceRunner, run_service
+    from runtime.service import ServiceRunner
     from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
 
 _EXPORTS = {
@@ -39,7 +39,7 @@ _EXPORTS = {
     "Hooks": "runtime.hooks",
     "MemoryTransport": "runtime.memory",
     "ServiceRunner": "runtime.service",
-    "run_service": "runtime.service",
+    "run_service": "runtime.bus",
     "ConsumerSettings": "runtime.settings",
     "NatsSettings": "runtime.settings",
     "RedisSettings": "runtime.settings",

@@ -91,8 +91,8 @@ async def _admin_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from runtime.bus import run_service
     from runtime.logs import configure
-    from runtime.service import run_service
 
     configure(args.log_format, args.log_level)
     settings = _settings(args)

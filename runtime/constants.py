@@ -65,6 +65,9 @@ REASON_UNKNOWN_EVENT = "unknown_event"  # type/version not in the registry
 REASON_UNREADABLE = "unreadable"  # no read plan from the written to the declared version
 REASON_INVALID = "invalid_payload"  # the model rejected the data
 
+#: Envelope type of a reply that carries a responder's failure instead of a reply model.
+ERROR_TYPE = "schemabus.error"
+
 #: CloudEvents NATS protocol binding: attributes travel as `ce-<name>` headers.
 NATS_HEADER_PREFIX = "ce-"
 

@@ -7,8 +7,9 @@ correlation id and this event as its cause, without the handler passing anything
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -16,21 +17,39 @@ from runtime.envelope import Envelope
 from runtime.spec import OperationSpec
 from runtime.transport import Inbound
 
-if TYPE_CHECKING:
-    from runtime.bus import Bus
-
 M = TypeVar("M", bound=BaseModel)
 
 current_envelope: ContextVar[Envelope | None] = ContextVar("schemabus_envelope", default=None)
 
 
+class Messenger(Protocol):
+    """What a handler's context publishes and requests through (a `Bus` is one)."""
+
+    async def publish(self, event: BaseModel, *, correlation_id: str | None = None) -> str: ...
+
+    async def publish_many(
+        self, events: Sequence[BaseModel], *, correlation_id: str | None = None
+    ) -> list[str]: ...
+
+    async def request(
+        self,
+        operation: OperationSpec,
+        request: BaseModel,
+        reply: type[M],
+        *,
+        timeout_s: float | None = None,
+    ) -> M: ...
+
+
 class HandlerContext:
     """Implements `runtime.spec.Context`."""
 
-    __slots__ = ("_bus", "envelope", "inbound")
+    __slots__ = ("_messenger", "envelope", "inbound")
 
-    def __init__(self, bus: Bus | None, envelope: Envelope, inbound: Inbound | None) -> None:
-        self._bus = bus
+    def __init__(
+        self, messenger: Messenger | None, envelope: Envelope, inbound: Inbound | None
+    ) -> None:
+        self._messenger = messenger
         self.envelope = envelope
         self.inbound = inbound
 
@@ -48,13 +67,13 @@ class HandlerContext:
         return self.inbound.attempts if self.inbound is not None else 1
 
     async def publish(self, event: BaseModel) -> None:
-        await self._require_bus().publish(event)
+        await self._require_messenger().publish(event)
 
-    async def publish_many(self, events: list[BaseModel]) -> None:
-        await self._require_bus().publish_many(events)
+    async def publish_many(self, events: Sequence[BaseModel]) -> None:
+        await self._require_messenger().publish_many(events)
 
     async def request(self, operation: OperationSpec, request: BaseModel, reply: type[M]) -> M:
-        return await self._require_bus().request(operation, request, reply)
+        return await self._require_messenger().request(operation, request, reply)
 
     def stage(self, *command: Any) -> None:
         """Queue a Redis command to run atomically with this event's ack and idempotency
@@ -69,7 +88,7 @@ class HandlerContext:
             raise ValueError("stage() needs a command, e.g. ctx.stage('HINCRBY', key, field, 1)")
         self.inbound.effects.append(tuple(command))  # NoEffects raises here
 
-    def _require_bus(self) -> Bus:
-        if self._bus is None:
+    def _require_messenger(self) -> Messenger:
+        if self._messenger is None:
             raise RuntimeError("this context has no bus to publish on")
-        return self._bus
+        return self._messenger

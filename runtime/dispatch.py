@@ -12,22 +12,20 @@ reason; the consumer never crashes or stalls on bad input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from runtime import constants as C
-from runtime.context import HandlerContext, current_envelope
+from runtime.context import Messenger
 from runtime.errors import ConfigError, Undeliverable
 from runtime.hooks import NO_HOOKS, Hooks
+from runtime.invoke import invoke
 from runtime.spec import EventHandler, EventSpec, Registry, RetryPolicy, Subscription, Upcaster
 from runtime.transport import Inbound
-
-if TYPE_CHECKING:
-    from runtime.bus import Bus
 
 Decoder = Callable[[bytes], BaseModel]
 UpcasterMap = Mapping[tuple[str, int, int], Upcaster]
@@ -81,12 +79,12 @@ class Dispatcher:
         registry: Registry,
         upcasters: UpcasterMap | None = None,
         *,
-        bus: Bus | None = None,
+        messenger: Messenger | None = None,
         max_payload_bytes: int = 1_048_576,
         hooks: Hooks = NO_HOOKS,
     ) -> None:
         self.registry = registry
-        self._bus = bus
+        self._messenger = messenger
         self._max = max_payload_bytes
         self.routes: dict[tuple[str, int], Route] = {}
         self._unreadable: dict[tuple[str, int], str] = {}
@@ -107,16 +105,6 @@ class Dispatcher:
                     )
                 else:
                     self.routes[(t, version)] = Route(sub.spec, handler, found[0], found[1])
-
-    @property
-    def destinations(self) -> list[str]:
-        """Streams the subscribed types are published to (durable ones)."""
-        streams = {r.spec.stream for r in self.routes.values() if r.spec.delivery == "durable"}
-        for key in self.routes:
-            spec = self.registry.events.get(key)
-            if spec is not None and spec.delivery == "durable":
-                streams.add(spec.stream)
-        return sorted(s for s in streams if s)
 
     def ordering_key(self, inbound: Inbound) -> str | None:
         env = inbound.envelope
@@ -152,11 +140,7 @@ class Dispatcher:
                 f"{env.type} v{env.dataversion} {env.id} is not a valid "
                 f"{route.spec.model.__name__}: {_short(exc)}",
             ) from None
-        token = current_envelope.set(env)
-        try:
-            await route.handler(event, HandlerContext(self._bus, env, inbound))
-        finally:
-            current_envelope.reset(token)
+        await invoke(route.handler, event, env, self._messenger, inbound)
 
     def _no_route(self, type_: str, version: int, event_id: str) -> None:
         reason = self._unreadable.get((type_, version))
@@ -180,7 +164,3 @@ def _short(exc: Exception) -> str:
         more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
         return "; ".join(parts) + more
     return f"{type(exc).__name__}: {exc}"
-
-
-def subscribed_types(subscriptions: Sequence[Subscription]) -> set[str]:
-    return {s.spec.type for s in subscriptions}

@@ -4,8 +4,10 @@
   An OpenTelemetry middleware opens a span around the call (reading `ctx.envelope.
   traceparent`), a Prometheus one observes latency. No middleware = the bare handler is
   called, at zero cost.
-* `PublishHook` sees every outgoing batch of envelopes before it is sent, e.g. to stamp
-  the current span's `traceparent` or count published events.
+* `PublishHook` sees every outgoing batch of envelopes before it is sent, e.g. to count
+  published events.
+* `TraceparentSource` tells the publisher which trace a batch belongs to (the publish
+  span a middleware opened); the publisher alone stamps envelopes with it.
 * `PublishMiddleware` wraps the sending of one batch (`await send()`), e.g. in a
   "publish" span; it runs once per batch, never per event.
 
@@ -28,6 +30,10 @@ PublishMiddleware = Callable[[Sequence[Envelope], Send], Awaitable[None]]
 #: Called after every request/reply round trip: (operation name, seconds, outcome), where
 #: outcome is "ok", "timeout", "no_responders" or "error".
 RequestHook = Callable[[str, float, str], None]
+#: The W3C traceparent of the span a publish belongs to right now, or None (the publisher
+#: then continues the handled event's trace): asked once per batch, inside the
+#: `around_publish` middlewares, so a publish span they opened is the one returned.
+TraceparentSource = Callable[[], str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,7 @@ class Hooks:
     on_publish: tuple[PublishHook, ...] = ()
     around_publish: tuple[PublishMiddleware, ...] = ()
     on_request: tuple[RequestHook, ...] = ()
+    traceparent: tuple[TraceparentSource, ...] = ()
 
     @classmethod
     def combine(cls, *hooks: Hooks) -> Hooks:
@@ -44,6 +51,7 @@ class Hooks:
             on_publish=tuple(p for h in hooks for p in h.on_publish),
             around_publish=tuple(a for h in hooks for a in h.around_publish),
             on_request=tuple(r for h in hooks for r in h.on_request),
+            traceparent=tuple(t for h in hooks for t in h.traceparent),
         )
 
     def wrap(self, spec: EventSpec, handler: EventHandler) -> EventHandler:

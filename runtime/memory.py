@@ -81,7 +81,7 @@ class MemoryTransport:
         self._responders: dict[str, list[ReplyHandler]] = {}
         self._rr = itertools.count()
         self._seq = itertools.count(1)
-        self._arrived = asyncio.Condition()
+        self.arrived = asyncio.Condition()
         #: (partition, group) -> lease; group -> member -> expiry (monotonic); details
         self.leases: dict[tuple[str, str], _Lease] = {}
         self.members: dict[str, dict[str, float]] = {}
@@ -101,10 +101,10 @@ class MemoryTransport:
         return entry_id
 
     async def _notify(self) -> None:
-        async with self._arrived:
-            self._arrived.notify_all()
+        async with self.arrived:
+            self.arrived.notify_all()
 
-    def _wake(self) -> None:
+    def wake_readers(self) -> None:
         asyncio.get_running_loop().create_task(self._notify())
 
     async def publish(self, batch: Sequence[Outbound]) -> None:
@@ -266,7 +266,7 @@ class MemorySource:
 
     def wake(self) -> None:
         self._woken = True
-        self._t._wake()
+        self._t.wake_readers()
 
     def _inbound(self, destination: str, entry_id: str, deliveries: int) -> Inbound:
         fields = self._t.logs[destination].entries[entry_id]
@@ -327,7 +327,7 @@ class MemorySource:
         if out or block_ms <= 0:
             return out
         self._woken = False
-        cond = self._t._arrived
+        cond = self._t.arrived
         async with cond:
             try:
                 await asyncio.wait_for(cond.wait(), block_ms / 1000)

@@ -14,20 +14,21 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from runtime.consumer import Consumer, drain
+from runtime.context import Messenger
 from runtime.dispatch import Dispatcher, UpcasterMap
 from runtime.errors import ConfigError
-from runtime.hooks import NO_HOOKS, Hooks
+from runtime.hooks import Hooks
 from runtime.partitioning import partition_keys
-from runtime.settings import ConsumerSettings, Settings
+from runtime.publisher import Publisher
+from runtime.requests import request_transport
+from runtime.responder import reply_handler
+from runtime.settings import ConsumerSettings
 from runtime.spec import Registry, ServiceWiring, Subscription
-from runtime.transport import Closer
-
-if TYPE_CHECKING:
-    from runtime.bus import Bus
+from runtime.transport import Closer, Transport
 
 log = logging.getLogger("schemabus.service")
 
@@ -39,10 +40,24 @@ def default_consumer_name() -> str:
     return os.environ.get("SCHEMABUS_CONSUMER") or f"{socket.gethostname()}-{os.getpid()}"
 
 
+@dataclass(frozen=True, slots=True)
+class ServiceParts:
+    """What a runner needs, handed over explicitly (a `Bus` assembles it)."""
+
+    registry: Registry
+    upcasters: UpcasterMap
+    hooks: Hooks
+    durable: Transport | None
+    live: Transport | None
+    publisher: Publisher
+    messenger: Messenger  # what handlers' contexts publish and request through
+    consumer: ConsumerSettings
+
+
 class ServiceRunner:
     def __init__(
         self,
-        bus: Bus,
+        parts: ServiceParts,
         wiring: ServiceWiring,
         *,
         consumer_name: str | None = None,
@@ -50,11 +65,11 @@ class ServiceRunner:
         group: str | None = None,
         live_only: bool = False,
     ) -> None:
-        self.bus = bus
+        self.parts = parts
         self.wiring = wiring
         self.group = group or wiring.name
         self.consumer_name = consumer_name or default_consumer_name()
-        self.settings = settings or bus.settings.consumer
+        self.settings = settings or parts.consumer
         self.consumers: list[Consumer] = []
         self._closers: list[Closer] = []
         #: What this member advertises with its heartbeat (see `schemabus status`).
@@ -76,18 +91,18 @@ class ServiceRunner:
             self._add_consumer(live, durable=False)
 
     def _add_consumer(self, subs: Sequence[Subscription], *, durable: bool) -> None:
-        transport = self.bus.durable if durable else self.bus.live
+        transport = self.parts.durable if durable else self.parts.live
         if transport is None:
             kind = "Redis (SCHEMABUS_REDIS_URL)" if durable else "NATS (SCHEMABUS_NATS_URL)"
             names = ", ".join(s.spec.type for s in subs)
             raise ConfigError(f"service {self.wiring.name!r} consumes {names}; that needs {kind}")
         dispatcher = Dispatcher(
             subs,
-            self.bus.registry,
-            self.bus.upcasters,
-            bus=self.bus,
+            self.parts.registry,
+            self.parts.upcasters,
+            messenger=self.parts.messenger,
             max_payload_bytes=self.settings.max_payload_bytes,
-            hooks=self.bus.hooks,
+            hooks=self.parts.hooks,
         )
         destinations = _partitions(subs) if durable else sorted({s.spec.subject for s in subs})
         source = transport.source(self.group, self.consumer_name, destinations, self.settings)
@@ -117,11 +132,17 @@ class ServiceRunner:
             return
         self._started = True
         if self.wiring.responders:
-            transport = self.bus._request_transport()
+            parts = self.parts
+            transport = request_transport(parts.live, parts.durable)
             for responder in self.wiring.responders:
-                closer = await transport.serve(
-                    responder.operation.subject, self.group, self.bus.reply_handler(responder)
+                handler = reply_handler(
+                    responder,
+                    registry=parts.registry,
+                    upcasters=parts.upcasters,
+                    publisher=parts.publisher,
+                    messenger=parts.messenger,
                 )
+                closer = await transport.serve(responder.operation.subject, self.group, handler)
                 self._closers.append(closer)
         for consumer in self.consumers:
             consumer.start()
@@ -182,33 +203,3 @@ def _partitions(subs: Sequence[Subscription]) -> list[str]:
                     f"{spec.partitions} partitions; one stream has one partition count"
                 )
     return sorted(key for stream, n in streams.items() for key in partition_keys(stream, n))
-
-
-async def run_service(
-    wiring: ServiceWiring,
-    registry: Registry,
-    *,
-    settings: Settings | None = None,
-    upcasters: UpcasterMap | None = None,
-    hooks: Hooks = NO_HOOKS,
-    consumer_name: str | None = None,
-    on_runner: Callable[[ServiceRunner], None] | None = None,
-) -> None:
-    """Connect, run `wiring` until SIGTERM/SIGINT, shut down gracefully, disconnect.
-    `on_runner` sees the runner before it starts (e.g. to export its counters)."""
-    from runtime.bus import Bus
-
-    bus = await Bus.connect(
-        settings or Settings.from_env(),
-        registry,
-        source=wiring.name,
-        upcasters=upcasters,
-        hooks=hooks,
-    )
-    try:
-        runner = bus.service(wiring, consumer_name=consumer_name)
-        if on_runner is not None:
-            on_runner(runner)
-        await runner.run_forever()
-    finally:
-        await bus.close()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 from urllib.parse import unquote, urlsplit
 
-from runtime.constants import MAX_PAYLOAD_BYTES
+from runtime.constants import IDEMPOTENCY_TTL_S, MAX_PAYLOAD_BYTES
 from runtime.errors import ConfigError
 
 #: Default deadline of every start-up and health path (SCHEMABUS_STARTUP_TIMEOUT_S).
@@ -353,7 +353,7 @@ class ConsumerSettings:
     # rides in the same round trip as the previous batch's acks. Staged effects are
     # exactly-once in every mode: the settle script skips them for completed events.
     dedupe: Literal["always", "redelivered", "off"] = "always"
-    idempotency_ttl_s: int = 24 * 3600
+    idempotency_ttl_s: int = IDEMPOTENCY_TTL_S
     # A handler still running after this long is cancelled and counts as a failed attempt,
     # so one hung call cannot stall the consumer. 0 disables it.
     handler_timeout_ms: int = 60_000

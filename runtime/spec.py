@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from runtime.envelope import Envelope
 from runtime.partitioning import partition_key, partition_keys, partition_of
 
 Delivery = Literal["durable", "realtime", "message"]
@@ -163,7 +164,8 @@ class UnknownEventError(LookupError):
 
 
 class Context(Protocol):
-    """What a handler gets beside the event: its envelope and a way to publish causally."""
+    """What a handler gets beside the event: its envelope, its delivery, and a way to
+    publish and request causally (`runtime.context.HandlerContext` implements it)."""
 
     @property
     def event_id(self) -> str: ...
@@ -171,9 +173,21 @@ class Context(Protocol):
     @property
     def correlation_id(self) -> str: ...
 
+    @property
+    def envelope(self) -> Envelope:
+        """The CloudEvents envelope the event arrived in."""
+
+    @property
+    def attempts(self) -> int:
+        """1 on first delivery; more when retried or redelivered."""
+
     async def publish(self, event: BaseModel) -> None: ...
 
     async def request(self, operation: OperationSpec, request: BaseModel, reply: type[M]) -> M: ...
+
+    def stage(self, *command: Any) -> None:
+        """Queue a Redis command to commit atomically with this event's ack (exactly-once
+        effects); raises `NotSupportedError` on a transport that cannot."""
 
 
 EventHandler = Callable[[Any, Context], Awaitable[None]]

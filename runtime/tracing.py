@@ -2,8 +2,9 @@
 
     bus = await Bus.connect(settings, REGISTRY, source="order", hooks=tracing_hooks())
 
-* publish: one PRODUCER span per batch; every envelope of the batch gets that span's
-  W3C `traceparent`, so consumers continue the trace across Redis and NATS.
+* publish: one PRODUCER span per batch; the publisher stamps every envelope of the batch
+  with that span's W3C `traceparent`, so consumers continue the trace across Redis and
+  NATS.
 * process: one CONSUMER span per handled event, child of the envelope's `traceparent`;
   an exception marks the span as an error (the engine then retries or dead-letters).
 
@@ -26,7 +27,6 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from runtime.context import HandlerContext
 from runtime.envelope import Envelope
 from runtime.hooks import Hooks, Send
 from runtime.spec import Context, EventHandler, EventSpec, Registry
@@ -101,14 +101,20 @@ def tracing_hooks(
             if len(envelopes) == 1:
                 attributes["messaging.message.id"] = first.id
         name = f"publish {_destination(spec)}" if spec is not None else "publish"
+        # The span is current while `send` runs: the publisher asks `current_traceparent`
+        # then and stamps the envelopes with it.
         with tracer.start_as_current_span(name, kind=SpanKind.PRODUCER, attributes=attributes):
-            carrier: dict[str, str] = {}
-            _propagator.inject(carrier)
-            traceparent = carrier.get("traceparent")
-            if traceparent:
-                for env in envelopes:
-                    env.traceparent = traceparent
             await send()
+
+    def current_traceparent() -> str | None:
+        if off():
+            return None
+        span = trace.get_current_span()
+        if not span.get_span_context().is_valid:
+            return None
+        carrier: dict[str, str] = {}
+        _propagator.inject(carrier)
+        return carrier.get("traceparent")
 
     def middleware(spec: EventSpec, handler: EventHandler) -> EventHandler:
         name = f"process {_destination(spec)}"
@@ -117,7 +123,7 @@ def tracing_hooks(
             if off():
                 await handler(event, ctx)
                 return
-            env = ctx.envelope if isinstance(ctx, HandlerContext) else None
+            env = ctx.envelope
             parent = (
                 _propagator.extract({"traceparent": env.traceparent})
                 if env is not None and env.traceparent
@@ -147,4 +153,8 @@ def tracing_hooks(
 
         return traced
 
-    return Hooks(middleware=(middleware,), around_publish=(around_publish,))
+    return Hooks(
+        middleware=(middleware,),
+        around_publish=(around_publish,),
+        traceparent=(current_traceparent,),
+    )

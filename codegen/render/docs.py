@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 from codegen.ir import EventType, Project, Version
+from codegen.names import const_name
 from codegen.render.asyncapi import asyncapi
 from codegen.render.asyncapi_schema import Note
-from codegen.render.python import const_name
 
 
 def render_docs(project: Project) -> dict[str, str]:

@@ -7,9 +7,16 @@ from typing import Any
 
 import jinja2
 
-from codegen.ir import EventType, Operation, Project, Service, Version
+from codegen.ir import EventType, Project, Service, Version
 from codegen.load import canonical_json
-from codegen.names import handler_method, pascal_case, responder_method, snake_case
+from codegen.names import (
+    const_name,
+    handler_method,
+    op_const,
+    pascal_case,
+    responder_method,
+    snake_case,
+)
 from codegen.render.models import generate_model_sources, model_input
 from codegen.render.shared import DEFS_MODULE, defs_input, defs_root_title, event_input
 
@@ -49,14 +56,6 @@ def _env() -> jinja2.Environment:
 def _render(template: str, **ctx: Any) -> str:
     text = _env().get_template(template).render(**ctx)
     return text.rstrip("\n") + "\n"
-
-
-def const_name(type_name: str, version: int) -> str:
-    return f"{snake_case(type_name)}_v{version}".upper()
-
-
-def op_const(op: Operation) -> str:
-    return snake_case(op.name).upper()
 
 
 def render_generated(project: Project) -> dict[str, str]:
@@ -156,7 +155,7 @@ def _registry(project: Project) -> str:
     versions = [_version_ctx(t, v) for t in project.types for v in t.versions]
     operations = [
         {
-            "const": op_const(op),
+            "const": op_const(op.name),
             "name": op.name,
             "subject": op.subject,
             "request_const": const_name(*op.request),
@@ -195,7 +194,7 @@ def _operations(project: Project) -> str:
             {
                 "function": snake_case(op.name),
                 "name": op.name,
-                "const": op_const(op),
+                "const": op_const(op.name),
                 "request": req,
                 "reply": rep,
                 "timeout_ms": op.timeout_ms,
@@ -237,7 +236,7 @@ def _service_ctx(project: Project, svc: Service) -> dict[str, Any]:
                 "name": op_name,
                 "request": req,
                 "reply": rep,
-                "const": op_const(op),
+                "const": op_const(op.name),
             }
         )
     base = pascal_case(svc.name)

@@ -24,10 +24,11 @@ import contextlib
 import itertools
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence, Set
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
+from dataclasses import dataclass
 
 import nats.errors
+from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
@@ -38,10 +39,7 @@ from runtime.settings import ConsumerSettings
 from runtime.transport import DeadLetter, Inbound, NoEffects
 
 from .connection import flush_in_order
-from .jetstream import JetStreamSubject, consumer_name
-
-if TYPE_CHECKING:
-    from .transport import NatsTransport
+from .jetstream import JetStreamSubject, StreamKeeper, consumer_name
 
 log = logging.getLogger("schemabus.nats")
 
@@ -76,10 +74,22 @@ class _Recent:
         return event_id in self._ids
 
 
+@dataclass(frozen=True, slots=True)
+class SourceLink:
+    """The part of the transport a source uses: the connection, JetStream, which subjects
+    JetStream keeps (and their streams), and where dead letters go."""
+
+    nc: Client
+    js: JetStreamContext
+    streams: StreamKeeper
+    jetstream: Mapping[str, JetStreamSubject]
+    dead_letter: Callable[[DeadLetter, str], Awaitable[None]]
+
+
 class NatsSource:
     def __init__(
         self,
-        transport: NatsTransport,
+        transport: SourceLink,
         group: str,
         consumer: str,
         destinations: tuple[str, ...],

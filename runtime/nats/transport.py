@@ -23,6 +23,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
+from runtime import constants as C
 from runtime.deadletter import dead_letter_fields
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.errors import NoRespondersError, RequestTimeoutError, TransportError
@@ -38,14 +39,12 @@ from .jetstream import (
     dead_letter_subject,
     jetstream_subjects,
 )
-from .source import NatsSource
+from .source import NatsSource, SourceLink
 
 log = logging.getLogger("schemabus.nats")
 
 #: Header JetStream deduplicates publishes on.
 MSG_ID_HEADER = "Nats-Msg-Id"
-#: Envelope type of a reply that reports a failure (same as `runtime.bus.ERROR_TYPE`).
-ERROR_TYPE = "schemabus.error"
 
 
 class NatsTransport:
@@ -227,7 +226,8 @@ class NatsTransport:
         destinations: Sequence[str],
         settings: ConsumerSettings,
     ) -> Source:
-        source = NatsSource(self, group, consumer, tuple(destinations), settings)
+        link = SourceLink(self.nc, self.js, self.streams, self.jetstream, self.dead_letter)
+        source = NatsSource(link, group, consumer, tuple(destinations), settings)
         self._closers.append(source)
         return source
 
@@ -351,7 +351,7 @@ class _Responder:
 
 def _error_envelope(error_type: str, message: str) -> Envelope:
     data = orjson.dumps({"error_type": error_type, "message": message[:2000]})
-    return Envelope.new(source="schemabus.nats", type=ERROR_TYPE, dataversion=1, data=data)
+    return Envelope.new(source="schemabus.nats", type=C.ERROR_TYPE, dataversion=1, data=data)
 
 
 def _retryable(exc: BaseException) -> bool:
