@@ -74,6 +74,9 @@ def bounded_fields(
     is left out. `dlq_truncated` (JSON) records the entry's size and field count, per cut
     or left-out field its name (cut), size and sha256, and the fields beyond
     `MAX_SUMMARIES` as a count, their bytes and one sha256 over them.
+
+    Long: one pass over the fields keeps the budget, the summaries and the overflow count
+    consistent with each other; split up they would need to share all three.
     """
     out: dict[bytes, bytes] = {}
     kept = 0

@@ -16,6 +16,9 @@ from urllib.parse import unquote, urlsplit
 from runtime.constants import IDEMPOTENCY_TTL_S, MAX_PAYLOAD_BYTES
 from runtime.errors import ConfigError
 
+#: Room for the envelope's own fields beside a payload at the size limit.
+ENVELOPE_HEADROOM = 65_536
+
 #: Default deadline of every start-up and health path (SCHEMABUS_STARTUP_TIMEOUT_S).
 DEFAULT_STARTUP_TIMEOUT_S = 10.0
 
@@ -368,7 +371,7 @@ class ConsumerSettings:
     # Bounds on what one read may bring into memory: an entry larger than `max_entry_bytes`
     # (all fields) arrives as a bounded stand-in and is dead-lettered as oversized; a read
     # stops adding entries once `max_batch_bytes` is reached (the rest follow next read).
-    max_entry_bytes: int = 1_048_576 + 65_536
+    max_entry_bytes: int = MAX_PAYLOAD_BYTES + ENVELOPE_HEADROOM
     max_batch_bytes: int = 16 * 1_048_576
 
     def __post_init__(self) -> None:
@@ -404,61 +407,67 @@ class Settings:
         e = os.environ if env is None else env
         startup = _float(e, "SCHEMABUS_STARTUP_TIMEOUT_S", DEFAULT_STARTUP_TIMEOUT_S)
         max_payload = _int(e, "SCHEMABUS_MAX_PAYLOAD_BYTES", MAX_PAYLOAD_BYTES)
-        redis: RedisSettings | None = None
-        redis_url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
-        if redis_url.lower() != "none":
-            redis = RedisSettings.from_url(redis_url)
-            redis = replace(
-                redis,
-                tls_ca_file=e.get("SCHEMABUS_REDIS_TLS_CA"),
-                tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
-                tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
-                startup_timeout_s=startup,
-                max_payload_bytes=max_payload,
-                sentinel_password=_secret(e.get("SCHEMABUS_REDIS_SENTINEL_PASSWORD")),
-            )
-        nats: NatsSettings | None = None
-        if nats_url := e.get("SCHEMABUS_NATS_URL"):
-            nats = NatsSettings.from_url(nats_url)
-            overrides: dict[str, Any] = {}
-            if v := e.get("SCHEMABUS_NATS_USER"):
-                overrides["user"] = v
-            if v := e.get("SCHEMABUS_NATS_PASSWORD"):
-                overrides["password"] = Secret(v)
-            if v := e.get("SCHEMABUS_NATS_TOKEN"):
-                overrides["token"] = Secret(v)
-            if v := e.get("SCHEMABUS_NATS_CREDS"):
-                overrides["creds_file"] = v
-            for name, key in (
-                ("ca", "tls_ca_file"),
-                ("cert", "tls_cert_file"),
-                ("key", "tls_key_file"),
-            ):
-                if v := e.get(f"SCHEMABUS_NATS_TLS_{name.upper()}"):
-                    overrides[key] = v
-                    overrides["tls"] = True
-            nats = replace(nats, startup_timeout_s=startup, **overrides)
-        d = ConsumerSettings()
-        consumer = ConsumerSettings(
-            batch=_int(e, "SCHEMABUS_BATCH", d.batch),
-            block_ms=_int(e, "SCHEMABUS_BLOCK_MS", d.block_ms),
-            concurrency=_int(e, "SCHEMABUS_CONCURRENCY", d.concurrency),
-            visibility_timeout_ms=_int(
-                e, "SCHEMABUS_VISIBILITY_TIMEOUT_MS", d.visibility_timeout_ms
-            ),
-            max_payload_bytes=max_payload,
-            handler_timeout_ms=_int(e, "SCHEMABUS_HANDLER_TIMEOUT_MS", d.handler_timeout_ms),
-            lease_ttl_ms=_int(e, "SCHEMABUS_LEASE_TTL_MS", d.lease_ttl_ms),
-            heartbeat_ms=_int(e, "SCHEMABUS_HEARTBEAT_MS", d.heartbeat_ms),
-            max_inflight=_int(e, "SCHEMABUS_MAX_INFLIGHT", d.max_inflight),
+        return cls(
+            redis=_redis_from_env(e, startup, max_payload),
+            nats=_nats_from_env(e, startup),
+            consumer=_consumer_from_env(e, max_payload),
         )
-        dedupe = e.get("SCHEMABUS_DEDUPE", d.dedupe)
-        if dedupe not in ("always", "redelivered", "off"):
-            raise ConfigError(
-                f"SCHEMABUS_DEDUPE must be always, redelivered or off, got {dedupe!r}"
-            )
-        consumer = replace(consumer, dedupe=cast(Literal["always", "redelivered", "off"], dedupe))
-        return cls(redis=redis, nats=nats, consumer=consumer)
+
+
+def _redis_from_env(e: Mapping[str, str], startup: float, max_payload: int) -> RedisSettings | None:
+    url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
+    if url.lower() == "none":
+        return None
+    return replace(
+        RedisSettings.from_url(url),
+        tls_ca_file=e.get("SCHEMABUS_REDIS_TLS_CA"),
+        tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
+        tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
+        startup_timeout_s=startup,
+        max_payload_bytes=max_payload,
+        sentinel_password=_secret(e.get("SCHEMABUS_REDIS_SENTINEL_PASSWORD")),
+    )
+
+
+def _nats_from_env(e: Mapping[str, str], startup: float) -> NatsSettings | None:
+    url = e.get("SCHEMABUS_NATS_URL")
+    if not url:
+        return None
+    overrides: dict[str, Any] = {}
+    if v := e.get("SCHEMABUS_NATS_USER"):
+        overrides["user"] = v
+    if v := e.get("SCHEMABUS_NATS_PASSWORD"):
+        overrides["password"] = Secret(v)
+    if v := e.get("SCHEMABUS_NATS_TOKEN"):
+        overrides["token"] = Secret(v)
+    if v := e.get("SCHEMABUS_NATS_CREDS"):
+        overrides["creds_file"] = v
+    for name, key in (("CA", "tls_ca_file"), ("CERT", "tls_cert_file"), ("KEY", "tls_key_file")):
+        if v := e.get(f"SCHEMABUS_NATS_TLS_{name}"):
+            overrides[key] = v
+            overrides["tls"] = True
+    return replace(NatsSettings.from_url(url), startup_timeout_s=startup, **overrides)
+
+
+def _consumer_from_env(e: Mapping[str, str], max_payload: int) -> ConsumerSettings:
+    d = ConsumerSettings()
+    dedupe = e.get("SCHEMABUS_DEDUPE", d.dedupe)
+    if dedupe not in ("always", "redelivered", "off"):
+        raise ConfigError(f"SCHEMABUS_DEDUPE must be always, redelivered or off, got {dedupe!r}")
+    return ConsumerSettings(
+        batch=_int(e, "SCHEMABUS_BATCH", d.batch),
+        block_ms=_int(e, "SCHEMABUS_BLOCK_MS", d.block_ms),
+        concurrency=_int(e, "SCHEMABUS_CONCURRENCY", d.concurrency),
+        visibility_timeout_ms=_int(e, "SCHEMABUS_VISIBILITY_TIMEOUT_MS", d.visibility_timeout_ms),
+        max_payload_bytes=max_payload,
+        # The whole entry may carry the envelope's fields beside a payload at the limit.
+        max_entry_bytes=max(d.max_entry_bytes, max_payload + ENVELOPE_HEADROOM),
+        handler_timeout_ms=_int(e, "SCHEMABUS_HANDLER_TIMEOUT_MS", d.handler_timeout_ms),
+        lease_ttl_ms=_int(e, "SCHEMABUS_LEASE_TTL_MS", d.lease_ttl_ms),
+        heartbeat_ms=_int(e, "SCHEMABUS_HEARTBEAT_MS", d.heartbeat_ms),
+        max_inflight=_int(e, "SCHEMABUS_MAX_INFLIGHT", d.max_inflight),
+        dedupe=cast(Literal["always", "redelivered", "off"], dedupe),
+    )
 
 
 def _keepalive_options() -> dict[int, int]:

@@ -71,17 +71,31 @@ def tracing_hooks(
 ) -> Hooks:
     """`service` names the consumer group on process spans; `registry` lets publish spans
     name the broker and destination (stream or subject) of what they send."""
-    tracer = trace.get_tracer("schemabus", tracer_provider=tracer_provider)
+    t = _Tracing(tracer_provider, service, registry)
+    return Hooks(
+        middleware=(t.middleware,),
+        around_publish=(t.around_publish,),
+        traceparent=(t.current_traceparent,),
+    )
 
-    off: Callable[[], bool] = _global_off_now
-    if tracer_provider is not None:
-        explicit_off = isinstance(tracer_provider, _NO_SDK)
 
-        def off() -> bool:
-            return explicit_off
+class _Tracing:
+    def __init__(
+        self,
+        tracer_provider: trace.TracerProvider | None,
+        service: str | None,
+        registry: Registry | None,
+    ) -> None:
+        self._tracer = trace.get_tracer("schemabus", tracer_provider=tracer_provider)
+        self._service = service
+        self._registry = registry
+        self.off: Callable[[], bool] = _global_off_now
+        if tracer_provider is not None:
+            explicit_off = isinstance(tracer_provider, _NO_SDK)
+            self.off = lambda: explicit_off
 
-    async def around_publish(envelopes: Sequence[Envelope], send: Send) -> None:
-        if off():
+    async def around_publish(self, envelopes: Sequence[Envelope], send: Send) -> None:
+        if self.off():
             await send()
             return
         first = envelopes[0] if envelopes else None
@@ -91,8 +105,8 @@ def tracing_hooks(
             "messaging.batch.message_count": len(envelopes),
         }
         spec = None
-        if first is not None and registry is not None:
-            spec = registry.events.get((first.type, first.dataversion))
+        if first is not None and self._registry is not None:
+            spec = self._registry.events.get((first.type, first.dataversion))
         if spec is not None:
             attributes["messaging.system"] = _system(spec)
             attributes["messaging.destination.name"] = _destination(spec)
@@ -103,11 +117,13 @@ def tracing_hooks(
         name = f"publish {_destination(spec)}" if spec is not None else "publish"
         # The span is current while `send` runs: the publisher asks `current_traceparent`
         # then and stamps the envelopes with it.
-        with tracer.start_as_current_span(name, kind=SpanKind.PRODUCER, attributes=attributes):
+        with self._tracer.start_as_current_span(
+            name, kind=SpanKind.PRODUCER, attributes=attributes
+        ):
             await send()
 
-    def current_traceparent() -> str | None:
-        if off():
+    def current_traceparent(self) -> str | None:
+        if self.off():
             return None
         span = trace.get_current_span()
         if not span.get_span_context().is_valid:
@@ -116,8 +132,19 @@ def tracing_hooks(
         _propagator.inject(carrier)
         return carrier.get("traceparent")
 
-    def middleware(spec: EventSpec, handler: EventHandler) -> EventHandler:
+    def middleware(self, spec: EventSpec, handler: EventHandler) -> EventHandler:
         name = f"process {_destination(spec)}"
+        fixed: dict[str, str | int] = {
+            "messaging.system": _system(spec),
+            "messaging.operation.type": "process",
+            "messaging.operation.name": "process",
+            "messaging.destination.name": _destination(spec),
+            "cloudevents.event_type": spec.type,
+            "schemabus.event.version": spec.version,
+        }
+        if self._service is not None:
+            fixed["messaging.consumer.group.name"] = self._service
+        off, tracer = self.off, self._tracer
 
         async def traced(event: Any, ctx: Context) -> None:
             if off():
@@ -126,21 +153,11 @@ def tracing_hooks(
             env = ctx.envelope
             parent = (
                 _propagator.extract({"traceparent": env.traceparent})
-                if env is not None and env.traceparent
+                if env.traceparent
                 else otel_context.get_current()
             )
-            attributes: dict[str, str | int] = {
-                "messaging.system": _system(spec),
-                "messaging.operation.type": "process",
-                "messaging.operation.name": "process",
-                "messaging.destination.name": _destination(spec),
-                "messaging.message.id": ctx.event_id,
-                "cloudevents.event_type": spec.type,
-                "schemabus.event.version": spec.version,
-            }
-            if service is not None:
-                attributes["messaging.consumer.group.name"] = service
-            if env is not None and env.subject:
+            attributes = {**fixed, "messaging.message.id": ctx.event_id}
+            if env.subject:
                 attributes["cloudevents.event_subject"] = env.subject
             with tracer.start_as_current_span(
                 name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes
@@ -152,9 +169,3 @@ def tracing_hooks(
                     raise
 
         return traced
-
-    return Hooks(
-        middleware=(middleware,),
-        around_publish=(around_publish,),
-        traceparent=(current_traceparent,),
-    )

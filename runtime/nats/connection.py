@@ -139,6 +139,9 @@ async def open_client(
     retry can fix (an untrusted certificate, rejected credentials) end it at once:
     nats-py itself may wait forever after a TLS verification failure. Failed attempts
     are summed up in the one error line instead of being logged one by one.
+
+    Long: the callbacks nats-py calls share this one connection's attempt bookkeeping, so
+    they live here rather than being spread over module functions with shared state.
     """
     options = options or ConnectionOptions()
     where = ", ".join(settings.servers)
