@@ -239,7 +239,9 @@ class Consumer:
             key = (partition, ordering_key(inbound) or inbound.message_id)
             if parking.push(key, inbound) or lanes.push(key, inbound):
                 continue
-            await lanes.start(key, deque((inbound,)))
+            queue = deque((inbound,))
+            if not lanes.try_start(key, queue):
+                await lanes.start(key, queue)  # every slot busy: wait for one
         return len(batch)
 
     # --- handling -------------------------------------------------------------------

@@ -32,29 +32,37 @@ log = logging.getLogger("schemabus.lanes")
 
 class _Resume:
     """Awaitable that continues driving a coroutine that was already stepped once and is
-    suspended on `pending` (what it yielded to the event loop)."""
+    suspended on `pending` (what it yielded to the event loop). `done` runs the moment the
+    coroutine ends, in the same step: a done-callback of the task would run a loop
+    iteration later, and an entry pushed to the lane in between would be stranded."""
 
-    __slots__ = ("_coro", "_pending")
+    __slots__ = ("_coro", "_done", "_pending")
 
-    def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+    def __init__(
+        self, coro: Coroutine[Any, Any, Any], pending: Any, done: Callable[[], None]
+    ) -> None:
         self._coro = coro
         self._pending = pending
+        self._done = done
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coro, pending = self._coro, self._pending
-        while True:
-            try:
-                value = yield pending
-            except BaseException as exc:  # cancellation is forwarded into the lane
+        try:
+            while True:
                 try:
-                    pending = coro.throw(exc)
-                except StopIteration as stop:
-                    return stop.value
-            else:
-                try:
-                    pending = coro.send(value)
-                except StopIteration as stop:
-                    return stop.value
+                    value = yield pending
+                except BaseException as exc:  # cancellation is forwarded into the lane
+                    try:
+                        pending = coro.throw(exc)
+                    except StopIteration as stop:
+                        return stop.value
+                else:
+                    try:
+                        pending = coro.send(value)
+                    except StopIteration as stop:
+                        return stop.value
+        finally:
+            self._done()
 
 
 async def _finish(resume: _Resume) -> Any:
@@ -105,6 +113,15 @@ class Lanes(Generic[K, T]):
         if not self.push(key, item):
             await self.start(key, deque((item,)))
 
+    def try_start(self, key: K, queue: deque[T]) -> bool:
+        """Start a lane for `key` (which has none) over `queue` if a slot is free now;
+        False (nothing done) when the caller must `await start(...)` instead."""
+        if len(self._tasks) >= self.concurrency:
+            return False
+        self._queues[key] = queue
+        self._step(key, queue)
+        return True
+
     async def start(self, key: K, queue: deque[T]) -> None:
         """Start a lane for `key` (which has none) over `queue`. Entries pushed for `key`
         from now on join `queue`, even while this waits for a free slot."""
@@ -112,25 +129,32 @@ class Lanes(Generic[K, T]):
         while len(self._tasks) >= self.concurrency:
             self._changed.clear()
             await self._changed.wait()
-        coro = self._lane(key, queue)
+        self._step(key, queue)
+
+    def _step(self, key: K, queue: deque[T]) -> None:
+        # First step inline, in a context of its own; a Task only if it suspends.
+        coro = self._run(key, queue)
         ctx = contextvars.copy_context()
         try:
             pending = ctx.run(coro.send, None)
         except StopIteration:
+            self._finished(key, queue)
             return
-        task = asyncio.get_running_loop().create_task(_finish(_Resume(coro, pending)), context=ctx)
+        except BaseException:
+            self._finished(key, queue)
+            raise
+        task = asyncio.get_running_loop().create_task(
+            _finish(_Resume(coro, pending, lambda: self._finished(key, queue))), context=ctx
+        )
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         if self._on_suspend is not None:
             self._on_suspend(task)
 
-    async def _lane(self, key: K, queue: deque[T]) -> None:
-        try:
-            await self._run(key, queue)
-        finally:
-            if self._queues.get(key) is queue:
-                del self._queues[key]
-            self._changed.set()
+    def _finished(self, key: K, queue: deque[T]) -> None:
+        if self._queues.get(key) is queue:
+            del self._queues[key]
+        self._changed.set()
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)

@@ -117,3 +117,24 @@ async def test_cancellation_reaches_suspended_lane() -> None:
     lanes.cancel()
     await lanes.join()
     assert cancelled.is_set()
+
+
+async def test_an_entry_pushed_as_a_lane_task_ends_is_not_stranded() -> None:
+    """A lane that became a task is gone the moment its coroutine ends, not a loop turn
+    later: an entry read in between must start a new lane instead of joining the
+    finished one's queue (where nothing would ever handle it)."""
+    release = asyncio.Event()
+    pushed: list[bool] = []
+    lanes: Lanes[str, int] = Lanes(lambda key, queue: run(key, queue), 4)
+
+    async def run(key: str, queue: deque[int]) -> None:
+        await release.wait()
+        queue.popleft()
+        # Runs after this task's step and before its done-callbacks.
+        asyncio.get_running_loop().call_soon(lambda: pushed.append(lanes.push(key, 99)))
+
+    await lanes.submit("a", 1)
+    assert lanes.suspended == 1
+    release.set()
+    await lanes.join()
+    assert pushed == [False]
