@@ -19,6 +19,7 @@ TRANSPORTS = [
 # of generating a test per transport and skipping where the feature does not exist).
 WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "redis")]
 WITH_REQUESTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "nats")]
+WITH_LEASES = [p for p in TRANSPORTS if p.values[0] in ("memory", "redis")]
 
 
 @pytest_asyncio.fixture(params=TRANSPORTS)
@@ -37,6 +38,13 @@ async def effects_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harne
 @pytest_asyncio.fixture(params=WITH_REQUESTS)
 async def request_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     """Transports with request/reply."""
+    async for h in _harness(request):
+        yield h
+
+
+@pytest_asyncio.fixture(params=WITH_LEASES)
+async def leases_harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    """Transports with partitions owned through leases and fencing tokens."""
     async for h in _harness(request):
         yield h
 

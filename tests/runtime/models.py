@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import BaseModel, ConfigDict
 
 from runtime.spec import EventSpec, OperationSpec, ReadPlan, Registry, RetryPolicy
@@ -106,3 +108,9 @@ REGISTRY = Registry.build(
         # 1 -> 3 is not declared: v1 events cannot be read by a v3 consumer.
     ],
 )
+
+#: order.created v2 on `orders` split into 4 partitions (scale-out tests). Publishers and
+#: consumers of one test must share it: the partition count decides where events go.
+PARTITIONS = 4
+ORDER_V2_P4 = replace(ORDER_V2, partitions=PARTITIONS)
+PARTITIONED = Registry.build([ORDER_V2_P4])
