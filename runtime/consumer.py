@@ -48,6 +48,8 @@ log = logging.getLogger("schemabus.consumer")
 #: How many completed event ids a consumer remembers locally, in reads.
 RECENT_BATCHES = 20
 
+_NOT_SEEN = object()
+
 LaneKey = tuple[str, str]  # (partition, aggregate id or entry id)
 
 
@@ -101,8 +103,13 @@ class Consumer:
         #: entries read and not yet settled or dropped, per partition
         self.inflight: dict[str, int] = {}
         self._room = asyncio.Event()
-        # Ids of events this consumer completed lately (acked or not yet), oldest first.
-        self._recent: dict[str, None] = {}
+        # Ids of events this consumer completed lately (acked or not yet), oldest first,
+        # with the fencing token they completed under (None for uncoordinated sources). A
+        # redelivery is skipped only under the same token: its ack then stands or falls
+        # with the completion's own. One completed under a lease since lost was refused
+        # (fenced) with its effects, and must run again.
+        self._recent: dict[str, Any] = {}
+        self._leased = source.membership is not None
         self.ownership: Ownership | None = None
         if source.membership is not None:
             self.ownership = Ownership(
@@ -213,6 +220,7 @@ class Consumer:
         ordering_key = self.processor.ordering_key
         lanes, parking = self.lanes, self.parking
         recent = self._recent
+        leased = self._leased
         mode = self.settings.dedupe
         for inbound in batch:
             partition = inbound.destination
@@ -222,7 +230,7 @@ class Consumer:
             env = inbound.envelope
             if inbound.completed or (
                 env is not None
-                and env.id in recent
+                and recent.get(env.id, _NOT_SEEN) == (inbound.token if leased else None)
                 and (mode == "always" or (mode == "redelivered" and inbound.attempts > 1))
             ):
                 self.skipped += 1
@@ -240,6 +248,7 @@ class Consumer:
         process = self.processor.process
         settler = self.settler
         recent, recent_cap = self._recent, RECENT_BATCHES * self.settings.batch
+        leased = self._leased
         deadlines = self.deadlines
         while queue:
             inbound = queue[0]
@@ -267,7 +276,7 @@ class Consumer:
             settler.done(inbound)
             env = inbound.envelope
             if env is not None:
-                recent[env.id] = None
+                recent[env.id] = inbound.token if leased else None
                 if len(recent) > recent_cap:
                     del recent[next(iter(recent))]
 

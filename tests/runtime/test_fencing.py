@@ -13,6 +13,8 @@ import asyncio
 from dataclasses import replace
 from typing import Any
 
+from runtime.consumer import drain
+from runtime.context import HandlerContext
 from runtime.partitioning import partition_of
 from runtime.spec import Context, ServiceWiring, Subscription
 from runtime.transport import Inbound
@@ -85,6 +87,49 @@ async def test_stale_source_is_refused_everything_after_a_takeover(
 def _total(inbound: Inbound) -> int:
     assert inbound.envelope is not None
     return int(OrderCreatedV2.model_validate_json(inbound.envelope.data).total)
+
+
+async def test_work_done_under_a_lost_lease_is_redone_with_its_effects(
+    leases_harness: Harness,
+) -> None:
+    """Regression: the consumer remembered an event whose ack was refused (fenced) as
+    completed, and when it got the partition back it acked the redelivery unhandled, so
+    the event's staged effects were never applied."""
+    h = leases_harness
+    ttl_ms = 300
+    settings = replace(FAST, lease_ttl_ms=ttl_ms, heartbeat_ms=100)
+    partition = ORDER_V2_P4.route("a")
+    intruder = h.durable.source("s", "intruder", PARTS, settings)
+    await intruder.open()
+    assert intruder.membership is not None
+    runs: list[int] = []
+    stolen: list[int] = []
+
+    async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+        assert isinstance(ctx, HandlerContext) and intruder.membership is not None
+        runs.append(ctx.attempts)
+        if len(runs) == 1:
+            # Paused past its lease, meanwhile another member took the partition over.
+            await asyncio.sleep(1.5 * ttl_ms / 1000)
+            token = await intruder.membership.acquire(partition, "intruder", 60_000)
+            assert token is not None
+            stolen.append(token)
+        ctx.stage("HINCRBY", "ledger", ctx.event_id, 1)
+
+    bus = h.bus(PARTITIONED, "s", consumer=settings)
+    wiring = ServiceWiring("s", (Subscription(ORDER_V2_P4, handler),))
+    runner = bus.service(wiring, consumer_name="m", settings=settings)
+    (consumer,) = runner.consumers
+    event_id = await h.bus(PARTITIONED, "p").publish(OrderCreatedV2(order_id="a", total=1))
+    await drain(consumer)
+    assert runs == [1] and stolen
+    assert await h.ledger("ledger") == {}  # its ack and effects were refused
+
+    await intruder.membership.release(partition, "intruder", stolen[0])
+    await drain(consumer)  # takes the partition back under a new token
+    assert runs == [1, 2], "the refused work must be redone, not acked unhandled"
+    assert await h.ledger("ledger") == {event_id: 1}
+    await intruder.close()
 
 
 async def test_hanging_handler_holds_back_only_its_own_aggregate(leases_harness: Harness) -> None:
