@@ -293,7 +293,10 @@ async def takeover(env: Env, kills: int = KILLS) -> list[Workload]:
         publishing = asyncio.create_task(publish())
         for n in range(kills):
             owners = {p: await r.hget(C.lease_key(p, GROUP), "owner") for p in partitions}
-            victim = live[n % len(live)]
+            # Round-robin over the members that own something (the assignment can leave
+            # one of 3 members without a partition: 2 + 2 + 0 is within the cap of 2).
+            owning = [m for m in live if m.encode() in owners.values()]
+            victim = owning[n % len(owning)]
             lost = [p for p, o in owners.items() if o == victim.encode()]
             started = time.perf_counter()
             await workers.kill(victim)
