@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import codegen_bench, faststream_bench
+from bench import codegen_bench, faststream_bench, scaleout
 from bench.durable import DURABLE, PUBLISH
 from bench.faststream_bench import FASTSTREAM_DURABLE, FASTSTREAM_REALTIME
 from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
@@ -38,6 +38,9 @@ SUITES: dict[str, Suite] = {
 if faststream_bench.AVAILABLE:  # the optional third column; skipped when not installed
     SUITES.update({s.name: s for s in (FASTSTREAM_DURABLE, FASTSTREAM_REALTIME)})
 CODEGEN = "codegen"
+#: Scale-out runs: replica processes, no raw baseline (compared with 1 replica instead).
+REPLICAS = "replicas"
+TAKEOVER = "takeover"
 
 #: `--ablation`: the framework with one feature changed, paired with the same raw
 #: baseline again, to show what each feature costs (not part of the default run).
@@ -48,7 +51,7 @@ ABLATIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("realtime", "no tracing hooks", {"tracing": False}),
     ("latency-durable", "dedupe=redelivered", {"dedupe": "redelivered"}),
 ]
-NAMES = [*SUITES, CODEGEN]
+NAMES = [*SUITES, REPLICAS, TAKEOVER, CODEGEN]
 
 #: Events per throughput round. 10,000 keeps the default run near two minutes on a
 #: 2-core machine while each timed round still lasts around half a second or more.
@@ -64,6 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--seconds", type=float, default=1.0, help="length of one latency round per side"
     )
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME", help=f"one of {NAMES}")
+    p.add_argument(
+        "--kills", type=int, default=scaleout.KILLS, help="SIGKILLs measured by `takeover`"
+    )
     p.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
     p.add_argument(
         "--ablation",
@@ -77,8 +83,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="instead of benchmarking, run the framework side of one suite under cProfile",
     )
     args = p.parse_args(argv)
-    if args.n < 100 or args.rounds < 1:
-        p.error("--n must be >= 100 and --rounds >= 1")
+    if args.n < 100 or args.rounds < 1 or args.kills < 1:
+        p.error("--n must be >= 100, --rounds and --kills >= 1")
     return args
 
 
@@ -126,6 +132,25 @@ async def run_suites(
     return workloads
 
 
+async def run_scaleout(
+    names: list[str], env: Env, args: argparse.Namespace, info: dict[str, Any]
+) -> list[Workload]:
+    workloads: list[Workload] = []
+    loads = info.setdefault("loadavg_per_suite", {})
+    for name in (REPLICAS, TAKEOVER):
+        if name not in names:
+            continue
+        started = time.perf_counter()
+        loads[name] = os.getloadavg()
+        print(f"... {name}", file=sys.stderr, flush=True)
+        if name == REPLICAS:
+            workloads += await scaleout.replicas(env, args.rounds)
+        else:
+            workloads += await scaleout.takeover(env, args.kills)
+        print(f"    {time.perf_counter() - started:.1f}s", file=sys.stderr, flush=True)
+    return workloads
+
+
 async def run_ablations(names: list[str], env: Env, rounds: int) -> list[Workload]:
     workloads: list[Workload] = []
     for name, label, changes in ABLATIONS:
@@ -169,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         workloads = asyncio.run(interruptible(run_suites(suites, env, args.rounds, info)))
         if args.ablation:
             workloads += asyncio.run(interruptible(run_ablations(suites, env, args.rounds)))
+        workloads += asyncio.run(interruptible(run_scaleout(names, env, args, info)))
         if CODEGEN in names:
             print(f"... {CODEGEN}", file=sys.stderr, flush=True)
             workloads += codegen_bench.run(args.rounds)
