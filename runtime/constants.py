@@ -64,6 +64,7 @@ REASON_OVERSIZED = "oversized"  # entry larger than the configured limit
 REASON_UNKNOWN_EVENT = "unknown_event"  # type/version not in the registry
 REASON_UNREADABLE = "unreadable"  # no read plan from the written to the declared version
 REASON_INVALID = "invalid_payload"  # the model rejected the data
+REASON_EFFECT_FAILED = "effect_failed"  # Redis refused a staged effect (a wrong command)
 
 #: Envelope type of a reply that carries a responder's failure instead of a reply model.
 ERROR_TYPE = "schemabus.error"

@@ -41,7 +41,7 @@ from runtime.parking import Parking
 from runtime.settings import ConsumerSettings
 from runtime.settler import TRANSIENT, Settler
 from runtime.spec import RetryPolicy
-from runtime.transport import DeadLetter, Inbound, Source
+from runtime.transport import DeadLetter, Inbound, Settled, Source
 
 log = logging.getLogger("schemabus.consumer")
 
@@ -51,6 +51,11 @@ RECENT_BATCHES = 20
 _NOT_SEEN = object()
 
 LaneKey = tuple[str, str]  # (partition, aggregate id or entry id)
+
+
+class EffectFailed(Exception):
+    """Redis refused a staged effect of the event (a wrong command or key); its entry is
+    dead-lettered as `effect_failed`."""
 
 
 class Processor(Protocol):
@@ -354,16 +359,36 @@ class Consumer:
     # --- settling and in-flight accounting ---------------------------------------------
 
     def _settled(
-        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], fenced: set[str]
+        self, done: Sequence[Inbound], dead: Sequence[DeadLetter], result: Settled | None
     ) -> None:
+        if result is None:  # nothing was settled: they stay pending, to be read again
+            self.source.release([*done, *(d.inbound for d in dead)])
+            for inbound in done:
+                self._unremember(inbound)
+            result = Settled()
+        failed = {id(i): error for i, error in result.failed}
         for inbound in done:
-            self._forget(inbound)
+            error = failed.get(id(inbound))
+            if error is None:
+                self._forget(inbound)
+            else:
+                # Its effects were refused by Redis (a wrong command): retrying cannot
+                # help, so it is dead-lettered now (it stays in flight until then).
+                self._unremember(inbound)
+                self.handled -= 1
+                self._dead_letter(inbound, C.REASON_EFFECT_FAILED, EffectFailed(error))
         for letter in dead:
             self._forget(letter.inbound)
-        for partition in fenced:
+        for partition in result.fenced:
             if partition in self._assigned and self.ownership is not None:
                 log.warning("%s: %s was fenced (another member owns it)", self.name, partition)
                 self.ownership.lose(partition)
+
+    def _unremember(self, inbound: Inbound) -> None:
+        """`inbound` was not completed after all: a redelivery must run its handler."""
+        env = inbound.envelope
+        if env is not None:
+            self._recent.pop(env.id, None)
 
     def _forget(self, inbound: Inbound) -> None:
         """`inbound` is settled or dropped: it no longer counts against its partition."""

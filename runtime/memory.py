@@ -36,6 +36,7 @@ from runtime.transport import (
     Outbound,
     RedisCommand,
     ReplyHandler,
+    Settled,
     Source,
 )
 
@@ -264,6 +265,12 @@ class MemorySource:
         self._history.discard(partition)
         self._held = {h for h in self._held if h[0] != partition}
 
+    def release(self, entries: Sequence[Inbound]) -> None:
+        for i in entries:
+            self._held.discard((i.destination, i.message_id))
+            if i.destination in self._tokens:
+                self._history.add(i.destination)
+
     def wake(self) -> None:
         self._woken = True
         self._t.wake_readers()
@@ -335,7 +342,7 @@ class MemorySource:
                 return []
         return self._take(max_count, full)
 
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> Settled:
         fenced: set[str] = set()
         completed = self._t.completed.setdefault(self._group, set())
         for i in done:
@@ -365,7 +372,7 @@ class MemorySource:
                 partition, self._consumer, self._tokens[partition]
             ):
                 self.unassign(partition)
-        return fenced
+        return Settled(fenced)
 
     async def redeliver(self, inbound: Inbound) -> bool:
         if not self._m.holds(inbound.destination, self._consumer, inbound.token):

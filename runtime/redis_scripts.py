@@ -168,6 +168,9 @@ return {'OK', false, out}
 #       per done entry with effects: its index (1-based), its number of effects, and per
 #       effect: argc, args...
 # Entries whose marker already existed (completed before, by anyone) skip their effects.
+# A staged command that fails (WRONGTYPE, a key outside the slot, ...) fails its entry
+# only: its mark is removed, it is not acknowledged, and {'OK', k, error, ...} names it
+# (commands of that entry before the failing one stay applied: Lua cannot roll back).
 SETTLE = (
     LEASE_CHECK
     + """
@@ -190,21 +193,35 @@ for _ = 1, ndead do
   i = i + 2 + count
 end
 local total = #ARGV
+local failed = {}
 while i <= total do
   local k, effects = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
   i = i + 2
   for _ = 1, effects do
     local argc = tonumber(ARGV[i])
-    if fresh[k] then
-      redis.call(unpack(ARGV, i + 1, i + argc))
+    if fresh[k] and not failed[k] then
+      local result = redis.pcall(unpack(ARGV, i + 1, i + argc))
+      if type(result) == 'table' and result.err then failed[k] = result.err end
     end
     i = i + 1 + argc
   end
 end
-for first = 1, n, 1000 do
-  redis.call('XACK', KEYS[1], group, unpack(ARGV, 8 + first, 8 + math.min(first + 999, n)))
+local out, acks = {'OK'}, {}
+for k = 1, n do
+  if failed[k] then
+    -- Not completed: forget its mark, leave it pending, tell the caller why.
+    local event_id = ARGV[8 + n + k]
+    if event_id ~= '' then redis.call('DEL', prefix .. event_id) end
+    out[#out + 1] = k
+    out[#out + 1] = failed[k]
+  else
+    acks[#acks + 1] = ARGV[8 + k]
+  end
 end
-return {'OK'}
+for first = 1, #acks, 1000 do
+  redis.call('XACK', KEYS[1], group, unpack(acks, first, math.min(first + 999, #acks)))
+end
+return out
 """
 )
 

@@ -42,7 +42,7 @@ from runtime.redis_errors import is_nogroup, transient
 from runtime.redis_membership import RedisMembership
 from runtime.redis_scripts import SCRIPTS, Call, load_all, run_many
 from runtime.settings import ConsumerSettings
-from runtime.transport import DeadLetter, Inbound
+from runtime.transport import DeadLetter, Inbound, Settled
 
 log = logging.getLogger("schemabus.redis")
 
@@ -141,6 +141,13 @@ class RedisSource:
     def unassign(self, partition: str) -> None:
         self._assigned.pop(partition, None)
         self._held = {h for h in self._held if h[0] != partition}
+
+    def release(self, entries: Sequence[Inbound]) -> None:
+        for i in entries:
+            self._held.discard((i.destination, i.message_id))
+            part = self._assigned.get(i.destination)
+            if part is not None:
+                part.history = "0"
 
     def wake(self) -> None:
         self._woken.set()
@@ -319,7 +326,7 @@ class RedisSource:
 
     # --- settling ---------------------------------------------------------------------
 
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> Settled:
         groups: dict[tuple[str, str], tuple[list[Inbound], list[DeadLetter]]] = {}
         for i in done:
             group = groups.get((i.destination, i.token))
@@ -331,10 +338,10 @@ class RedisSource:
             k = (d.inbound.destination, d.inbound.token)
             groups.setdefault(k, ([], []))[1].append(d)
         if not groups:
-            return set()
+            return Settled()
         order = list(groups)
         calls = [self._settle_call(p, t or "", *groups[(p, t)]) for p, t in order]
-        fenced: set[str] = set()
+        result = Settled()
         async with transient():
             if len(calls) == 1:
                 script, keys, args = calls[0]
@@ -352,16 +359,23 @@ class RedisSource:
                     continue
                 raise reply
             if reply[0] == FENCED:
-                fenced.add(partition)
+                result.fenced.add(partition)
                 part = self._parts.get(partition)
                 if part is not None:
                     self._fenced(part, token or "")
+            elif len(reply) > 1:
+                entries = groups[(partition, token)][0]
+                it = iter(reply[1:])
+                for k, error in zip(it, it, strict=True):
+                    result.failed.append((entries[int(k) - 1], _s(error)))
         held = self._held
         for i in done:
             held.discard((i.destination, i.message_id))
         for d in dead:
             held.discard((d.inbound.destination, d.inbound.message_id))
-        return fenced
+        for i, _ in result.failed:
+            held.add((i.destination, i.message_id))  # still pending here: not read again
+        return result
 
     def _settle_call(
         self, partition: str, token: str, done: list[Inbound], dead: list[DeadLetter]

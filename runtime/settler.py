@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable, Sequence
 
 from runtime.backoff import Backoff
-from runtime.transport import DeadLetter, Inbound, Source
+from runtime.transport import DeadLetter, Inbound, Settled, Source
 
 log = logging.getLogger("schemabus.settle")
 
@@ -24,12 +24,17 @@ log = logging.getLogger("schemabus.settle")
 #: ConnectionError, for these).
 TRANSIENT = (ConnectionError, OSError, TimeoutError)
 
-Settled = Callable[[Sequence[Inbound], Sequence[DeadLetter], set[str]], None]
-"""`on_settled(done, dead, fenced)`: entries of partitions in `fenced` were refused."""
+OnSettled = Callable[[Sequence[Inbound], Sequence[DeadLetter], Settled | None], None]
+"""`on_settled(done, dead, result)`: `result` says what was refused; None when nothing
+could be settled (the broker kept failing): the entries stay pending."""
+
+#: Non-transient settle failures tolerated (with backoff) before the entries are given
+#: back to the source to be read again.
+MAX_FAILURES = 5
 
 
 class Settler:
-    def __init__(self, source: Source, on_settled: Settled, stopping: asyncio.Event) -> None:
+    def __init__(self, source: Source, on_settled: OnSettled, stopping: asyncio.Event) -> None:
         self._source = source
         self._on_settled = on_settled
         self._stopping = stopping
@@ -80,18 +85,26 @@ class Settler:
 
     async def _settle(self, done: list[Inbound], dead: list[DeadLetter]) -> None:
         backoff = Backoff()
+        failures = 0
+        result: Settled | None = None
         while True:
             try:
-                fenced = await self._source.settle(done, dead)
+                result = await self._source.settle(done, dead)
                 break
             except TRANSIENT as exc:
                 if self._stopping.is_set() and backoff.exhausted:
                     log.error("could not settle %d entries: %s", len(done) + len(dead), exc)
-                    fenced = {i.destination for i in done} | {d.inbound.destination for d in dead}
                     break
                 log.warning("settle failed (%s); retrying", exc)
-                await backoff.sleep()
-        self._on_settled(done, dead, fenced)
+            except Exception:
+                # Not the connection: a script error, an out-of-memory server... Retry a
+                # little, then give the entries back (they stay pending, read again).
+                failures += 1
+                log.exception("settling %d entries failed", len(done) + len(dead))
+                if failures >= MAX_FAILURES:
+                    break
+            await backoff.sleep()
+        self._on_settled(done, dead, result)
 
     async def join(self) -> None:
         """Wait until everything handed in so far is settled."""

@@ -125,6 +125,17 @@ class DeadLetter:
     message: str
 
 
+@dataclass(slots=True)
+class Settled:
+    """What `Source.settle` could not do. `fenced`: partitions whose entries were refused
+    because this member no longer holds their lease (nothing of those was applied).
+    `failed`: entries whose staged effects the broker rejected, with its error; they were
+    not acknowledged and are not marked completed."""
+
+    fenced: set[str] = field(default_factory=set)
+    failed: list[tuple[Inbound, str]] = field(default_factory=list)
+
+
 class Membership(Protocol):
     """Live members of one group and the leases on its partitions (see runtime.ownership).
 
@@ -192,11 +203,14 @@ class Source(Protocol):
         own unacknowledged history (after a start, takeover or reconnect), then new ones.
         Waits at most `block_ms` when nothing is available, then returns an empty list."""
 
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> Settled:
         """Ack `done` (marking them completed and running their effects, atomically
         where supported) and dead-letter then ack `dead`, in as few round trips as
-        possible. Returns the partitions whose entries were refused because this member
-        no longer holds their lease (nothing of those was applied)."""
+        possible. Returns what was refused (see `Settled`)."""
+
+    def release(self, entries: Sequence[Inbound]) -> None:
+        """Give up on `entries` for now (their settle failed for good): they stay
+        unacknowledged and are delivered again, first thing, by a later fetch."""
 
     async def redeliver(self, inbound: Inbound) -> bool:
         """Record one more delivery attempt before the engine retries `inbound`, so a

@@ -36,7 +36,7 @@ from nats.js import api as js_api
 
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.settings import ConsumerSettings
-from runtime.transport import DeadLetter, Inbound, NoEffects
+from runtime.transport import DeadLetter, Inbound, NoEffects, Settled
 
 from .connection import flush_in_order
 from .jetstream import JetStreamSubject, StreamKeeper, consumer_name
@@ -276,6 +276,11 @@ class NatsSource:
     def unassign(self, partition: str) -> None:
         return None
 
+    def release(self, entries: Sequence[Inbound]) -> None:
+        # No longer kept in progress: the server redelivers them after the ack wait.
+        for i in entries:
+            self._held.pop((i.destination, i.message_id), None)
+
     def wake(self) -> None:
         # An empty placeholder ends a blocking fetch at once (stop, more room).
         with contextlib.suppress(asyncio.QueueFull):
@@ -306,7 +311,7 @@ class NatsSource:
 
     # --- settling -----------------------------------------------------------------------
 
-    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
+    async def settle(self, done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> Settled:
         try:
             for inbound in done:
                 if inbound.envelope is not None:
@@ -318,7 +323,7 @@ class NatsSource:
         except (nats.errors.ConnectionClosedError, nats.errors.OutboundBufferLimitError) as exc:
             # A ConnectionError makes the engine retry the settle once NATS is back.
             raise ConnectionError(f"NATS unavailable while settling: {exc}") from exc
-        return set()
+        return Settled()
 
     async def _ack(self, inbound: Inbound) -> None:
         msg = self._held.pop((inbound.destination, inbound.message_id), None)

@@ -17,7 +17,7 @@ from runtime.consumer import drain
 from runtime.context import HandlerContext
 from runtime.partitioning import partition_of
 from runtime.spec import Context, ServiceWiring, Subscription
-from runtime.transport import Inbound
+from runtime.transport import Inbound, Settled
 from tests.runtime.harness import FAST, Harness
 from tests.runtime.models import ORDER_V2_P4, PARTITIONED, PARTITIONS, OrderCreatedV2
 
@@ -62,7 +62,7 @@ async def test_stale_source_is_refused_everything_after_a_takeover(
     for i in got:
         assert i.envelope is not None
         i.effects.append(("HINCRBY", "ledger", i.envelope.id, 1))
-    assert await stale.settle(got, []) == {partition}
+    assert (await stale.settle(got, [])).fenced == {partition}
     assert await stale.redeliver(got[0]) is False
     stale.assign(partition, old)  # a confused member re-assigning its old token
     assert await stale.fetch(10, 0) == []
@@ -78,7 +78,7 @@ async def test_stale_source_is_refused_everything_after_a_takeover(
     for i in seen:
         assert i.envelope is not None
         i.effects.append(("HINCRBY", "ledger", i.envelope.id, 1))
-    assert await fresh.settle(seen, []) == set()
+    assert await fresh.settle(seen, []) == Settled()
     assert sorted((await h.ledger("ledger")).values()) == [1] * 5
     await stale.close()
     await fresh.close()

@@ -16,7 +16,7 @@ from runtime.context import HandlerContext
 from runtime.partitioning import partition_keys, partition_of
 from runtime.service import ServiceRunner
 from runtime.spec import Context
-from runtime.transport import Inbound, Outbound
+from runtime.transport import Inbound, Outbound, Settled
 from tests.runtime.harness import FAST, Harness, lease_all
 from tests.runtime.models import (
     ORDER_V2_P4,
@@ -186,7 +186,7 @@ async def test_stale_owner_is_fenced(partitioned_harness: Harness) -> None:
     await fresh.open()
     await lease_all(fresh, "fresh")  # ...and another member takes them (new tokens)
     # The stale member cannot acknowledge, stage, redeliver or read anything now.
-    assert await stale.settle(got, []) == set(KEYS)
+    assert (await stale.settle(got, [])).fenced == set(KEYS)
     assert await stale.redeliver(got[0]) is False
     await bus.publish(OrderCreatedV2(order_id="late", total=99))
     assert await stale.fetch(100, 50) == []
@@ -197,7 +197,7 @@ async def test_stale_owner_is_fenced(partitioned_harness: Harness) -> None:
     while len(redone) < 41:
         redone += await fresh.fetch(100, 50)
     assert Counter(i.attempts for i in redone) == Counter({2: 40, 1: 1})
-    assert await fresh.settle(redone, []) == set()
+    assert await fresh.settle(redone, []) == Settled()
     assert sum([await harness.pending(k, "payment") for k in KEYS]) == 0
 
 

@@ -15,7 +15,7 @@ from runtime.redis_source import RedisSource
 from runtime.redis_streams import RedisTransport
 from runtime.settings import RedisSettings
 from runtime.spec import Registry, Retention
-from runtime.transport import Outbound
+from runtime.transport import Outbound, Settled
 from tests.runtime.harness import FAST, lease_all
 from tests.runtime.models import ORDER_V2, OrderCreatedV2
 
@@ -87,7 +87,7 @@ async def test_settle_is_one_script_and_skips_effects_of_completed(r: aioredis.R
     assert [i.completed for i in batch] == [False, False]  # neither was completed yet
     for inbound in batch:
         inbound.effects.append(("INCR", "effect-count"))
-    assert await source.settle(batch[:1], []) == set()
+    assert await source.settle(batch[:1], []) == Settled()
     await source.settle(batch[1:], [])
     assert await r.get("effect-count") == b"1"  # the duplicate's effects were skipped
     assert (await r.xpending("orders", "g"))["pending"] == 0
