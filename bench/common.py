@@ -15,6 +15,8 @@ from bench.suite import Env
 from generated.models import OrderCreatedV2
 from runtime.bus import Bus
 from runtime.hooks import NO_HOOKS, Hooks
+from runtime.nats.fastclient import FastClient
+from runtime.redis_conn import make_client
 from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
 from runtime.spec import Context, EventSpec, Registry, ServiceWiring, Subscription
 from runtime.tracing import tracing_hooks
@@ -34,6 +36,21 @@ PROBE = "probe"
 def cached_orders(n: int) -> tuple[OrderCreatedV2, ...]:
     """Models are built once per process: a publisher has them in hand already."""
     return tuple(orders(n))
+
+
+def raw_redis(url: str) -> Any:
+    """The raw side's redis-py client: the same client options as the framework's
+    (hiredis reply parser and command packer, the same connection pool), so the ratio
+    measures what the framework does, not a slower client."""
+    return make_client(RedisSettings.from_url(url).client_kwargs())
+
+
+async def raw_nats(url: str) -> Any:
+    """The raw side's nats-py client: the same client class as the framework's (nats-py
+    with the cheaper, byte-identical header codec of runtime/nats/fastclient.py)."""
+    nc = FastClient()
+    await nc.connect(servers=[url], connect_timeout=5, max_reconnect_attempts=0)
+    return nc
 
 
 async def flush_redis(url: str) -> None:

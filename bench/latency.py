@@ -12,8 +12,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import nats
-import redis.asyncio as aioredis
 from nats.aio.msg import Msg
 
 from bench.common import (
@@ -26,14 +24,15 @@ from bench.common import (
     flush_redis,
     nats_bus,
     paced,
+    raw_nats,
+    raw_redis,
     redis_bus,
 )
-from bench.durable import GROUP, MAXLEN
+from bench.durable import DURABLE_REGISTRY, GROUP, MAXLEN
 from bench.events import ORDER_SPEC, STREAM, clock, raw_fields, raw_headers
 from bench.realtime import QUEUE, RT_REGISTRY, RT_SPEC, SUBJECT, wait_listening
 from bench.suite import P99_GOAL, P99_TARGET, Env, Metric, Suite, latency_stats
 from generated.models import OrderCreatedV2
-from generated.registry import REGISTRY
 
 DRAIN_S = 10.0  # how long to wait for stragglers after the last send
 
@@ -67,7 +66,7 @@ async def framework_durable_latency(env: Env) -> dict[str, float]:
     await flush_redis(env.redis_url)
     sent: dict[str, float] = {}
     counter = Counter(_count(env), sent)
-    bus = await redis_bus(env, REGISTRY)
+    bus = await redis_bus(env, DURABLE_REGISTRY)
     runner = bus.service(counting_wiring(ORDER_SPEC, counter), consumer_name="bench-0")
     try:
         await runner.start()
@@ -81,22 +80,27 @@ async def baseline_durable_latency(env: Env) -> dict[str, float]:
     await flush_redis(env.redis_url)
     sent: dict[str, float] = {}
     counter = Counter(_count(env), sent)
-    r = aioredis.Redis.from_url(env.redis_url)
+    r = raw_redis(env.redis_url)
     await r.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
 
     async def consume() -> None:
+        ack: list[bytes] = []
         while not counter.done.is_set():
+            # The previous batch's XACK rides in the same round trip as the next read.
+            pipe = r.pipeline(transaction=False)
+            if ack:
+                pipe.xack(STREAM, GROUP, *ack)
+            pipe.xreadgroup(GROUP, "c0", {STREAM: ">"}, count=BATCH, block=BLOCK_MS)
             # redis-py types replies as unions over RESP versions; this one is a list.
-            reply: Any = await r.xreadgroup(GROUP, "c0", {STREAM: ">"}, count=BATCH, block=BLOCK_MS)
+            reply: Any = (await pipe.execute())[-1]
+            ack = []
             for _stream, entries in reply or []:
-                ids = []
                 for entry_id, fields in entries:
                     counter.seen(OrderCreatedV2.model_validate_json(fields[b"data"]).order_id)
-                    ids.append(entry_id)
-                await r.xack(STREAM, GROUP, *ids)
+                    ack.append(entry_id)
 
     async def send(event: OrderCreatedV2) -> object:
-        return await r.xadd(STREAM, raw_fields(event), maxlen=MAXLEN, approximate=True)  # type: ignore[arg-type]
+        return await r.xadd(STREAM, raw_fields(event), maxlen=MAXLEN, approximate=True)
 
     consumer = asyncio.create_task(consume())
     try:
@@ -128,7 +132,7 @@ async def framework_realtime_latency(env: Env) -> dict[str, float]:
 async def baseline_realtime_latency(env: Env) -> dict[str, float]:
     sent: dict[str, float] = {}
     counter = Counter(_count(env), sent)
-    nc = await nats.connect(env.nats_url)
+    nc = await raw_nats(env.nats_url)
 
     async def on_msg(msg: Msg) -> None:
         counter.seen(OrderCreatedV2.model_validate_json(msg.data).order_id)
