@@ -2,6 +2,8 @@
 
     schemabus run <service> [--wiring MOD:ATTR] [--registry MOD:ATTR] [--upcasters MOD:ATTR]
     schemabus status [--json]
+    schemabus deployed [--json]
+    schemabus sample --out FILE [--count K] [--stream S]
     schemabus dlq list [--stream S] [--count N] [--json]
     schemabus dlq show <id> [--stream S]
     schemabus dlq replay (<id>... | --all) [--stream S] [--validate]
@@ -203,6 +205,26 @@ def _asdict(obj: Any) -> Any:
     return dataclasses.asdict(obj)
 
 
+# --- deployed -------------------------------------------------------------------------
+
+
+async def _deployed(args: argparse.Namespace) -> int:
+    from runtime.deployed import render_text, snapshot
+    from runtime.redis_deployed import live_replicas
+
+    client = _redis(_settings(args))
+    try:
+        now_ms, replicas = await live_replicas(client)
+    finally:
+        await client.aclose()
+    snap = snapshot(replicas, taken_at_ms=now_ms)
+    if args.json:
+        print(orjson.dumps(snap, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode())
+    else:
+        print(render_text(snap))
+    return 0
+
+
 # --- dlq ------------------------------------------------------------------------------
 
 
@@ -301,6 +323,13 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="streams, groups, lag, pending, dead letters")
     st.add_argument("--json", action="store_true")
 
+    dep = sub.add_parser(
+        "deployed", help="running services: what each replica reads and writes, since when"
+    )
+    dep.add_argument(
+        "--json", action="store_true", help="a snapshot for `codegen check --deployed FILE`"
+    )
+
     dlq = sub.add_parser("dlq", help="inspect, replay and purge dead letters")
     dsub = dlq.add_subparsers(dest="dlq_command", required=True)
     ls = dsub.add_parser("list")
@@ -325,7 +354,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    handlers = {"run": _run, "status": _status, "dlq": _dlq}
+    handlers = {"run": _run, "status": _status, "deployed": _deployed, "dlq": _dlq}
     try:
         return asyncio.run(handlers[args.command](args))
     except KeyboardInterrupt:

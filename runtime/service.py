@@ -17,14 +17,16 @@ import socket
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from runtime.advertiser import Advertiser
 from runtime.consumer import Consumer, drain
+from runtime.deployed import advertisement
 from runtime.dispatch import Dispatcher, UpcasterMap
 from runtime.errors import ConfigError
 from runtime.hooks import NO_HOOKS, Hooks
 from runtime.partitioning import partition_keys
 from runtime.settings import ConsumerSettings, Settings
 from runtime.spec import Registry, ServiceWiring, Subscription
-from runtime.transport import Closer
+from runtime.transport import Closer, Deployments
 
 if TYPE_CHECKING:
     from runtime.bus import Bus
@@ -63,6 +65,8 @@ class ServiceRunner:
             "pid": str(os.getpid()),
             "service": wiring.name,
         }
+        #: Keeps this replica in the deployed registry while it runs (see start()).
+        self.advertiser: Advertiser | None = None
         self._started = False
         # live_only: take durable events from their NATS mirror instead of the Redis log
         # (a dashboard that wants what happens now, not a replay of history).
@@ -125,9 +129,35 @@ class ServiceRunner:
                 self._closers.append(closer)
         for consumer in self.consumers:
             consumer.start()
+        store = self._deployments()
+        if store is not None:
+            document = advertisement(
+                self.wiring,
+                self.bus.registry,
+                self.bus.upcasters,
+                replica=self.consumer_name,
+                group=self.group,
+                host=self.info["host"],
+                pid=os.getpid(),
+            )
+            self.advertiser = Advertiser(
+                store,
+                document,
+                ttl_ms=self.settings.lease_ttl_ms,
+                heartbeat_ms=self.settings.heartbeat_ms,
+            )
+            self.advertiser.start()
+
+    def _deployments(self) -> Deployments | None:
+        for transport in (self.bus.durable, self.bus.live):
+            store = transport.deployments() if transport is not None else None
+            if store is not None:
+                return store
+        return None
 
     async def stop(self) -> None:
-        """Graceful: stop reading, finish and settle in-flight work, close responders."""
+        """Graceful: stop reading, finish and settle in-flight work, close responders,
+        leave the deployed registry."""
         for consumer in self.consumers:
             consumer.stop()
         for consumer in self.consumers:
@@ -138,6 +168,9 @@ class ServiceRunner:
         for closer in self._closers:
             await closer.close()
         self._closers.clear()
+        if self.advertiser is not None:
+            await self.advertiser.stop()
+            self.advertiser = None
 
     async def drain(self) -> None:
         """Handle everything currently available, in this task, then return (tests)."""
