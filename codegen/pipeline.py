@@ -29,6 +29,8 @@ class Plan:
     # New text for services/upcasters.py when upcasters are missing (written even when
     # the plan has findings, so the user has stubs to fill in).
     upcaster_stub: str | None = None
+    # False when the tree did not even build (lint findings): `project` is then partial.
+    built: bool = True
 
 
 def plan(root: Path) -> Plan:
@@ -38,7 +40,7 @@ def plan(root: Path) -> Plan:
 
     project, findings = build_project(root)
     if findings:
-        return Plan(project, sorted(set(findings)))
+        return Plan(project, sorted(set(findings)), built=False)
     locked = read_lock(root / LOCK_REL)
     locked_streams = read_streams(root / LOCK_REL)
     findings += check_lock(project, locked)
