@@ -19,55 +19,80 @@ def run_check(
     against: str | None,
     fmt: str,
     deployed: str | None = None,
-    samples: str | None = None,
+    samples: list[str] | None = None,
     sample_count: int = 1000,
     show_payloads: bool = False,
 ) -> int:
     """The gate. `deployed` (a snapshot file or Redis URL) adds the checks against what
-    runs now; `samples` (a JSONL file or Redis URL) decodes real entries with every reader.
-    Without them nothing here touches a broker."""
+    runs now; `samples` (JSONL files or Redis URLs) decodes real entries with every reader.
+    Without them nothing here touches a broker. The broker-side work runs in helper
+    processes started as early as their input is known, beside the offline gate."""
+    from codegen.deployed import SnapshotJob
     from codegen.pipeline import plan
+    from codegen.samples import SampleJob, not_checked
     from codegen.write import diff_tree
 
-    try:
-        result = plan(root)
-    except BadInput as exc:
-        for line in format_findings(exc.findings, fmt):
-            print(line)
-        return 2
-    findings = list(result.findings)
-    notes: list[str] = []
-    if not findings:
-        diff = diff_tree(root, result.files)
-        if diff:
-            stale = sorted({line[6:].strip() for line in diff if line.startswith("+++ b/")})
-            stale += sorted({line[6:].strip() for line in diff if line.startswith("--- a/")})
-            first = sorted(set(stale))[0] if stale else "generated/"
-            findings.append(
-                Finding(
-                    first,
-                    0,
-                    "generated/ or the lock differs from what the contracts produce; run "
-                    "`make gen` and commit the result (`codegen gen --check` shows the diff).",
-                    "GENERATED_DRIFT",
+    snapshots = SnapshotJob(root, deployed) if deployed is not None else None
+    sampling: list[SampleJob] = []
+
+    def on_built(project: Project) -> None:
+        if samples:
+            snapshot = snapshots.result() if snapshots is not None else None
+            sampling.append(
+                SampleJob(
+                    root,
+                    project,
+                    samples,
+                    snapshot=snapshot,
+                    count=sample_count,
+                    show_payloads=show_payloads,
                 )
             )
-    if against:
-        try:
-            findings += against_ref(root, against, result.project)
-        except BadInput as exc:
-            findings += exc.findings
-    try:
-        snapshot = None
-        if deployed is not None:
-            from codegen.deployed import load_snapshot
 
-            snapshot = load_snapshot(root, deployed)
-            findings += _deployed_checks(result, snapshot, notes)
+    notes: list[str] = []
+    try:
+        result = plan(root, on_built=on_built)
+        findings = list(result.findings)
+        drift = False
+        if not findings:
+            diff = diff_tree(root, result.files)
+            if diff:
+                stale = sorted({line[6:].strip() for line in diff if line.startswith("+++ b/")})
+                stale += sorted({line[6:].strip() for line in diff if line.startswith("--- a/")})
+                first = sorted(set(stale))[0] if stale else "generated/"
+                drift = True
+                findings.append(
+                    Finding(
+                        first,
+                        0,
+                        "generated/ or the lock differs from what the contracts produce; run "
+                        "`make gen` and commit the result (`codegen gen --check` shows the "
+                        "diff).",
+                        "GENERATED_DRIFT",
+                    )
+                )
+        if against:
+            try:
+                findings += against_ref(root, against, result.project)
+            except BadInput as exc:
+                findings += exc.findings
+        if snapshots is not None:
+            findings += _deployed_checks(result, snapshots.result(), notes)
+        if samples:
+            # Decoding is only meaningful with generated code that matches the contracts.
+            if sampling and not result.findings and not drift:
+                findings += sampling[0].findings(notes)
+            else:
+                findings.append(not_checked())
     except BadInput as exc:
         for line in format_findings(exc.findings, fmt):
             print(line)
         return 2
+    finally:
+        for job in sampling:
+            job.cancel()
+        if snapshots is not None:
+            snapshots.cancel()
     findings = sorted(set(findings))
     for line in format_findings(findings, fmt):
         print(line)

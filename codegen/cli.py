@@ -54,10 +54,28 @@ def cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from codegen.check import run_check
 
-    return run_check(Path(args.root), against=args.against, fmt=args.format, deployed=args.deployed)
+    return run_check(
+        Path(args.root),
+        against=args.against,
+        fmt=args.format,
+        deployed=args.deployed,
+        samples=args.samples,
+        sample_count=args.sample_count,
+        show_payloads=args.show_payloads,
+    )
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
@@ -192,6 +210,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL|FILE",
         help="also judge the change against the running services: a Redis URL or a "
         "`schemabus deployed --json` snapshot",
+    )
+    p.add_argument(
+        "--samples",
+        metavar="URL|FILE",
+        action="append",
+        help="also decode real entries with every reader: a Redis URL (the last entries of "
+        "every durable stream) or a `schemabus sample` JSONL file; repeatable",
+    )
+    p.add_argument(
+        "--sample-count",
+        type=_positive,
+        default=1000,
+        metavar="K",
+        help="entries read per stream from a URL (default 1000)",
+    )
+    p.add_argument(
+        "--show-payloads",
+        action="store_true",
+        help="put the payloads of failing entries in the findings (they may hold personal data)",
     )
     p.set_defaults(func=cmd_check)
 

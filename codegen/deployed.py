@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from codegen.background import Background
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 
@@ -103,47 +102,60 @@ def _fail(where: str, message: str) -> BadInput:
     return BadInput([Finding(where, 0, message, "DEPLOYED_UNREADABLE")])
 
 
-def fetch_json(root: Path, url: str) -> str:
-    """`schemabus deployed --json` against `url`, run in the project `root`."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "runtime.cli", "--redis-url", url, "deployed", "--json"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=120,
+class SnapshotJob:
+    """The snapshot at `where`: a `redis://` / `rediss://` URL (read by
+    `schemabus deployed --json` in the project, started at once) or a JSON file."""
+
+    def __init__(self, root: Path, where: str) -> None:
+        self.where = where
+        self._job = (
+            Background("runtime.cli", ["--redis-url", where, "deployed", "--json"], cwd=root)
+            if is_url(where)
+            else None
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise _fail(redact(url), f"Cannot run `schemabus deployed`: {exc}.") from None
-    if done.returncode != 0:
-        lines = (done.stderr or done.stdout).strip().splitlines()
-        detail = lines[-1] if lines else f"exit code {done.returncode}"
-        raise _fail(
-            redact(url), f"Cannot read the deployed registry: {detail.removeprefix('schemabus: ')}"
-        )
-    return done.stdout
+        self._snapshot: Snapshot | None = None
+
+    def result(self) -> Snapshot:
+        """The snapshot (waits for the broker); raises BadInput when it cannot be read."""
+        if self._snapshot is None:
+            self._snapshot = self._load()
+        return self._snapshot
+
+    def _load(self) -> Snapshot:
+        if self._job is not None:
+            source = redact(self.where)
+            code, text, err = self._job.wait(120)
+            if code != 0:
+                lines = (err or text).strip().splitlines()
+                detail = lines[-1] if lines else f"exit code {code}"
+                raise _fail(
+                    source,
+                    f"Cannot read the deployed registry: {detail.removeprefix('schemabus: ')}",
+                )
+        else:
+            source = self.where
+            try:
+                text = Path(self.where).read_text("utf-8")
+            except OSError as exc:
+                raise _fail(
+                    source,
+                    f"Cannot read the deployed snapshot ({exc.strerror or exc}); write one "
+                    "with `schemabus deployed --json > deployed.json`.",
+                ) from None
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            raise _fail(source, f"The deployed snapshot is not JSON ({exc}).") from None
+        return parse_snapshot(doc, source)
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
 
 
 def load_snapshot(root: Path, where: str) -> Snapshot:
     """The snapshot at `where`: a `redis://` / `rediss://` URL or a JSON file."""
-    if is_url(where):
-        text, source = fetch_json(root, where), redact(where)
-    else:
-        path = Path(where)
-        source = where
-        try:
-            text = path.read_text("utf-8")
-        except OSError as exc:
-            raise _fail(
-                source,
-                f"Cannot read the deployed snapshot ({exc.strerror or exc}); write one with "
-                "`schemabus deployed --json > deployed.json`.",
-            ) from None
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise _fail(source, f"The deployed snapshot is not JSON ({exc}).") from None
-    return parse_snapshot(doc, source)
+    return SnapshotJob(root, where).result()
 
 
 def parse_snapshot(doc: Any, source: str) -> Snapshot:

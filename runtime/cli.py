@@ -225,6 +225,41 @@ async def _deployed(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- sample ---------------------------------------------------------------------------
+
+
+async def _sample(args: argparse.Namespace) -> int:
+    from runtime.sampling import durable_streams, read_streams, write_jsonl
+
+    registry = load_object(
+        args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY, "registry"
+    )
+    if not isinstance(registry, Registry):
+        raise ConfigError("the registry object is not a runtime.spec.Registry")
+    streams = durable_streams(list(registry.events.values()))
+    if args.stream:
+        wanted = set(args.stream)
+        unknown = sorted(wanted - {s for s, _ in streams})
+        if unknown:
+            raise UsageError(f"no durable stream {unknown[0]!r} in the registry")
+        streams = [s for s in streams if s[0] in wanted]
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    client = _redis(_settings(args))
+    try:
+        samples = await read_streams(client, streams, args.count)
+    finally:
+        await client.aclose()
+    if args.out == "-":
+        n = write_jsonl(samples, sys.stdout.buffer)
+    else:
+        with open(args.out, "wb") as out:
+            n = write_jsonl(samples, out)
+    names = ", ".join(s for s, _ in streams) or "no durable streams"
+    print(f"schemabus: sampled {n} entries ({names}) to {args.out}", file=sys.stderr)
+    return 0
+
+
 # --- dlq ------------------------------------------------------------------------------
 
 
@@ -330,6 +365,14 @@ def parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="a snapshot for `codegen check --deployed FILE`"
     )
 
+    smp = sub.add_parser(
+        "sample", help="the last entries of every durable stream, as JSON lines (payloads!)"
+    )
+    smp.add_argument("--out", required=True, help="file to write ('-' = stdout)")
+    smp.add_argument("--count", type=int, default=1000, help="entries per stream (default 1000)")
+    smp.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    smp.add_argument("--registry", help=f"default: {DEFAULT_REGISTRY} ($SCHEMABUS_REGISTRY)")
+
     dlq = sub.add_parser("dlq", help="inspect, replay and purge dead letters")
     dsub = dlq.add_subparsers(dest="dlq_command", required=True)
     ls = dsub.add_parser("list")
@@ -354,7 +397,13 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    handlers = {"run": _run, "status": _status, "deployed": _deployed, "dlq": _dlq}
+    handlers = {
+        "run": _run,
+        "status": _status,
+        "deployed": _deployed,
+        "sample": _sample,
+        "dlq": _dlq,
+    }
     try:
         return asyncio.run(handlers[args.command](args))
     except KeyboardInterrupt:
