@@ -67,7 +67,8 @@ class RolloutPlan:
         if self.cycle:
             return (
                 f"rollout: no safe order: {', '.join(self.cycle)} would each have to be "
-                "deployed before the other; split the change into two releases"
+                "deployed before the other; split the change into two releases: first every "
+                "consumer reads the new versions, then the producers write them"
             )
         if self.blocked:
             return "rollout: no safe order (see above)"

@@ -23,11 +23,13 @@ NOTE_V2: dict[str, Any] = {}
 NOTE_V3 = {"note": {"type": "integer"}}
 
 
-def schema(version: int, properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+def schema(
+    version: int, properties: dict[str, Any], *, type_name: str = TYPE, **extra: Any
+) -> dict[str, Any]:
     example = {"order_id": f"ord-{version}"}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": f"https://example.test/schemas/events/{TYPE}/v{version}.json",
+        "$id": f"https://example.test/schemas/events/{type_name}/v{version}.json",
         "title": "Order created",
         "description": f"An order was placed (version {version}).",
         "type": "object",

@@ -181,3 +181,56 @@ def test_forward_only_target_tree_with_its_upcaster_checks_clean(tmp_path: Path)
     assert code == 1 and "(UPCASTER_MISSING)" in out
     P.write(root, [V1, v2], writes=2, reads=2, compatibility=mode, upcasters=UPCASTER)
     assert run_codegen(root, "gen")[0] == 0
+
+
+def _two_way(root: Path, *, writes: int, reads: int) -> Any:
+    """order writes order.created and reads payment.done; payment the other way round.
+    Both types get the same backward-only v2."""
+    from codegen.build import build_project
+
+    for type_name in ("order.created", "payment.done"):
+        folder = root / "schemas" / "events" / type_name
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, props in ((1, V1["properties"]), (2, CHANGES["backward only"][1]["properties"])):
+            doc = P.schema(
+                n, {k: v for k, v in props.items() if k != "order_id"}, type_name=type_name
+            )
+            (folder / f"v{n}.json").write_text(json.dumps(doc, indent=2))
+    (root / "schemas" / "catalog.yaml").write_text(
+        "\n".join(
+            [
+                "version: 1",
+                "defaults: {compatibility: BACKWARD}",
+                "events:",
+                "  order.created: {delivery: durable, stream: orders, aggregate_id: order_id}",
+                "  payment.done: {delivery: durable, stream: payments, aggregate_id: order_id}",
+                "services:",
+                "  order:",
+                f"    produces: [order.created@{writes}]",
+                f"    consumes: {{payment.done: {reads}}}",
+                "  payment:",
+                f"    produces: [payment.done@{writes}]",
+                f"    consumes: {{order.created: {reads}}}",
+                "",
+            ]
+        )
+    )
+    project, findings = build_project(root)
+    assert not findings, findings
+    return project
+
+
+def test_two_services_that_must_each_go_first_is_a_cycle(tmp_path: Path) -> None:
+    from codegen.gate import read_plans
+    from codegen.rollout import baseline_of
+
+    running = _two_way(tmp_path / "running", writes=1, reads=1)
+    plans, _ = read_plans(tmp_path / "running", running)
+    proposed = _two_way(tmp_path / "proposed", writes=2, reads=2)
+    plan = plan_rollout(proposed, baseline_of(running, "r-1", plans))
+    assert plan.cycle == ["order", "payment"] and not plan.safe
+    assert plan.summary() == (
+        "rollout: no safe order: order, payment would each have to be deployed before the "
+        "other; split the change into two releases: first every consumer reads the new "
+        "versions, then the producers write them"
+    )
