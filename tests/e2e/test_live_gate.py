@@ -125,3 +125,37 @@ def test_check_deployed_names_the_old_consumer_until_its_heartbeat_expires(
     procs["payment-new"].send_signal(signal.SIGTERM)
     assert procs["payment-new"].wait(timeout=30) == 0
     assert _replicas(url) == []
+
+
+def test_both_checks_against_the_demo_while_it_runs(tmp_path: Path) -> None:
+    """What the README promises: while `make demo` runs, the command it prints works."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_URL")}
+    env.update(SCHEMABUS_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(repo))
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "services.demo", "--orders", "200000"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert demo.stdout is not None
+    url = ""
+    try:
+        for line in demo.stdout:
+            if "live gate: .venv/bin/codegen check --deployed " in line:
+                url = line.split("--deployed ", 1)[1].split()[0]
+            if url and "placed" in line and "final" in line:
+                break  # orders are flowing
+        assert url.startswith("redis://127.0.0.1:"), "the demo prints the live gate command"
+        code, out, err = run_codegen(repo, "check", "--deployed", url, "--samples", url)
+        assert (code, out) == (0, ""), err
+        assert f"deployed: 4 live replica(s) in {url}" in err
+        for stream in ("orders", "payments"):
+            line = next(x for x in err.splitlines() if f": {stream}: " in x)
+            checked, passed = (int(w) for w in line.split(": ")[-1].split() if w.isdigit())
+            assert checked == passed > 0, line
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.communicate(timeout=60)
