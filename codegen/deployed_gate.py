@@ -35,16 +35,6 @@ VERSION_RETIRED = "DEPLOYED_VERSION_RETIRED"
 VERSION_MOVED = "DEPLOYED_VERSION_MOVED"
 SCHEMA_MISMATCH = "DEPLOYED_SCHEMA_MISMATCH"
 
-#: (rule, purpose) of every finding this module makes, for `codegen rules`-style docs.
-RULES = {
-    CONSUMER_BREAKS: "A version these contracts produce cannot be read by a deployed consumer.",
-    CONSUMER_OUTDATED: "A version these contracts produce is unknown to a deployed build.",
-    PRODUCER_UNREADABLE: "A version a deployed producer writes cannot be read by a consumer here.",
-    VERSION_RETIRED: "A version deployed services write or read is gone from these contracts.",
-    VERSION_MOVED: "These contracts move a type deployed services write or read elsewhere.",
-    SCHEMA_MISMATCH: "A deployed build has a different schema for a published version.",
-}
-
 
 def _grouped(items: Iterable[tuple[str, str, int, str, str, str]]) -> list[Finding]:
     """(rule, path, line, service, replica, message with `{who}`) -> one finding per

@@ -26,14 +26,15 @@ the upcaster functions for the type the process actually loaded. `registry` fing
 the whole generated registry (`registry_fingerprint`), so two replicas with the same value
 run the same contracts.
 
-A snapshot adds, per replica, `since_ms` (broker time of its first heartbeat) and
-`expires_in_s`, and records when it was taken.
+A snapshot adds, per replica, `since_ms` / `since` (broker time of its first heartbeat,
+as ms and ISO-8601) and `expires_in_s`, and records when it was taken.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from runtime.spec import EventSpec, Registry, ServiceWiring
@@ -134,12 +135,23 @@ def member_id(doc: Mapping[str, Any]) -> str:
     return f"{doc['service']}/{doc['replica']}"
 
 
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="seconds")
+
+
 def snapshot(replicas: Iterable[Doc], *, taken_at_ms: int) -> Doc:
-    """The `schemabus deployed --json` document (sorted, so equal states print equally)."""
+    """The `schemabus deployed --json` document (sorted, so equal states print equally).
+    Times are the broker's, in ms, with an ISO-8601 copy for people."""
+    listed = []
+    for doc in sorted(replicas, key=lambda d: (d["service"], d["replica"])):
+        if "since_ms" in doc:
+            doc = {**doc, "since": _iso(int(doc["since_ms"]))}
+        listed.append(doc)
     return {
         "format": SNAPSHOT_FORMAT,
         "taken_at_ms": taken_at_ms,
-        "replicas": sorted(replicas, key=lambda d: (d["service"], d["replica"])),
+        "taken_at": _iso(taken_at_ms),
+        "replicas": listed,
     }
 
 

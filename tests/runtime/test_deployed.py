@@ -278,6 +278,8 @@ def test_schemabus_deployed_text_and_json(
         snap = orjson.loads(capsys.readouterr().out)
         assert snap["format"] == SNAPSHOT_FORMAT
         assert [(r["service"], r["replica"]) for r in snap["replicas"]] == [("billing", "b-1")]
+        (replica,) = snap["replicas"]
+        assert replica["since"].endswith("+00:00") and snap["taken_at"] >= replica["since"]
         loop.run_until_complete(runner.stop())
         loop.run_until_complete(bus.close())
     finally:
