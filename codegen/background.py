@@ -8,18 +8,30 @@ interpreter start-up and broker round trips cost little extra wall time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 
 class Background:
-    def __init__(self, module: str, args: list[str], *, cwd: Path, stdin: str = "") -> None:
+    def __init__(
+        self,
+        module: str,
+        args: list[str],
+        *,
+        cwd: Path,
+        stdin: str = "",
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """`env` is added to this process's environment (secrets go there or in `stdin`,
+        never in `args`, which any user of the machine can read)."""
         self.command = f"python -m {module}"
         try:
             self._proc: subprocess.Popen[str] | None = subprocess.Popen(
                 [sys.executable, "-m", module, *args],
                 cwd=cwd,
+                env={**os.environ, **env} if env else None,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

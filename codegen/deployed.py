@@ -109,7 +109,12 @@ class SnapshotJob:
     def __init__(self, root: Path, where: str) -> None:
         self.where = where
         self._job = (
-            Background("runtime.cli", ["--redis-url", where, "deployed", "--json"], cwd=root)
+            Background(
+                "runtime.cli",
+                ["deployed", "--json"],
+                cwd=root,
+                env={"SCHEMABUS_REDIS_URL": where},
+            )
             if is_url(where)
             else None
         )
