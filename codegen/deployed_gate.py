@@ -49,6 +49,10 @@ def _grouped(items: Iterable[tuple[str, str, int, str, str, str]]) -> list[Findi
     return out
 
 
+def _sentence(text: str) -> str:
+    return text if text.endswith((".", "}", "]", '"')) else text + "."
+
+
 def _destination(t: EventType) -> tuple[str, str, int]:
     c = t.config
     if c.delivery == "durable" and c.stream:
@@ -98,7 +102,7 @@ def _consumer_items(
             path = verdict.path or (w.path if w else CATALOG_REL)
             if verdict.kind == BREAKS:
                 msg = (
-                    f"{by} cannot be read by {subject}: {verdict.reason} Deploy "
+                    f"{by} cannot be read by {subject}: {_sentence(verdict.reason)} Deploy "
                     f"{replica.service} reading a version that reads v{written} before "
                     f"anything writes v{written} (`codegen rollout` prints the order)."
                 )
@@ -194,9 +198,10 @@ def _producer_items(
                     if judge.target_reads(w.type, reads, w.version):
                         continue
                     verdict = judge.explain(w.type, reads, w.version)
+                    why = _sentence(verdict.reason)
                     msg = (
                         f"{svc.name} reads {w.type} at v{reads} in these contracts and cannot "
-                        f"read v{w.version}, which {{who}} still writes: {verdict.reason} "
+                        f"read v{w.version}, which {{who}} still writes: {why} "
                         f"Deploying {svc.name} now would dead-letter those events; deploy "
                         f"{replica.service} writing a version v{reads} reads first."
                     )

@@ -166,3 +166,18 @@ def test_an_unreachable_broker_is_one_clear_line(tmp_path: Path) -> None:
     (line,) = out.splitlines()
     assert line.startswith("redis://127.0.0.1:1/0: Cannot read the deployed registry: ")
     assert line.endswith("(DEPLOYED_UNREADABLE)")
+
+
+def test_a_build_that_knows_the_version_but_has_no_read_plan(tmp_path: Path) -> None:
+    # payment-old was built after v3 existed, but reads v1, which cannot read v3: its own
+    # gate gave it no read plan, so it dead-letters v3 as unreadable.
+    old = B.replicas(tmp_path / "a", THREE, {"payment": ["payment-old"]}, writes=2, reads=1)
+    (f,) = _findings(tmp_path, B.snapshot(old))
+    assert f.rule == "DEPLOYED_CONSUMER_BREAKS"
+    assert "its registry has no read plan for v3; a reader of v1 must read v3 events:" in (
+        f.message
+    )
+    assert f.message.endswith(
+        "Deploy payment reading a version that reads v3 before anything writes v3 "
+        "(`codegen rollout` prints the order)."
+    )
