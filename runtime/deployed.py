@@ -130,6 +130,15 @@ def advertisement(
     }
 
 
+def is_advertisement(doc: Any) -> bool:
+    """The shape `advertisement` builds (a foreign or damaged entry is ignored, not shown)."""
+    if not isinstance(doc, dict):
+        return False
+    names = all(isinstance(doc.get(k), str) for k in ("service", "replica", "registry"))
+    lists = all(isinstance(doc.get(k), list) for k in ("consumes", "produces", "serves"))
+    return names and lists
+
+
 def member_id(doc: Mapping[str, Any]) -> str:
     """The replica's name in the registry: `<service>/<replica>`."""
     return f"{doc['service']}/{doc['replica']}"

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from runtime import constants as C
+from runtime.deployed import is_advertisement
 from runtime.redis_errors import transient
 from runtime.redis_scripts import SCRIPTS
 
@@ -54,7 +55,7 @@ async def live_replicas(client: Any) -> tuple[int, list[dict[str, Any]]]:
             doc = orjson.loads(fields[0])
         except orjson.JSONDecodeError:
             continue  # not written by schemabus; nothing to say about it
-        if not isinstance(doc, dict):
+        if not is_advertisement(doc):
             continue
         doc["since_ms"] = int(fields[1] or now_ms)
         doc["expires_in_s"] = round(max(0.0, (float(score) - now_ms) / 1000), 3)

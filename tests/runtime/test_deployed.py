@@ -202,7 +202,17 @@ async def test_a_silent_replica_lapses_after_its_ttl_and_a_restart_resets_since(
     redis_client: aioredis.Redis,
 ) -> None:
     store = RedisDeployments(redis_client)
-    doc = orjson.dumps({"service": "s", "replica": "r"}).decode()
+    doc = orjson.dumps(
+        {
+            "service": "s",
+            "replica": "r",
+            "registry": "x",
+            "consumes": [],
+            "produces": [],
+            "serves": [],
+        }
+    ).decode()
+    await store.advertise("junk/1", 300, "boot-1", '{"not": "an advertisement"}')
     await store.advertise("s/r", 300, "boot-1", doc)
     _, docs = await store.live()
     since = docs[0]["since_ms"]
