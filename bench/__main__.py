@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import codegen_bench, faststream_bench, scaleout
+from bench import codegen_bench, faststream_bench, gate_bench, scaleout
 from bench.durable import DURABLE, PUBLISH
 from bench.faststream_bench import FASTSTREAM_DURABLE, FASTSTREAM_REALTIME
 from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
@@ -41,6 +41,7 @@ CODEGEN = "codegen"
 #: Scale-out runs: replica processes, no raw baseline (compared with 1 replica instead).
 REPLICAS = "replicas"
 TAKEOVER = "takeover"
+GATE = "gate"
 
 #: `--ablation`: the framework with one feature changed, paired with the same raw
 #: baseline again, to show what each feature costs (not part of the default run).
@@ -51,7 +52,7 @@ ABLATIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("realtime", "no tracing hooks", {"tracing": False}),
     ("latency-durable", "dedupe=redelivered", {"dedupe": "redelivered"}),
 ]
-NAMES = [*SUITES, REPLICAS, TAKEOVER, CODEGEN]
+NAMES = [*SUITES, REPLICAS, TAKEOVER, CODEGEN, GATE]
 
 #: Events per throughput round. 10,000 keeps the default run near two minutes on a
 #: 2-core machine while each timed round still lasts around half a second or more.
@@ -198,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         if CODEGEN in names:
             print(f"... {CODEGEN}", file=sys.stderr, flush=True)
             workloads += codegen_bench.run(args.rounds)
+        if GATE in names:
+            print(f"... {GATE}", file=sys.stderr, flush=True)
+            workloads += gate_bench.run(args.rounds, redis.url)
     except (KeyboardInterrupt, Interrupted):
         print("interrupted; servers stopped, nothing written", file=sys.stderr)
         return 130

@@ -6,52 +6,127 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.report import format_findings
 
 
-def run_check(root: Path, *, against: str | None, fmt: str) -> int:
+def run_check(
+    root: Path,
+    *,
+    against: str | None,
+    fmt: str,
+    deployed: str | None = None,
+    samples: list[str] | None = None,
+    sample_count: int = 1000,
+    show_payloads: bool = False,
+) -> int:
+    """The gate. `deployed` (a snapshot file or Redis URL) adds the checks against what
+    runs now; `samples` (JSONL files or Redis URLs) decodes real entries with every reader.
+    Without them nothing here touches a broker. The broker-side work runs in helper
+    processes started as early as their input is known, beside the offline gate."""
+    from codegen.deployed import SnapshotJob
     from codegen.pipeline import plan
+    from codegen.samples import SampleJob, not_checked
     from codegen.write import diff_tree
 
+    snapshots = SnapshotJob(root, deployed) if deployed is not None else None
+    sampling: list[SampleJob] = []
+
+    def on_built(project: Project) -> None:
+        if samples:
+            snapshot = snapshots.result() if snapshots is not None else None
+            sampling.append(
+                SampleJob(
+                    root,
+                    project,
+                    samples,
+                    snapshot=snapshot,
+                    count=sample_count,
+                    show_payloads=show_payloads,
+                )
+            )
+
+    notes: list[str] = []
     try:
-        result = plan(root)
+        result = plan(root, on_built=on_built)
+        findings = list(result.findings)
+        drift = False
+        if not findings:
+            diff = diff_tree(root, result.files)
+            if diff:
+                stale = sorted({line[6:].strip() for line in diff if line.startswith("+++ b/")})
+                stale += sorted({line[6:].strip() for line in diff if line.startswith("--- a/")})
+                first = sorted(set(stale))[0] if stale else "generated/"
+                drift = True
+                findings.append(
+                    Finding(
+                        first,
+                        0,
+                        "generated/ or the lock differs from what the contracts produce; run "
+                        "`make gen` and commit the result (`codegen gen --check` shows the "
+                        "diff).",
+                        "GENERATED_DRIFT",
+                    )
+                )
+        if against:
+            try:
+                findings += against_ref(root, against, result.project)
+            except BadInput as exc:
+                findings += exc.findings
+        if snapshots is not None:
+            findings += _deployed_checks(result, snapshots.result(), notes)
+        if samples:
+            # Decoding is only meaningful with generated code that matches the contracts.
+            if sampling and not result.findings and not drift:
+                findings += sampling[0].findings(notes)
+            else:
+                findings.append(not_checked())
     except BadInput as exc:
         for line in format_findings(exc.findings, fmt):
             print(line)
         return 2
-    findings = list(result.findings)
-    if not findings:
-        diff = diff_tree(root, result.files)
-        if diff:
-            stale = sorted({line[6:].strip() for line in diff if line.startswith("+++ b/")})
-            stale += sorted({line[6:].strip() for line in diff if line.startswith("--- a/")})
-            first = sorted(set(stale))[0] if stale else "generated/"
-            findings.append(
-                Finding(
-                    first,
-                    0,
-                    "generated/ or the lock differs from what the contracts produce; run "
-                    "`make gen` and commit the result (`codegen gen --check` shows the diff).",
-                    "GENERATED_DRIFT",
-                )
-            )
-    if against:
-        try:
-            findings += against_ref(root, against, result.project)
-        except BadInput as exc:
-            findings += exc.findings
+    finally:
+        for job in sampling:
+            job.cancel()
+        if snapshots is not None:
+            snapshots.cancel()
     findings = sorted(set(findings))
     for line in format_findings(findings, fmt):
         print(line)
+    for note in notes:
+        if fmt == "github":
+            print(f"::notice title=schemabus::{_escape(note)}")
+        else:
+            print(note, file=sys.stderr)
     if findings:
         print(f"codegen check: {len(findings)} finding(s).", file=sys.stderr)
         return 1
     if fmt == "text":
         print("codegen check: ok", file=sys.stderr)
     return 0
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _deployed_checks(result: Any, snapshot: Any, notes: list[str]) -> list[Finding]:
+    from codegen.deployed_gate import deployed_findings
+    from codegen.rollout import plan_rollout
+
+    if not result.built:
+        notes.append("deployed: not checked until the contracts build (fix the findings above)")
+        return []
+    replicas = len(snapshot.replicas)
+    notes.append(f"deployed: {replicas} live replica(s) in {snapshot.source}")
+    findings = deployed_findings(result.project, snapshot)
+    rollout = plan_rollout(result.project, snapshot)
+    if rollout.edges or not rollout.safe:
+        notes += rollout.lines()
+    return findings
 
 
 def _git_tree(root: Path, ref: str, dest: Path) -> None:
@@ -74,22 +149,30 @@ def _git_tree(root: Path, ref: str, dest: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
 
 
-def against_ref(root: Path, ref: str, current: Project) -> list[Finding]:
-    """Deleted types or versions, and edited versions, relative to the contracts at `ref`."""
+def project_at(root: Path, ref: str) -> Project | None:
+    """The contracts at a git ref; None when there are none there or they do not build.
+    Raises BadInput when git cannot read the ref."""
     from codegen.build import build_project
-    from codegen.gate import needs, pair_findings
 
     with tempfile.TemporaryDirectory(prefix="schemabus-against-") as tmp:
         base = Path(tmp)
         _git_tree(root, ref, base)
         if not (base / "schemas" / "catalog.yaml").exists():
-            return []  # no contracts at that ref yet: everything is new
+            return None  # no contracts at that ref yet: everything is new
         try:
             old, old_findings = build_project(base)
         except BadInput:
-            return []  # the base was unreadable; the current tree is judged on its own
-        if old_findings:
-            return []
+            return None
+        return None if old_findings else old
+
+
+def against_ref(root: Path, ref: str, current: Project) -> list[Finding]:
+    """Deleted types or versions, and edited versions, relative to the contracts at `ref`."""
+    from codegen.gate import needs, pair_findings
+
+    old = project_at(root, ref)
+    if old is None:
+        return []  # no (readable) contracts at that ref: the tree is judged on its own
     out: list[Finding] = []
     now = {t.name: t for t in current.types}
     for t in old.types:

@@ -54,10 +54,60 @@ def cmd_gen(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from codegen.check import run_check
 
-    return run_check(Path(args.root), against=args.against, fmt=args.format)
+    return run_check(
+        Path(args.root),
+        against=args.against,
+        fmt=args.format,
+        deployed=args.deployed,
+        samples=args.samples,
+        sample_count=args.sample_count,
+        show_payloads=args.show_payloads,
+    )
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    import json
+
+    from codegen.pipeline import plan
+    from codegen.rollout import run_rollout
+
+    if (args.deployed is None) == (args.against is None):
+        print(
+            "codegen: rollout needs one baseline: --deployed URL|FILE (what runs now) or "
+            "--against GIT_REF (the contracts deployed from that ref).",
+            file=sys.stderr,
+        )
+        return 2
+    root = Path(args.root)
+    result = plan(root)
+    if not result.built:
+        _print_findings(result.findings)
+        print("codegen: fix the findings above first.", file=sys.stderr)
+        return 1
+    rollout = run_rollout(root, result.project, deployed=args.deployed, against=args.against)
+    if args.format == "json":
+        print(json.dumps(rollout.to_json(), indent=2, ensure_ascii=False))
+    elif args.format == "github":
+        level = "notice" if rollout.safe else "error"
+        for line in rollout.lines():
+            print(f"::{level} title=rollout::{line.strip()}")
+    else:
+        for line in rollout.lines():
+            print(line)
+    return 0 if rollout.safe else 1
 
 
 def cmd_compat(args: argparse.Namespace) -> int:
@@ -155,7 +205,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--against", metavar="GIT_REF", help="also compare with the contracts at a git ref"
     )
     p.add_argument("--format", choices=["text", "json", "github"], default="text")
+    p.add_argument(
+        "--deployed",
+        metavar="URL|FILE",
+        help="also judge the change against the running services: a Redis URL or a "
+        "`schemabus deployed --json` snapshot",
+    )
+    p.add_argument(
+        "--samples",
+        metavar="URL|FILE",
+        action="append",
+        help="also decode real entries with every reader: a Redis URL (the last entries of "
+        "every durable stream) or a `schemabus sample` JSONL file; repeatable",
+    )
+    p.add_argument(
+        "--sample-count",
+        type=_positive,
+        default=1000,
+        metavar="K",
+        help="entries read per stream from a URL (default 1000)",
+    )
+    p.add_argument(
+        "--show-payloads",
+        action="store_true",
+        help="put the payloads of failing entries in the findings (they may hold personal data)",
+    )
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser(
+        "rollout", help="the safe order to deploy consumers and producers of a change"
+    )
+    p.add_argument("--deployed", metavar="URL|FILE", help="baseline: what runs now")
+    p.add_argument("--against", metavar="GIT_REF", help="baseline: the contracts at a git ref")
+    p.add_argument("--format", choices=["text", "json", "github"], default="text")
+    p.set_defaults(func=cmd_rollout)
 
     p = sub.add_parser("compat", help="compare two schema files")
     p.add_argument("old", metavar="OLD.json")

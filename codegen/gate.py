@@ -197,3 +197,15 @@ def read_plans(root: Path, project: Project) -> tuple[tuple[ReadPlan, ...], list
                 # dead-letters such events with the reason (consumers must upgrade first).
     ordered = tuple(sorted(plans, key=lambda p: (p.type, p.source, p.target)))
     return ordered, upcaster_findings(root, project, ordered)
+
+
+def read_failures(t: EventType, writer: Version, reader: Version) -> list[Any]:
+    """Why the generated model of `reader` cannot read every event the generated `writer`
+    emits: the compat findings of that direction (empty when it can)."""
+    if writer.version == reader.version:
+        return []
+    if writer.version < reader.version:
+        report = _compare(writer, reader, t.config.semantics)
+        return [f for f in report.findings if f.direction == "backward"]
+    report = _compare(reader, writer, t.config.semantics)
+    return [f for f in report.findings if f.direction == "forward"]

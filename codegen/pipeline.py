@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -29,16 +30,22 @@ class Plan:
     # New text for services/upcasters.py when upcasters are missing (written even when
     # the plan has findings, so the user has stubs to fill in).
     upcaster_stub: str | None = None
+    # False when the tree did not even build (lint findings): `project` is then partial.
+    built: bool = True
 
 
-def plan(root: Path) -> Plan:
-    """Everything `gen` would do, computed in memory. Raises BadInput for unreadable input."""
+def plan(root: Path, *, on_built: Callable[[Project], None] | None = None) -> Plan:
+    """Everything `gen` would do, computed in memory. Raises BadInput for unreadable input.
+    `on_built` sees the project as soon as it built without findings, before the gate and
+    rendering (`check` starts its broker-side work there)."""
     from codegen.gate import gate_findings, read_plans
     from codegen.upcasters import upcaster_stub_text
 
     project, findings = build_project(root)
     if findings:
-        return Plan(project, sorted(set(findings)))
+        return Plan(project, sorted(set(findings)), built=False)
+    if on_built is not None:
+        on_built(project)
     locked = read_lock(root / LOCK_REL)
     locked_streams = read_streams(root / LOCK_REL)
     findings += check_lock(project, locked)

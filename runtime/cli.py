@@ -2,6 +2,8 @@
 
     schemabus run <service> [--wiring MOD:ATTR] [--registry MOD:ATTR] [--upcasters MOD:ATTR]
     schemabus status [--json]
+    schemabus deployed [--json]
+    schemabus sample --out FILE [--count K] [--stream S]
     schemabus dlq list [--stream S] [--count N] [--json]
     schemabus dlq show <id> [--stream S]
     schemabus dlq replay (<id>... | --all) [--stream S] [--to STREAM] [--validate]
@@ -208,6 +210,55 @@ def _asdict(obj: Any) -> Any:
     return dataclasses.asdict(obj)
 
 
+# --- deployed -------------------------------------------------------------------------
+
+
+async def _deployed(args: argparse.Namespace) -> int:
+    from runtime.deployed import render_text, snapshot
+    from runtime.redis_deployed import live_replicas
+
+    async with _admin_client(_settings(args)) as client:
+        now_ms, replicas = await live_replicas(client)
+    snap = snapshot(replicas, taken_at_ms=now_ms)
+    if args.json:
+        print(json_text(snap, indent=True, sort_keys=True))
+    else:
+        print(render_text(snap))
+    return 0
+
+
+# --- sample ---------------------------------------------------------------------------
+
+
+async def _sample(args: argparse.Namespace) -> int:
+    from runtime.sampling import durable_streams, read_streams, write_jsonl
+
+    registry = load_object(
+        args.registry or os.environ.get("SCHEMABUS_REGISTRY") or DEFAULT_REGISTRY, "registry"
+    )
+    if not isinstance(registry, Registry):
+        raise ConfigError("the registry object is not a runtime.spec.Registry")
+    streams = durable_streams(list(registry.events.values()))
+    if args.stream:
+        wanted = set(args.stream)
+        unknown = sorted(wanted - {s for s, _ in streams})
+        if unknown:
+            raise UsageError(f"no durable stream {unknown[0]!r} in the registry")
+        streams = [s for s in streams if s[0] in wanted]
+    if args.count < 1:
+        raise UsageError("--count must be at least 1")
+    async with _admin_client(_settings(args)) as client:
+        samples = await read_streams(client, streams, args.count)
+    if args.out == "-":
+        n = write_jsonl(samples, sys.stdout.buffer)
+    else:
+        with open(args.out, "wb") as out:
+            n = write_jsonl(samples, out)
+    names = ", ".join(s for s, _ in streams) or "no durable streams"
+    print(f"schemabus: sampled {n} entries ({names}) to {args.out}", file=sys.stderr)
+    return 0
+
+
 # --- dlq ------------------------------------------------------------------------------
 
 
@@ -252,13 +303,34 @@ def parser() -> argparse.ArgumentParser:
     st = sub.add_parser("status", help="streams, groups, lag, pending, dead letters")
     st.add_argument("--json", action="store_true")
 
+    dep = sub.add_parser(
+        "deployed", help="running services: what each replica reads and writes, since when"
+    )
+    dep.add_argument(
+        "--json", action="store_true", help="a snapshot for `codegen check --deployed FILE`"
+    )
+
+    smp = sub.add_parser(
+        "sample", help="the last entries of every durable stream, as JSON lines (payloads!)"
+    )
+    smp.add_argument("--out", required=True, help="file to write ('-' = stdout)")
+    smp.add_argument("--count", type=int, default=1000, help="entries per stream (default 1000)")
+    smp.add_argument("--stream", action="append", help="only this stream (repeatable)")
+    smp.add_argument("--registry", help=f"default: {DEFAULT_REGISTRY} ($SCHEMABUS_REGISTRY)")
+
     cli_dlq.add_parser(sub, DEFAULT_REGISTRY)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    handlers = {"run": _run, "status": _status, "dlq": _dlq}
+    handlers = {
+        "run": _run,
+        "status": _status,
+        "deployed": _deployed,
+        "sample": _sample,
+        "dlq": _dlq,
+    }
     try:
         return asyncio.run(handlers[args.command](args))
     except KeyboardInterrupt:

@@ -85,6 +85,11 @@ LEASE_PREFIX = KEY_PREFIX + "lease:"
 MEMBERS_PREFIX = KEY_PREFIX + "members:"
 MEMBER_PREFIX = KEY_PREFIX + "member:"
 
+#: The deployed registry (runtime.deployed): sorted set `<service>/<replica>` -> expiry
+#: (ms, broker time), and per replica a hash with its advertisement, `since` and `seen`
+#: (`schemabus:deployed:{all}:<service>/<replica>`; one hash tag, one cluster slot).
+DEPLOYED_KEY = KEY_PREFIX + "deployed:{all}"
+
 # Every key derived from a stream partition embeds the partition's Redis Cluster hash tag
 # (runtime.partitioning.hash_tag), so it lives in the partition's slot and one Lua call
 # can touch the stream, its lease, its marks and its dead letters together.
@@ -125,3 +130,8 @@ def members_key(group: str) -> str:
 
 def member_key(group: str, member: str) -> str:
     return f"{MEMBER_PREFIX}{{{group}}}:{member}"
+
+
+def deployed_key(member: str) -> str:
+    """The advertisement hash of one replica (`member` = `<service>/<replica>`)."""
+    return f"{DEPLOYED_KEY}:{member}"

@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from runtime import constants as C
 from runtime.deadletter import dead_letter_entry
 from runtime.envelope import Envelope, MalformedEnvelope
@@ -87,6 +89,7 @@ class MemoryTransport:
         self.leases: dict[tuple[str, str], _Lease] = {}
         self.members: dict[str, dict[str, float]] = {}
         self.member_info: dict[tuple[str, str], dict[str, str]] = {}
+        self._deployments = MemoryDeployments()
 
     def log(self, destination: str) -> _Log:
         log = self.logs.get(destination)
@@ -146,8 +149,41 @@ class MemoryTransport:
         self._responders.setdefault(subject, []).append(handler)
         return _Unserve(self, subject, handler)
 
+    def deployments(self) -> MemoryDeployments:
+        return self._deployments
+
     async def close(self) -> None:
         return None
+
+
+class MemoryDeployments:
+    """The deployed registry with the same rules as `RedisDeployments` (host clock)."""
+
+    def __init__(self) -> None:
+        # member -> (expiry, boot, since, advertisement), times in ms
+        self._live: dict[str, tuple[int, str, int, str]] = {}
+
+    async def advertise(self, member: str, ttl_ms: int, boot: str, document: str) -> None:
+        now = int(time.time() * 1000)
+        old = self._live.get(member)
+        since = old[2] if old is not None and old[1] == boot and old[0] > now else now
+        self._live[member] = (now + ttl_ms, boot, since, document)
+
+    async def withdraw(self, member: str, boot: str) -> None:
+        old = self._live.get(member)
+        if old is not None and old[1] == boot:
+            del self._live[member]
+
+    async def live(self) -> tuple[int, list[dict[str, Any]]]:
+        now = int(time.time() * 1000)
+        out = []
+        for expiry, _boot, since, document in self._live.values():
+            if expiry > now:
+                doc = orjson.loads(document)
+                doc["since_ms"] = since
+                doc["expires_in_s"] = (expiry - now) / 1000
+                out.append(doc)
+        return now, out
 
 
 class _Unserve:

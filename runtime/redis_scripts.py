@@ -84,6 +84,35 @@ return out
 """
 )
 
+# The deployed registry (runtime.deployed). KEYS: registry zset, replica hash.
+# ARGV: member, ttl_ms, boot id, advertisement (JSON) -> since (ms, broker time).
+# A new boot id (the process restarted under the same name) resets `since`.
+ADVERTISE = (
+    NOW
+    + """
+local ttl = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('PEXPIRE', KEYS[1], ttl * 10)
+if redis.call('HGET', KEYS[2], 'boot') ~= ARGV[3] then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[2], 'boot', ARGV[3], 'since', now)
+end
+redis.call('HSET', KEYS[2], 'ad', ARGV[4], 'seen', now)
+redis.call('PEXPIRE', KEYS[2], ttl * 2)
+return tonumber(redis.call('HGET', KEYS[2], 'since'))
+"""
+)
+
+# KEYS: registry zset, replica hash. ARGV: member, boot id -> 1 withdrawn, 0 not ours
+# (a newer process under the same name advertises there now).
+WITHDRAW = """
+if redis.call('HGET', KEYS[2], 'boot') ~= ARGV[2] then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1
+"""
+
 LEASE_CHECK = """
 local lease = redis.call('HMGET', KEYS[2], 'owner', 'epoch')
 if lease[1] ~= ARGV[2] or lease[2] ~= ARGV[3] then return {'FENCED'} end
@@ -300,6 +329,8 @@ SCRIPTS = {
         ("renew", RENEW),
         ("release", RELEASE),
         ("heartbeat", HEARTBEAT),
+        ("advertise", ADVERTISE),
+        ("withdraw", WITHDRAW),
         ("fetch", FETCH),
         ("settle", SETTLE),
         ("redeliver", REDELIVER),

@@ -25,7 +25,7 @@ from runtime.errors import EventTooLarge, NotSupportedError, TransportError
 from runtime.redis_conn import make_client, open_checked
 from runtime.redis_errors import RETRYABLE, is_loading
 from runtime.settings import ConsumerSettings, RedisSettings
-from runtime.transport import Capability, Closer, Outbound, ReplyHandler, Source
+from runtime.transport import Capability, Closer, Deployments, Outbound, ReplyHandler, Source
 
 log = logging.getLogger("schemabus.redis")
 
@@ -134,6 +134,11 @@ class RedisTransport:
 
     async def serve(self, subject: str, group: str, handler: ReplyHandler) -> Closer:
         raise NotSupportedError("request/reply runs over NATS, not Redis: set SCHEMABUS_NATS_URL")
+
+    def deployments(self) -> Deployments:
+        from runtime.redis_deployed import RedisDeployments
+
+        return RedisDeployments(self.client)
 
     async def close(self) -> None:
         await self.client.aclose()

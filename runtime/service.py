@@ -17,8 +17,10 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from runtime.advertiser import Advertiser
 from runtime.consumer import Consumer, drain
 from runtime.context import Messenger
+from runtime.deployed import advertisement
 from runtime.dispatch import Dispatcher, UpcasterMap
 from runtime.errors import ConfigError
 from runtime.hooks import Hooks
@@ -28,7 +30,7 @@ from runtime.requests import request_transport
 from runtime.responder import reply_handler
 from runtime.settings import ConsumerSettings
 from runtime.spec import Registry, ServiceWiring, Subscription
-from runtime.transport import Closer, Transport
+from runtime.transport import Closer, Deployments, Transport
 
 log = logging.getLogger("schemabus.service")
 
@@ -78,6 +80,8 @@ class ServiceRunner:
             "pid": str(os.getpid()),
             "service": wiring.name,
         }
+        #: Keeps this replica in the deployed registry while it runs (see start()).
+        self.advertiser: Advertiser | None = None
         self._started = False
         # live_only: take durable events from their NATS mirror instead of the Redis log
         # (a dashboard that wants what happens now, not a replay of history).
@@ -146,9 +150,35 @@ class ServiceRunner:
                 self._closers.append(closer)
         for consumer in self.consumers:
             consumer.start()
+        store = self._deployments()
+        if store is not None:
+            document = advertisement(
+                self.wiring,
+                self.parts.registry,
+                self.parts.upcasters,
+                replica=self.consumer_name,
+                group=self.group,
+                host=self.info["host"],
+                pid=os.getpid(),
+            )
+            self.advertiser = Advertiser(
+                store,
+                document,
+                ttl_ms=self.settings.lease_ttl_ms,
+                heartbeat_ms=self.settings.heartbeat_ms,
+            )
+            self.advertiser.start()
+
+    def _deployments(self) -> Deployments | None:
+        for transport in (self.parts.durable, self.parts.live):
+            store = transport.deployments() if transport is not None else None
+            if store is not None:
+                return store
+        return None
 
     async def stop(self) -> None:
-        """Graceful: stop reading, finish and settle in-flight work, close responders."""
+        """Graceful: stop reading, finish and settle in-flight work, close responders,
+        leave the deployed registry."""
         for consumer in self.consumers:
             consumer.stop()
         for consumer in self.consumers:
@@ -159,6 +189,9 @@ class ServiceRunner:
         for closer in self._closers:
             await closer.close()
         self._closers.clear()
+        if self.advertiser is not None:
+            await self.advertiser.stop()
+            self.advertiser = None
 
     async def drain(self) -> None:
         """Handle everything currently available, in this task, then return (tests)."""

@@ -34,11 +34,12 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
-def json_text(value: Any, *, indent: bool = False) -> str:
+def json_text(value: Any, *, indent: bool = False, sort_keys: bool = False) -> str:
     """JSON whose string contents cannot reach the terminal as control characters (orjson
     escapes C0 only; DEL, C1 and reordering characters are escaped here, which keeps the
     same JSON value)."""
-    text = orjson.dumps(value, option=orjson.OPT_INDENT_2 if indent else 0).decode()
+    option = (orjson.OPT_INDENT_2 if indent else 0) | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+    text = orjson.dumps(value, option=option).decode()
     return _UNSAFE_IN_JSON.sub(_json_escape, text)
 
 

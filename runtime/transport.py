@@ -165,6 +165,20 @@ class Membership(Protocol):
         not wait for it to expire."""
 
 
+class Deployments(Protocol):
+    """The deployed registry (`runtime.deployed`): each running replica advertises what
+    it reads and writes, with a heartbeat; an advertisement lapses `ttl_ms` after the last
+    one. `boot` identifies one process, so a late `withdraw` of a stopped process never
+    removes a newer one that took the same name."""
+
+    async def advertise(self, member: str, ttl_ms: int, boot: str, document: str) -> None: ...
+
+    async def withdraw(self, member: str, boot: str) -> None: ...
+
+    async def live(self) -> tuple[int, list[dict[str, Any]]]:
+        """(now in ms, the live advertisements with `since_ms` and `expires_in_s`)."""
+
+
 class Source(Protocol):
     """One consumer's membership of one group over some destinations.
 
@@ -248,5 +262,9 @@ class Transport(Protocol):
 
     async def serve(self, subject: str, group: str, handler: ReplyHandler) -> Closer:
         """Answer requests on `subject`, load-balanced across the `group`."""
+
+    def deployments(self) -> Deployments | None:
+        """Where running services advertise themselves; None if this broker keeps no
+        deployed registry (NATS)."""
 
     async def close(self) -> None: ...

@@ -152,6 +152,15 @@ def start_services(run: Run) -> None:
             start_new_session=True,  # Ctrl-C reaches the demo; it stops them gracefully
         )
     _say(f"started {', '.join(name for _, name in REPLICAS)} (logs in {run.logs}/)")
+    # The live gate works against this Redis while the demo runs (README: the live gate).
+    # A URL the user gave may hold a password: then name the variable instead.
+    own = any(isinstance(s, RedisServer) for s in run.servers)
+    url = (
+        run.redis_url
+        if own
+        else ("$REDIS_URL" if "REDIS_URL" in os.environ else "$SCHEMABUS_REDIS_URL")
+    )
+    _say(f"  live gate: .venv/bin/codegen check --deployed {url} --samples {url}")
     for name, port in run.metrics_ports.items():
         _say(f"  {name:<9} metrics: http://127.0.0.1:{port}/metrics")
 

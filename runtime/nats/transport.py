@@ -287,6 +287,10 @@ class NatsTransport:
         except MalformedEnvelope as exc:
             raise TransportError(f"the reply on {subject!r} is not an envelope: {exc}") from None
 
+    def deployments(self) -> None:
+        """NATS keeps no deployed registry; services advertise in Redis when they have it."""
+        return None
+
     async def serve(self, subject: str, group: str, handler: ReplyHandler) -> Closer:
         responder = _Responder(self, handler)
         responder.sub = await self.nc.subscribe(subject, queue=group, cb=responder.on_request)

@@ -57,3 +57,13 @@ def test_codegen_workloads_run_on_a_tiny_tree() -> None:
     assert len(workloads) == 5
     for w in workloads:
         assert len(w.framework) == 1 and w.framework[0] > 0, w.name
+
+
+def test_gate_workload_runs_on_a_short_stream(redis_server_factory: RedisFactory) -> None:
+    from bench import gate_bench
+
+    redis = redis_server_factory()
+    (w,) = gate_bench.run(1, redis.url, n=60)
+    assert len(w.framework) == 1 and w.framework[0] > 0
+    assert w.extra["framework"]["cpu s"][0] > 0
+    assert w.extra["framework"]["probe check s"][0] > 0

@@ -35,4 +35,4 @@ def test_hooks_run_the_gate_and_the_drift_check() -> None:
     assert entries["codegen-gen-check"].endswith("codegen gen --check")
     assert entries["codegen-check"].endswith("codegen check")
     published = {h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
-    assert published == {"schemabus-check", "schemabus-gen-check"}
+    assert published == {"schemabus-check", "schemabus-gen-check", "schemabus-check-deployed"}
