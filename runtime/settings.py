@@ -103,6 +103,9 @@ class RedisSettings:
     # SCHEMABUS_MAX_PAYLOAD_BYTES as ConsumerSettings.max_payload_bytes, so that what one
     # service publishes the others accept.
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    # Streams with `durability: replicated`: how long a publish or an ack waits for a
+    # replica's acknowledgement (WAIT) before it counts as not replicated and is retried.
+    replica_wait_ms: int = 1000
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
@@ -166,12 +169,12 @@ class RedisSettings:
         return kwargs
 
     def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `redis.asyncio.Redis(...)` (single-server mode only)."""
+        """Keyword arguments for `redis.asyncio.Redis(...)` (single-server mode only; every
+        mode: `runtime.redis_conn.make_client(settings)`)."""
         if self.mode != "single":
             raise ConfigError(
                 f"{_SCHEME_OF_MODE[self.mode]}:// URLs need a cluster/sentinel client: build "
-                "it with runtime.redis_conn.make_client(settings); this part of schemabus "
-                "does not use one yet"
+                "it with runtime.redis_conn.make_client(settings)"
             )
         return {
             "host": self.host,
@@ -399,7 +402,8 @@ class Settings:
         SCHEMABUS_NATS_TLS_CA / _TLS_CERT / _TLS_KEY,
         SCHEMABUS_BATCH, SCHEMABUS_BLOCK_MS, SCHEMABUS_CONCURRENCY,
         SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES,
-        SCHEMABUS_HANDLER_TIMEOUT_MS, SCHEMABUS_DEDUPE, SCHEMABUS_STARTUP_TIMEOUT_S.
+        SCHEMABUS_HANDLER_TIMEOUT_MS, SCHEMABUS_DEDUPE, SCHEMABUS_STARTUP_TIMEOUT_S,
+        SCHEMABUS_REPLICA_WAIT_MS.
         """
         e = os.environ if env is None else env
         startup = _float(e, "SCHEMABUS_STARTUP_TIMEOUT_S", DEFAULT_STARTUP_TIMEOUT_S)
@@ -416,6 +420,7 @@ class Settings:
                 startup_timeout_s=startup,
                 max_payload_bytes=max_payload,
                 sentinel_password=_secret(e.get("SCHEMABUS_REDIS_SENTINEL_PASSWORD")),
+                replica_wait_ms=_int(e, "SCHEMABUS_REPLICA_WAIT_MS", redis.replica_wait_ms),
             )
         nats: NatsSettings | None = None
         if nats_url := e.get("SCHEMABUS_NATS_URL"):

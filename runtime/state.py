@@ -11,10 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-import redis.asyncio as aioredis
-
 from runtime.errors import ConfigError
-from runtime.redis_conn import make_client
+from runtime.redis_conn import RedisClient, make_client
 from runtime.settings import RedisSettings, Settings
 
 
@@ -80,7 +78,7 @@ class MemoryState:
 class RedisState:
     """State in Redis. The connection is opened lazily, on first use."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient) -> None:
         self._r = client
 
     @classmethod
@@ -89,8 +87,9 @@ class RedisState:
 
     @classmethod
     def from_settings(cls, settings: RedisSettings) -> RedisState:
-        """With the same address, credentials, TLS and timeouts as the transport."""
-        return cls(make_client({**settings.client_kwargs(), "decode_responses": True}))
+        """With the same address, credentials, TLS and timeouts as the transport (any URL
+        kind: one server, a Redis Cluster, a primary found through Sentinel)."""
+        return cls(make_client(settings, decode_responses=True))
 
     @classmethod
     def from_env(cls, owner: str = "this service") -> RedisState:
@@ -101,7 +100,7 @@ class RedisState:
         if redis is None:
             raise ConfigError(
                 f"{owner} keeps its state in Redis, but SCHEMABUS_REDIS_URL is 'none': set it "
-                "(or --redis-url) to a redis:// URL"
+                "(or --redis-url) to a redis://, redis+cluster:// or redis+sentinel:// URL"
             )
         return cls.from_settings(redis)
 
