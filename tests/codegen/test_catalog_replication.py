@@ -9,9 +9,9 @@ from tests.codegen.golden import run_codegen
 from tests.codegen.test_gate_e2e import repo  # noqa: F401  (the fixture)
 
 
-def _add(repo: Path, event: str, *lines: str) -> None:
+def _add(root: Path, event: str, *lines: str) -> None:
     """Append setting lines to one event's entry in the catalog."""
-    catalog = repo / "schemas" / "catalog.yaml"
+    catalog = root / "schemas" / "catalog.yaml"
     out: list[str] = []
     for line in catalog.read_text().splitlines(keepends=True):
         out.append(line)

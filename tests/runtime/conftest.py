@@ -19,9 +19,13 @@ TRANSPORTS = [
     # A 3-master + 3-replica Valkey Cluster (`redis+cluster://`): partitions spread over
     # the shards, every Lua call in one slot.
     pytest.param("redis-cluster", id="redis-cluster", marks=[pytest.mark.redis, pytest.mark.slow]),
+    # A primary + replica found through 3 Sentinels (`redis+sentinel://`).
+    pytest.param(
+        "redis-sentinel", id="redis-sentinel", marks=[pytest.mark.redis, pytest.mark.slow]
+    ),
     pytest.param("nats", id="nats", marks=pytest.mark.nats),
 ]
-REDIS_KINDS = (*REDIS_FLAVOR_OF, "redis-cluster")
+REDIS_KINDS = (*REDIS_FLAVOR_OF, "redis-cluster", "redis-sentinel")
 
 
 # Capabilities only some transports have are tested on exactly those transports (instead
@@ -74,9 +78,9 @@ async def _harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
         h = MemoryHarness()
     elif request.param == "nats":
         h = await NatsHarness.create(request.getfixturevalue("nats_url"))
-    elif request.param == "redis-cluster":
-        h = RedisHarness(request.getfixturevalue("redis_cluster").url)
-        await h.client.flushall()  # every primary
+    elif request.param in ("redis-cluster", "redis-sentinel"):
+        h = RedisHarness(request.getfixturevalue(request.param.replace("-", "_")).url)
+        await h.client.flushall()  # on a cluster: every primary
     else:
         servers = request.getfixturevalue("redis_servers")
         url = servers.get(REDIS_FLAVOR_OF[request.param]).url
