@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import codegen_bench, faststream_bench
+from bench import clusters, codegen_bench, faststream_bench
 from bench.durable import DURABLE, PUBLISH
 from bench.faststream_bench import FASTSTREAM_DURABLE, FASTSTREAM_REALTIME
 from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
@@ -38,6 +38,10 @@ SUITES: dict[str, Suite] = {
 if faststream_bench.AVAILABLE:  # the optional third column; skipped when not installed
     SUITES.update({s.name: s for s in (FASTSTREAM_DURABLE, FASTSTREAM_REALTIME)})
 CODEGEN = "codegen"
+# Deployments (a Redis Cluster, a replica, a NATS cluster) compared with one server; they
+# start ~15 more processes, so they run with --only or --clusters, not by default.
+SUITES.update(clusters.SUITES)
+DEFAULT_NAMES = [n for n in SUITES if n not in clusters.SUITES] + [CODEGEN]
 
 #: `--ablation`: the framework with one feature changed, paired with the same raw
 #: baseline again, to show what each feature costs (not part of the default run).
@@ -65,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME", help=f"one of {NAMES}")
     p.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
+    p.add_argument("--clusters", action="store_true", help="also run the cluster/replica suites")
     p.add_argument(
         "--ablation",
         action="store_true",
@@ -139,7 +144,9 @@ async def run_ablations(names: list[str], env: Env, rounds: int) -> list[Workloa
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    names: list[str] = args.only or NAMES
+    names: list[str] = args.only or DEFAULT_NAMES
+    if args.clusters:
+        names = [*names, *(n for n in clusters.SUITES if n not in names)]
     # The runtime logs NATS disconnects at close as warnings; they would drown the table.
     logging.basicConfig(level=logging.ERROR)
     redis = RedisServer()
@@ -176,9 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; servers stopped, nothing written", file=sys.stderr)
         return 130
     finally:
+        clusters.close()
         nats.close()
         redis.close()
     info["loadavg_at_end"] = os.getloadavg()
+    info["deployments"] = clusters.describe()
     info["wall_s"] = round(time.perf_counter() - started, 1)
     print()
     print_table(workloads)
