@@ -10,7 +10,9 @@ deployment under test and the "baseline" column the reference it is compared wit
 * `replicated-publish`: awaited single publishes there, replicated vs default;
 * `cluster-replicated`: durable end to end on the cluster, replicated vs default;
 * `nats-cluster-request`: sequential request/reply with requester and responder on
-  different nodes of a 3-node NATS cluster, vs both on one nats-server.
+  different nodes of a 3-node NATS cluster, vs both on one nats-server;
+* `jetstream-r3`: acknowledged JetStream publishes to a stream kept on 3 nodes, vs 1 node
+  of the same cluster.
 
 The servers (a cluster, a primary with a replica behind Sentinel, a NATS cluster) are
 started once, on first use, and stopped by `close()`. They are not in the default
@@ -25,6 +27,7 @@ a shard can carry, the figure docs/SCALING.md builds on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from typing import Any
 
@@ -34,7 +37,8 @@ from bench.suite import Env, Metric, Suite, latency_stats
 from generated.models import InventoryReserveReplyV1, InventoryReserveRequestV1
 from generated.registry import REGISTRY
 from runtime.bus import Bus
-from runtime.nats import NatsTransport
+from runtime.nats import NatsTransport, stream_name
+from runtime.nats.jetstream import JetStreamSubject
 from runtime.redis_conn import make_client
 from runtime.redis_streams import RedisTransport
 from runtime.settings import ConsumerSettings, NatsSettings, RedisSettings, Settings
@@ -108,21 +112,26 @@ async def _flush(url: str) -> None:
         await client.aclose()
 
 
-async def _server_cpu_s(url: str, ports: list[int] | None) -> float:
-    """used_cpu_user + used_cpu_sys summed over the given nodes (None: the URL's server)."""
-    total = 0.0
+async def _server_cpu_s(url: str, ports: list[int] | None) -> tuple[float, float]:
+    """(primaries, replicas): used_cpu_user + used_cpu_sys summed over the given nodes by
+    role (None: the URL's own server)."""
     settings = RedisSettings.from_url(url)
     if settings.mode != "single" and not ports:
-        return 0.0  # the URL names Sentinels, not the data node
-    targets = ports or [settings.port]
-    for port in targets:
+        return 0.0, 0.0  # the URL names Sentinels, not the data node
+    primaries = replicas = 0.0
+    for port in ports or [settings.port]:
         client = make_client(RedisSettings(host=settings.host, port=port))
         try:
             info = await client.info("cpu")
+            role = (await client.info("replication"))["role"]
         finally:
             await client.aclose()
-        total += float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
-    return total
+        used = float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+        if role == "master":
+            primaries += used
+        else:
+            replicas += used
+    return primaries, replicas
 
 
 async def durable_round(
@@ -155,7 +164,7 @@ async def durable_round(
             await bus.publish_many(events[i : i + BATCH])
         await counter.wait(timeout_for(env.n))
         elapsed, cpu = watch.stop()
-        server_cpu = await _server_cpu_s(url, nodes) - server_before
+        server_after = await _server_cpu_s(url, nodes)
     finally:
         await runner.stop()
         await bus.close()
@@ -163,7 +172,8 @@ async def durable_round(
     return {
         "rate": counter.count / elapsed,
         "cpu_us": cpu / handled * 1e6,
-        "server_cpu_us": server_cpu / handled * 1e6,
+        "server_cpu_us": (server_after[0] - server_before[0]) / handled * 1e6,
+        "replica_cpu_us": (server_after[1] - server_before[1]) / handled * 1e6,
         "lost": env.n - counter.count,
     }
 
@@ -186,7 +196,7 @@ async def single_durable(env: Env) -> dict[str, float]:
 _DURABLE_METRICS = (
     Metric("rate", "end-to-end events/s", "ev/s", True),
     Metric("cpu_us", "client CPU per event", "us", False),
-    Metric("server_cpu_us", "server CPU per event (all nodes)", "us", False),
+    Metric("server_cpu_us", "primaries' CPU per event", "us", False),
 )
 
 CLUSTER_DURABLE = Suite(
@@ -197,7 +207,8 @@ CLUSTER_DURABLE = Suite(
     note=(
         "the durable workload (publish_many by 100, one consumer, 4 partitions) on a "
         "3-master + 3-replica Valkey Cluster vs one Valkey server, same process, "
-        "interleaved; server CPU = INFO cpu of every node (replicas included) per event"
+        "interleaved; primaries' CPU = INFO cpu of every primary per event (the replicas' "
+        "is recorded as replica_cpu_us)"
     ),
 )
 
@@ -350,6 +361,64 @@ NATS_CLUSTER_REQUEST = Suite(
     ),
 )
 
+# --- JetStream: R3 against R1 on the same cluster --------------------------------------
+
+
+async def _jetstream_round(env: Env, replicas: int) -> dict[str, float]:
+    """publish_many by 100 to a JetStream subject kept with `replicas` copies; every
+    publish waits for the stream's acknowledgement (R3: a majority stored it)."""
+    cluster = await SERVERS.nats()
+    subject = f"bench.js.r{replicas}"
+    config = JetStreamSubject(subject, stream_name(subject), replicas=replicas)
+    spec = dataclasses.replace(
+        ORDER_SPEC, delivery="realtime", stream=None, subject=subject, jetstream=True
+    )
+    registry = Registry.build([spec])
+    transport = await NatsTransport.connect(
+        NatsSettings.from_url(cluster.url), registry=registry, jetstream=[config]
+    )
+    bus = Bus(registry, source="bench", durable=None, live=transport)
+    events = cached_orders(env.n)
+    try:
+        with contextlib.suppress(Exception):
+            await transport.js.delete_stream(config.stream)
+        await bus.publish(events[0])  # creates the stream
+        watch = Stopwatch()
+        for i in range(0, len(events), BATCH):
+            await bus.publish_many(events[i : i + BATCH])
+        elapsed, cpu = watch.stop()
+        info = await transport.js.stream_info(config.stream)
+        stored = int(info.state.messages) - 1
+    finally:
+        with contextlib.suppress(Exception):
+            await transport.js.delete_stream(config.stream)
+        await bus.close()
+    rate, per_event = len(events) / elapsed, cpu / len(events) * 1e6
+    return {"rate": rate, "cpu_us": per_event, "lost": env.n - stored}
+
+
+async def jetstream_r3(env: Env) -> dict[str, float]:
+    return await _jetstream_round(env, 3)
+
+
+async def jetstream_r1(env: Env) -> dict[str, float]:
+    return await _jetstream_round(env, 1)
+
+
+JETSTREAM_R3 = Suite(
+    "jetstream-r3",
+    (
+        Metric("rate", "acknowledged JetStream publishes/s", "ev/s", True),
+        Metric("cpu_us", "client CPU per publish", "us", False),
+    ),
+    jetstream_r3,
+    jetstream_r1,
+    note=(
+        "N orders, publish_many by 100 (each publish waits for its JetStream ack) on the "
+        "3-node NATS cluster: a stream with replicas: 3 vs replicas: 1"
+    ),
+)
+
 SUITES: dict[str, Suite] = {
     s.name: s
     for s in (
@@ -358,6 +427,7 @@ SUITES: dict[str, Suite] = {
         REPLICATED_PUBLISH,
         CLUSTER_REPLICATED,
         NATS_CLUSTER_REQUEST,
+        JETSTREAM_R3,
     )
 }
 
