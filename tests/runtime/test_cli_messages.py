@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from generated.models import InventoryReserveReplyV1, InventoryReserveRequestV1
-from generated.models.inventory_reserve_request_v1 import LineItem, Money
+from generated.models import InventoryReserveReplyV1, InventoryReserveRequestV1, LineItem, Money
 from generated.registry import REGISTRY
 from runtime import cli
 from runtime.bus import Bus
