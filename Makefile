@@ -5,6 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:16])")
 ORDERS ?= 2000
+# CLUSTER=1: the demo on a local Valkey Cluster + NATS cluster, with a node killed mid-run.
+CLUSTER ?=
 BENCH_N ?=
 
 .PHONY: gen check test demo bench lint fmt clean venv
@@ -32,7 +34,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m services.demo --orders $(ORDERS)
+	$(BIN)/python -m services.demo --orders $(ORDERS)$(if $(CLUSTER), --cluster,)
 
 bench: $(STAMP)
 	@$(BIN)/python -c "import faststream" 2>/dev/null || $(BIN)/python -m pip install --quiet 'faststream[redis,nats]==0.7.8' || echo "bench: FastStream not installed; its column is skipped"

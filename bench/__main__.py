@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bench import codegen_bench, faststream_bench, gate_bench, scaleout
+from bench import clusters, codegen_bench, faststream_bench, gate_bench, scaleout
 from bench.durable import DURABLE, PUBLISH
 from bench.faststream_bench import FASTSTREAM_DURABLE, FASTSTREAM_REALTIME
 from bench.latency import LATENCY_DURABLE, LATENCY_REALTIME
@@ -42,6 +42,15 @@ CODEGEN = "codegen"
 REPLICAS = "replicas"
 TAKEOVER = "takeover"
 GATE = "gate"
+# Deployments (a Redis Cluster, a replica, a NATS cluster) compared with one server; they
+# start ~15 more processes, so they run with --only or --clusters, not by default.
+SUITES.update(clusters.SUITES)
+DEFAULT_NAMES = [n for n in SUITES if n not in clusters.SUITES] + [
+    REPLICAS,
+    TAKEOVER,
+    CODEGEN,
+    GATE,
+]
 
 #: `--ablation`: the framework with one feature changed, paired with the same raw
 #: baseline again, to show what each feature costs (not part of the default run).
@@ -72,6 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--kills", type=int, default=scaleout.KILLS, help="SIGKILLs measured by `takeover`"
     )
     p.add_argument("--output", type=Path, default=RESULTS, help="results JSON path")
+    p.add_argument("--clusters", action="store_true", help="also run the cluster/replica suites")
     p.add_argument(
         "--ablation",
         action="store_true",
@@ -165,7 +175,9 @@ async def run_ablations(names: list[str], env: Env, rounds: int) -> list[Workloa
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    names: list[str] = args.only or NAMES
+    names: list[str] = args.only or DEFAULT_NAMES
+    if args.clusters:
+        names = [*names, *(n for n in clusters.SUITES if n not in names)]
     # The runtime logs NATS disconnects at close as warnings; they would drown the table.
     logging.basicConfig(level=logging.ERROR)
     redis = RedisServer()
@@ -206,9 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted; servers stopped, nothing written", file=sys.stderr)
         return 130
     finally:
+        clusters.close()
         nats.close()
         redis.close()
     info["loadavg_at_end"] = os.getloadavg()
+    info["deployments"] = clusters.describe()
     info["wall_s"] = round(time.perf_counter() - started, 1)
     print()
     print_table(workloads)

@@ -241,6 +241,8 @@ def _assemble(
             jetstream=bool(ev.get("jetstream", False)),
             breaking_versions=tuple(sorted(ev.get("breaking_versions", []))),
             partitions=int(ev.get("partitions", 1)) if ev["delivery"] == "durable" else 1,
+            durability=str(ev.get("durability", "default")),
+            replicas=int(ev.get("replicas", 1)),
             catalog_line=cat.line_of(pointer("events", name, "partitions")),
         )
         vs = tuple(versions[name])

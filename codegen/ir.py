@@ -27,6 +27,10 @@ class EventConfig:
     jetstream: bool = False
     breaking_versions: tuple[int, ...] = ()
     partitions: int = 1
+    # durable: "replicated" makes publishes and acks wait for a Redis replica (WAIT).
+    durability: str = "default"
+    # jetstream: copies of the subject's JetStream stream on a NATS cluster.
+    replicas: int = 1
     # Where the event is declared in the catalog (for findings about its settings).
     catalog_line: int = field(default=0, compare=False)
 

@@ -83,7 +83,8 @@ class Bus:
         if settings.redis is not None:
             from runtime.redis_streams import RedisTransport
 
-            durable = await RedisTransport.connect(settings.redis)
+            # The registry tells it which streams are `durability: replicated`.
+            durable = await RedisTransport.connect(settings.redis, registry=registry)
         if settings.nats is not None:
             live = await _connect_nats(settings.nats, registry)
         if durable is None and live is None:

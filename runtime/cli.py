@@ -24,12 +24,11 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from runtime import cli_dlq
 from runtime.errors import ConfigError, SchemabusError, TransportError
-from runtime.redis_conn import close_quietly, explain, open_checked
+from runtime.redis_conn import RedisClient, close_quietly, explain, open_checked
 from runtime.settings import Settings
 from runtime.spec import Registry, ServiceWiring
 from runtime.terminal import json_text, printable, table
@@ -75,7 +74,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def _admin_client(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+async def _admin_client(settings: Settings) -> AsyncIterator[RedisClient]:
     """A client for one admin command: connected within the start-up deadline, and every
     command bounded by it too, so `status` and `dlq` never hang on a silent server."""
     if settings.redis is None:

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel
 
 from runtime.envelope import Envelope
+from runtime.partitioning import colocated_key
 from runtime.spec import OperationSpec
 from runtime.transport import Inbound
 
@@ -74,6 +75,18 @@ class HandlerContext:
 
     async def request(self, operation: OperationSpec, request: BaseModel, reply: type[M]) -> M:
         return await self._require_messenger().request(operation, request, reply)
+
+    @property
+    def partition(self) -> str | None:
+        """The stream partition the event was read from (`orders:{2}`), if any."""
+        return self.inbound.destination if self.inbound is not None else None
+
+    def key(self, name: str) -> str:
+        """`name` in the hash slot of this event's partition (`ledger:{2}` for
+        `orders:{2}`): on a Redis Cluster, staged effects may only touch such keys."""
+        if self.inbound is None:
+            return name
+        return colocated_key(self.inbound.destination, name)
 
     def stage(self, *command: Any) -> None:
         """Queue a Redis command to run atomically with this event's ack and idempotency

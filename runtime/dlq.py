@@ -23,10 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 
 from runtime import constants as C
 from runtime.deadletter import original_fields
 from runtime.envelope import Envelope, entry_size
+from runtime.partitioning import slot_tag
 from runtime.status import stream_keys as streams
 
 #: Dead letters read per round trip when walking a whole dead-letter stream.
@@ -394,6 +397,14 @@ async def _keep_reason(
     problem = target_problem(types[target], target)
     if problem is not None:
         return problem
+    if isinstance(client, RedisCluster) and key_slot(target.encode()) != key_slot(
+        entry.dlq_stream.encode()
+    ):
+        return (
+            f"on a Redis Cluster replay moves an entry in one atomic step, so the target must "
+            f"be in the slot of {entry.dlq_stream!r} (hash tag {slot_tag(entry.stream)}); "
+            f"{target!r} is not: replay it to its own stream, then copy it over"
+        )
     if validate is None and max_bytes is None:
         return None
     full = await _read_whole(client, entry, max_bytes)

@@ -128,7 +128,7 @@ async def _sample(metrics: Any, settings: Settings) -> None:
     if settings.redis is None:
         return
     interval = float(os.environ.get("SCHEMABUS_METRICS_INTERVAL_S", "5"))
-    client = make_client(settings.redis.client_kwargs())
+    client = make_client(settings.redis)
     deadline = settings.redis.startup_timeout_s
     try:
         while True:

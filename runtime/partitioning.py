@@ -56,3 +56,32 @@ def split_partition(key: str) -> tuple[str, int | None]:
         if sep and tail[:-1].isdigit():
             return head, int(tail[:-1])
     return key, None
+
+
+def slot_tag(partition: str) -> str:
+    """The hash tag, braces included, that places keys in `partition`'s Redis Cluster
+    slot: `{2}` for `orders:{2}`, `{orders}` for the unpartitioned `orders`."""
+    start = partition.find("{")
+    if start != -1:
+        end = partition.find("}", start + 1)
+        if end > start + 1:
+            return partition[start : end + 1]
+    return "{" + partition + "}"
+
+
+def colocated_key(partition: str, name: str) -> str:
+    """A key for a handler's own state that lives in `partition`'s slot, so a staged
+    effect on it (`ctx.stage("HINCRBY", colocated_key(partition, "ledger"), ...)`) can
+    commit in the partition's settle script on a Redis Cluster: `ledger:{2}`.
+
+    Keys of one aggregate always go through the same partition, so state per aggregate
+    stays consistent; state shared by several partitions is split into one key per
+    partition (sum them to read it). `name` must not contain braces: Redis hashes only
+    the first `{...}` of a key, which must be the partition's.
+    """
+    if "{" in name or "}" in name:
+        raise ValueError(
+            f"key name {name!r} contains a brace; Redis Cluster would place it by that, not "
+            "by the partition: drop the braces"
+        )
+    return f"{name}:{slot_tag(partition)}"

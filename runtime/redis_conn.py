@@ -19,6 +19,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeAlias, overload
 
 import redis.asyncio as aioredis
@@ -112,23 +113,28 @@ class FastBlockingConnectionPool(aioredis.BlockingConnectionPool):
 
 
 @overload
-def make_client(config: dict[str, Any]) -> aioredis.Redis: ...
+def make_client(config: dict[str, Any], *, decode_responses: bool = ...) -> aioredis.Redis: ...
 
 
 @overload
-def make_client(config: RedisSettings) -> RedisClient: ...
+def make_client(config: RedisSettings, *, decode_responses: bool = ...) -> RedisClient: ...
 
 
-def make_client(config: dict[str, Any] | RedisSettings) -> RedisClient:
+def make_client(
+    config: dict[str, Any] | RedisSettings, *, decode_responses: bool = False
+) -> RedisClient:
     """A client for `RedisSettings` of any mode, or from `RedisSettings.client_kwargs()`
-    (single server) using the fast connections."""
+    (single server) using the fast connections. `decode_responses`: replies as `str`
+    (the state store) instead of `bytes` (the runtime)."""
     if isinstance(config, RedisSettings):
         if config.mode == "cluster":
-            return _cluster_client(config)
+            return _cluster_client(config, decode_responses)
         if config.mode == "sentinel":
-            return _sentinel_client(config)
+            return _sentinel_client(config, decode_responses)
         config = config.client_kwargs()
     kw = dict(config)
+    if decode_responses:
+        kw["decode_responses"] = True
     ssl = kw.pop("ssl", False)
     cls = FastSSLConnection if ssl else FastConnection
     if not ssl:
@@ -140,25 +146,27 @@ def make_client(config: dict[str, Any] | RedisSettings) -> RedisClient:
     return aioredis.Redis(connection_pool=pool)
 
 
-async def open_checked(
-    settings: RedisSettings, *, command_timeouts: bool = False
-) -> aioredis.Redis:
-    """A client whose first PING was answered within `settings.startup_timeout_s`, or
+async def open_checked(settings: RedisSettings, *, command_timeouts: bool = False) -> RedisClient:
+    """A client (of any URL kind) that answered within `settings.startup_timeout_s`, or
     `TransportError` with one line saying what failed and what to check.
 
-    The deadline covers the whole handshake (TCP, TLS, AUTH/HELLO, SELECT, PING); a server
-    that accepts connections but never answers would otherwise hang start-up forever.
-    `command_timeouts` also bounds every later command by the same time: right for admin
-    commands (`schemabus status`, `dlq`), wrong for consumers, whose blocking reads and
-    hot path must not pay a timer per command.
+    The deadline covers the whole handshake (TCP, TLS, AUTH/HELLO, SELECT, PING; on a
+    cluster, reading the slot map from a seed node; through Sentinel, finding the
+    primary); a server that accepts connections but never answers would otherwise hang
+    start-up forever. `command_timeouts` also bounds every later command by the same time:
+    right for admin commands (`schemabus status`, `dlq`), wrong for consumers, whose
+    blocking reads and hot path must not pay a timer per command.
     """
-    kwargs = settings.client_kwargs()
     if command_timeouts:
-        kwargs["socket_timeout"] = settings.startup_timeout_s
-    client = make_client(kwargs)
+        settings = replace(settings, socket_timeout_s=settings.startup_timeout_s)
+    client = make_client(settings)
     try:
         async with asyncio.timeout(settings.startup_timeout_s):
-            await client.ping()
+            if isinstance(client, RedisCluster):
+                # The slot map from any seed node: a cluster with a node down still starts.
+                await client.initialize()
+            else:
+                await client.ping()
     except Exception as exc:
         await close_quietly(client)
         raise TransportError(explain(exc, settings)) from None
@@ -168,7 +176,7 @@ async def open_checked(
     return client
 
 
-async def close_quietly(client: aioredis.Redis, timeout_s: float = 1.0) -> None:
+async def close_quietly(client: RedisClient, timeout_s: float = 1.0) -> None:
     """Close without letting a half-open connection hang the caller."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(timeout_s):
@@ -188,7 +196,7 @@ def explain(exc: BaseException, settings: RedisSettings) -> str:
         )
         return (
             f"{where} did not answer within {settings.startup_timeout_s:g}s: check that "
-            f"{settings.host}:{settings.port} is a running Redis server (a stopped server or a "
+            f"{_addresses(settings)} a running Redis server (a stopped server or a "
             f"proxy without its backend accepts connections but never replies){tls}; "
             "SCHEMABUS_STARTUP_TIMEOUT_S sets this deadline"
         )
@@ -233,6 +241,14 @@ def explain(exc: BaseException, settings: RedisSettings) -> str:
     return f"{where} failed: {type(exc).__name__}: {text}"
 
 
+def _addresses(settings: RedisSettings) -> str:
+    if settings.mode == "single":
+        return f"{settings.host}:{settings.port} is"
+    kind = "cluster nodes" if settings.mode == "cluster" else "Sentinels"
+    listed = ", ".join(f"{h}:{p}" for h, p in settings.nodes)
+    return f"at least one of the {kind} {listed} is"
+
+
 def _reason(text: str) -> str:
     """redis-py wraps socket errors as 'Error 111 connecting to h:p. <detail>.'; the errno
     says it best when it is a real one (asyncio's detail is 'Connect call failed')."""
@@ -243,8 +259,8 @@ def _reason(text: str) -> str:
     return os.strerror(errno) if errno > 0 else found.group(2).rstrip(".").strip()
 
 
-def _cluster_client(settings: RedisSettings) -> RedisCluster:
-    kw = settings.connection_kwargs()
+def _cluster_client(settings: RedisSettings, decode_responses: bool = False) -> RedisCluster:
+    kw = {**settings.connection_kwargs(), "decode_responses": decode_responses}
     client = RedisCluster(
         startup_nodes=[ClusterNode(host, port) for host, port in settings.nodes],
         max_connections=settings.max_connections,  # per node
@@ -275,8 +291,8 @@ class SentinelRedis(aioredis.Redis):
                 await client.aclose()
 
 
-def _sentinel_client(settings: RedisSettings) -> SentinelRedis:
-    kw = settings.connection_kwargs()
+def _sentinel_client(settings: RedisSettings, decode_responses: bool = False) -> SentinelRedis:
+    kw = {**settings.connection_kwargs(), "decode_responses": decode_responses}
     sentinel_kw = {
         "socket_timeout": settings.connect_timeout_s,
         "socket_connect_timeout": settings.connect_timeout_s,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from runtime import constants as C
-from runtime.redis_errors import transient
+from runtime.redis_errors import raise_reply, transient
 from runtime.redis_scripts import SCRIPTS, run_many
 
 
@@ -70,8 +70,7 @@ class RedisMembership:
             ]
             replies = await run_many(self._r, calls)
         for reply in replies:
-            if isinstance(reply, Exception):
-                raise reply
+            raise_reply(reply)
         return {p for p, ok in zip(order, replies, strict=True) if int(ok)}
 
     async def release(self, partition: str, member: str, token: int) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
+from runtime.redis_pipeline import Keyed, ReplicaWait, pipeline
+
 NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -301,25 +303,26 @@ class Script:
 Call = tuple[Script, list[str], list[Any]]
 
 
-async def run_many(client: Any, calls: list[Call]) -> list[Any]:
-    """Run script calls in one pipelined round trip; one result per call, errors returned
-    in place (not raised). Calls that failed only because the server lost its scripts (a
-    restart) are loaded and run again, so no call runs twice."""
-    results = await _pipeline(client, calls)
+async def run_many(client: Any, calls: list[Call], wait: ReplicaWait | None = None) -> list[Any]:
+    """Run script calls in one pipelined round trip (per node on a cluster); one result
+    per call, errors returned in place (not raised). Calls that failed only because the
+    server lost its scripts (a restart, a promoted replica) are loaded and run again, so
+    no call runs twice. `wait`: each node's calls are followed by WAIT for replicas (see
+    `runtime.redis_pipeline`)."""
+    results = await pipeline(client, [_evalsha(c) for c in calls], wait)
     again = [k for k, r in enumerate(results) if isinstance(r, NoScriptError)]
     if again:
         await load_all(client)
-        retried = await _pipeline(client, [calls[k] for k in again])
+        retried = await pipeline(client, [_evalsha(calls[k]) for k in again], wait)
         for k, r in zip(again, retried, strict=True):
             results[k] = r
     return results
 
 
-async def _pipeline(client: Any, calls: list[Call]) -> list[Any]:
-    pipe = client.pipeline(transaction=False)
-    for script, keys, args in calls:
-        pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-    return list(await pipe.execute(raise_on_error=False))
+def _evalsha(call: Call) -> Keyed:
+    script, keys, args = call
+    # Every key of a call shares one hash tag: the first one routes it on a cluster.
+    return (keys[0], ("EVALSHA", script.sha, len(keys), *keys, *args))
 
 
 SCRIPTS = {
@@ -340,6 +343,7 @@ SCRIPTS = {
 
 
 async def load_all(client: Any) -> None:
-    """SCRIPT LOAD every script (after connecting, and after a NOSCRIPT in a pipeline)."""
+    """SCRIPT LOAD every script (after connecting, and after a NOSCRIPT in a pipeline);
+    on a cluster redis-py sends it to every primary."""
     for script in SCRIPTS.values():
         await client.script_load(script.source)

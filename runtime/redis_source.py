@@ -28,21 +28,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence, Set
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, SupportsIndex
 
+from redis.asyncio.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from runtime import constants as C
 from runtime.deadletter import dead_letter_entry
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.oversized import OVERSIZED_PREFIX, oversized_error
-from runtime.redis_errors import is_nogroup, transient
+from runtime.partitioning import colocated_key
+from runtime.redis_errors import is_nogroup, raise_reply, transient
 from runtime.redis_membership import RedisMembership
+from runtime.redis_pipeline import ReplicaWait, Unconfirmed
 from runtime.redis_scripts import SCRIPTS, Call, load_all, run_many
 from runtime.settings import ConsumerSettings
-from runtime.transport import DeadLetter, Inbound, Settled
+from runtime.transport import DeadLetter, Inbound, Settled, StagedEffect
 
 log = logging.getLogger("schemabus.redis")
 
@@ -80,6 +84,8 @@ class RedisSource:
         settings: ConsumerSettings,
         *,
         coordinated: bool = True,
+        replicated: Set[str] = frozenset(),
+        replica_wait: ReplicaWait | None = None,
     ) -> None:
         # redis-py's response types are unions over RESP2/RESP3 and sync/async that no
         # caller can narrow usefully; replies are decoded explicitly below instead.
@@ -99,6 +105,15 @@ class RedisSource:
         self._held: set[tuple[str, str]] = set()  # read and not yet settled
         self._woken = asyncio.Event()
         self._waiting: asyncio.Task[Any] | None = None
+        # Partitions whose acks wait for a replica (`durability: replicated`).
+        self._replicated = frozenset(replicated)
+        self._replica_wait = replica_wait or ReplicaWait()
+        #: Settle calls no replica confirmed in time (their acks stand on the primary).
+        self.unconfirmed_settles = 0
+        # On a Redis Cluster: the slot of each partition (staged effects must be in it,
+        # and a blocking XREAD can only watch keys of one slot).
+        self._cluster = isinstance(client, RedisCluster)
+        self._slots = {p: key_slot(p.encode()) for p in partitions} if self._cluster else {}
         if not coordinated:
             for p in partitions:
                 self._assigned[p] = self._parts[p]
@@ -236,8 +251,7 @@ class RedisSource:
         else:
             replies = await run_many(self._r, calls)
         for part, (_, _, args), reply in zip(parts, calls, replies, strict=True):
-            if isinstance(reply, Exception):
-                raise reply
+            raise_reply(reply)
             token = args[2]
             if reply[0] == FENCED:
                 self._fenced(part, token)
@@ -259,6 +273,7 @@ class RedisSource:
             return
         key, token, held = part.key, part.token, self._held
         inbound = _inbound
+        slot = self._slots.get(key)
         last = part.history or "0"
         for entry_id, fields, attempts, done, _size in entries:
             mid = entry_id.decode()
@@ -274,6 +289,8 @@ class RedisSource:
             held.add((key, mid))
             item = inbound(key, mid, int(attempts), fields, bool(done))
             item.token = token
+            if slot is not None:
+                item.effects = ColocatedEffects(key, slot)
             out.append(item)
 
     async def _claim_all(self, part: _Partition) -> None:
@@ -322,7 +339,32 @@ class RedisSource:
     async def _xread(self, streams: dict[str, str], block_ms: int) -> Any:
         # Wrapped so that a wake() before the task starts cancels this coroutine, not a
         # redis-py one that would then never be awaited.
-        return await self._r.xread(streams, count=1, block=block_ms)
+        if not self._cluster:
+            return await self._r.xread(streams, count=1, block=block_ms)
+        # A cluster serves one XREAD from one slot: watch each slot's partitions with a
+        # blocking XREAD of its own and take the first answer. The others are cancelled,
+        # which closes their connections (redis-py cannot leave a reply unread).
+        by_slot: dict[int, dict[str, str]] = {}
+        for key, last in streams.items():
+            by_slot.setdefault(self._slots[key], {})[key] = last
+        if len(by_slot) == 1:
+            return await self._r.xread(streams, count=1, block=block_ms)
+        waits = [
+            asyncio.ensure_future(self._r.xread(group, count=1, block=block_ms))
+            for group in by_slot.values()
+        ]
+        try:
+            pending = set(waits)
+            while pending:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.result():  # raises what the read raised
+                        return True
+            return False
+        finally:
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
 
     # --- settling ---------------------------------------------------------------------
 
@@ -343,21 +385,21 @@ class RedisSource:
         calls = [self._settle_call(p, t or "", *groups[(p, t)]) for p, t in order]
         result = Settled()
         async with transient():
-            if len(calls) == 1:
-                script, keys, args = calls[0]
-                try:
-                    replies = [await script(self._r, keys, args)]
-                except ResponseError as exc:
-                    replies = [exc]
-            else:
-                replies = await run_many(self._r, calls)
+            replies = await self._run_settle(calls, [p in self._replicated for p, _ in order])
         for (partition, token), reply in zip(order, replies, strict=True):
+            if isinstance(reply, Unconfirmed):
+                # Applied on the primary, not yet on a replica. Kept: were it lost in a
+                # failover, its entries would be redelivered (and their staged effects,
+                # lost with the marks, applied once), never lost or applied twice.
+                self.unconfirmed_settles += 1
+                log.warning("%s: acks of %s: %s", self._group, partition, reply.why)
+                reply = reply.reply
             if isinstance(reply, Exception):
                 if is_nogroup(reply):
                     # The group vanished with its pending list: nothing is left to ack.
                     await self._recreate(reply)
                     continue
-                raise reply
+                raise_reply(reply)
             if reply[0] == FENCED:
                 result.fenced.add(partition)
                 part = self._parts.get(partition)
@@ -376,6 +418,31 @@ class RedisSource:
         for i, _ in result.failed:
             held.add((i.destination, i.message_id))  # still pending here: not read again
         return result
+
+    async def _run_settle(self, calls: list[Call], replicated: list[bool]) -> list[Any]:
+        """Every settle call in one round trip (per node); calls of replicated partitions
+        are followed by WAIT for a replica on their connection."""
+        if not any(replicated):
+            if len(calls) == 1:
+                script, keys, args = calls[0]
+                try:
+                    return [await script(self._r, keys, args)]
+                except ResponseError as exc:
+                    return [exc]
+            return await run_many(self._r, calls)
+        if all(replicated):
+            return await run_many(self._r, calls, self._replica_wait)
+        # Only the replicated part waits (a WAIT on a node without them would only slow
+        # down the others).
+        plain = [c for c, r in zip(calls, replicated, strict=True) if not r]
+        waiting = [c for c, r in zip(calls, replicated, strict=True) if r]
+        first, second = await asyncio.gather(
+            run_many(self._r, plain), run_many(self._r, waiting, self._replica_wait)
+        )
+        out: list[Any] = []
+        for r in replicated:
+            out.append(second.pop(0) if r else first.pop(0))
+        return out
 
     def _settle_call(
         self, partition: str, token: str, done: list[Inbound], dead: list[DeadLetter]
@@ -424,6 +491,47 @@ class RedisSource:
 
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class ColocatedEffects(list[StagedEffect]):
+    """`Inbound.effects` on a Redis Cluster: a staged effect runs inside its partition's
+    settle script, which can only touch keys of the partition's slot. A command whose key
+    is elsewhere is refused when the handler stages it (the handler fails and is retried,
+    then dead-lettered with this message), instead of failing the settle for the whole
+    batch. The key checked is the command's first argument (every single-key command
+    has it there); keys of multi-key commands must carry the same hash tag too."""
+
+    __slots__ = ("partition", "slot")
+
+    def __init__(self, partition: str, slot: int) -> None:
+        super().__init__()
+        self.partition = partition
+        self.slot = slot
+
+    def _check(self, effect: StagedEffect) -> StagedEffect:
+        if len(effect) > 1 and isinstance(effect[1], str | bytes):
+            key = effect[1]
+            if key_slot(key.encode() if isinstance(key, str) else key) != self.slot:
+                raise ValueError(
+                    f"staged effect {_s(effect[0])} on key {key!r} is outside the Redis Cluster "
+                    f"slot of partition {self.partition!r}, so it cannot commit with the ack: "
+                    f"build the key with runtime.partitioning.colocated_key(ctx.inbound."
+                    f"destination, name) (here: {colocated_key(self.partition, 'name')!r})"
+                )
+        return effect
+
+    def append(self, effect: StagedEffect) -> None:
+        super().append(self._check(effect))
+
+    def extend(self, effects: Iterable[StagedEffect]) -> None:
+        super().extend([self._check(e) for e in effects])
+
+    def insert(self, index: SupportsIndex, effect: StagedEffect) -> None:
+        super().insert(index, self._check(effect))
+
+    def __iadd__(self, effects: Iterable[StagedEffect]) -> ColocatedEffects:  # type: ignore[override,misc]
+        self.extend(effects)
+        return self
 
 
 def _current_cancelling() -> int:

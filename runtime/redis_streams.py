@@ -1,10 +1,18 @@
 """Redis Streams transport: the durable log.
 
-Publishing pipelines every XADD of a batch into one round trip, trimming each stream
-approximately (MAXLEN ~ or MINID ~) as the catalog's retention says. A publish that hits
-a dropped connection (a Redis restart) is retried with backoff until `publish_timeout_s`;
-a retried batch may append an entry twice, which consumers absorb through idempotency
-(the event id, not the entry id, is what they remember).
+Publishing pipelines every XADD of a batch into one round trip (one per node on a Redis
+Cluster, sent concurrently), trimming each stream approximately (MAXLEN ~ or MINID ~) as
+the catalog's retention says. A publish that hits a dropped connection (a Redis restart,
+a failover) is retried with backoff until `publish_timeout_s`; a retried batch may append
+an entry twice, which consumers absorb through idempotency (the event id, not the entry
+id, is what they remember).
+
+Streams with `durability: replicated` in the catalog also wait, on the connection that
+wrote them, until a replica acknowledged the writes (`WAIT 1 <replica_wait_ms>`, see
+`runtime.redis_pipeline`): `publish` returns only once the events would survive a
+failover. Entries no replica confirmed in time are appended again on the retry (same
+event ids), until one does or `publish_timeout_s` passes; a shard without a live replica
+therefore refuses replicated publishes, as Redis's `min-replicas-to-write` would.
 
 Consumption is in `runtime.redis_source`.
 """
@@ -14,17 +22,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
-
-import redis.asyncio as aioredis
 
 from runtime.constants import MAX_PAYLOAD_BYTES
 from runtime.envelope import Envelope, entry_size_over
 from runtime.errors import EventTooLarge, NotSupportedError, TransportError
-from runtime.redis_conn import make_client, open_checked
-from runtime.redis_errors import RETRYABLE, is_loading
+from runtime.partitioning import split_partition
+from runtime.redis_conn import RedisClient, make_client, open_checked
+from runtime.redis_errors import is_transient
+from runtime.redis_pipeline import DEFAULT_REPLICA_WAIT_MS, ReplicaWait, Unconfirmed, pipeline
 from runtime.settings import ConsumerSettings, RedisSettings
+from runtime.spec import Registry
 from runtime.transport import Capability, Closer, Deployments, Outbound, ReplyHandler, Source
 
 log = logging.getLogger("schemabus.redis")
@@ -52,70 +61,125 @@ def _xadd_args(out: Outbound, now_ms: int, max_bytes: int) -> list[Any]:
     return args
 
 
+def replicated_streams(registry: Registry) -> frozenset[str]:
+    """Streams that hold an event the catalog marks `durability: replicated`: their
+    publishes and acks wait for a replica (a stream is one log, so one such event type
+    makes all of its writes wait)."""
+    return frozenset(
+        spec.stream
+        for spec in registry.events.values()
+        if spec.stream and spec.delivery == "durable" and spec.durability == "replicated"
+    )
+
+
 class RedisTransport:
     name = "redis"
     capabilities: frozenset[Capability] = frozenset({"durable", "effects"})
 
     def __init__(
         self,
-        client: aioredis.Redis,
+        client: RedisClient,
         settings: RedisSettings | None = None,
         *,
         publish_timeout_s: float = 30.0,
+        replicated: Iterable[str] = (),
     ) -> None:
         self.client = client
         self.settings = settings
         self.publish_timeout_s = publish_timeout_s
         self.max_payload_bytes = settings.max_payload_bytes if settings else MAX_PAYLOAD_BYTES
+        #: Streams (catalog names) whose writes wait for a replica: `durability: replicated`.
+        self.replicated = frozenset(replicated)
+        self.replica_wait = ReplicaWait(
+            1, settings.replica_wait_ms if settings else DEFAULT_REPLICA_WAIT_MS
+        )
 
     @classmethod
-    async def connect(cls, settings: RedisSettings, **options: Any) -> RedisTransport:
-        """Connect and PING within `settings.startup_timeout_s`, or raise `TransportError`
-        with one line saying what failed (no answer, refused, password, TLS)."""
+    async def connect(
+        cls, settings: RedisSettings, *, registry: Registry | None = None, **options: Any
+    ) -> RedisTransport:
+        """Connect (any URL kind) within `settings.startup_timeout_s`, or raise
+        `TransportError` with one line saying what failed (no answer, refused, password,
+        TLS). With the `registry`, streams the catalog marks `durability: replicated` wait
+        for a replica on every publish and ack."""
+        if registry is not None and "replicated" not in options:
+            options["replicated"] = replicated_streams(registry)
         return cls(await open_checked(settings), settings, **options)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisTransport:
         """Without a connectivity check (tests, scripts)."""
         settings = RedisSettings.from_url(url)
-        return cls(make_client(settings.client_kwargs()), settings, **options)
+        return cls(make_client(settings), settings, **options)
 
     async def publish(self, batch: Sequence[Outbound]) -> None:
         if not batch:
             return
         deadline = time.monotonic() + self.publish_timeout_s
         delay = 0.05
+        left = list(batch)
         while True:
             try:
-                await self._publish_once(batch)
-                return
+                left, failure = await self._publish_once(left)
             except Exception as exc:
-                if not (isinstance(exc, RETRYABLE) or is_loading(exc)):
+                if not is_transient(exc):
                     raise
-                if time.monotonic() + delay > deadline:
-                    raise TransportError(
-                        f"publishing {len(batch)} events failed for "
-                        f"{self.publish_timeout_s:g}s: {exc}"
-                    ) from exc
-                log.warning("publish failed (%s); retrying in %.2fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
+                failure = exc
+            if failure is None:
+                return
+            if time.monotonic() + delay > deadline:
+                raise TransportError(
+                    f"publishing {len(left)} of {len(batch)} events failed for "
+                    f"{self.publish_timeout_s:g}s: {failure}"
+                ) from failure
+            log.warning(
+                "publishing %d events failed (%s); retrying in %.2fs", len(left), failure, delay
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
-    async def _publish_once(self, batch: Sequence[Outbound]) -> None:
-        if len(batch) == 1:
-            # One event: a plain command; a pipeline object costs more than it saves.
-            client: Any = self.client
-            await client.execute_command(*_xadd_args(batch[0], 0, self.max_payload_bytes))
-            return
-        # Any: redis-py's Pipeline.execute_command is untyped.
-        pipe: Any = self.client.pipeline(transaction=False)
-        now_ms = 0
+    async def _publish_once(
+        self, batch: list[Outbound]
+    ) -> tuple[list[Outbound], BaseException | None]:
+        """Send `batch`; return what is left to retry and why (only when some destinations
+        wait for replicas: a plain batch either succeeds whole or raises)."""
         limit = self.max_payload_bytes
+        now_ms = 0
         for out in batch:
             if out.retention is not None and out.retention.maxlen is None:
-                now_ms = now_ms or int(time.time() * 1000)
-            pipe.execute_command(*_xadd_args(out, now_ms, limit))
-        await pipe.execute()  # only once every entry of the batch passed the size check
+                now_ms = int(time.time() * 1000)
+                break
+        commands = [_xadd_args(out, now_ms, limit) for out in batch]  # size checks first
+        replicated = self.replicated
+        if replicated and any(split_partition(o.destination)[0] in replicated for o in batch):
+            keyed = [(out.destination, cmd) for out, cmd in zip(batch, commands, strict=True)]
+            results = await pipeline(self.client, keyed, self.replica_wait)
+            left: list[Outbound] = []
+            failure: BaseException | None = None
+            for out, r in zip(batch, results, strict=True):
+                if isinstance(r, Unconfirmed):
+                    failure = r.why
+                elif isinstance(r, Exception):
+                    if not is_transient(r):
+                        raise r
+                    failure = r
+                else:
+                    continue
+                # Only what was not confirmed goes again: on a cluster, the other nodes'
+                # part of the batch is not appended twice.
+                left.append(out)
+            return left, failure
+        # Any: redis-py's command methods are untyped for raw commands.
+        client: Any = self.client
+        if len(batch) == 1:
+            # One event: a plain command; a pipeline object costs more than it saves.
+            await client.execute_command(*commands[0])
+            return [], None
+        pipe: Any = client.pipeline(transaction=False)
+        for cmd in commands:
+            pipe.execute_command(*cmd)
+        await pipe.execute()  # one round trip (per node on a cluster)
+        return [], None
 
     def source(
         self,
@@ -127,7 +191,16 @@ class RedisTransport:
         from runtime.redis_source import RedisSource
 
         # Partitions are leased: each is read by exactly one member of the group.
-        return RedisSource(self.client, group, consumer, tuple(destinations), settings)
+        replicated = frozenset(d for d in destinations if split_partition(d)[0] in self.replicated)
+        return RedisSource(
+            self.client,
+            group,
+            consumer,
+            tuple(destinations),
+            settings,
+            replicated=replicated,
+            replica_wait=self.replica_wait,
+        )
 
     async def request(self, subject: str, envelope: Envelope, timeout_s: float) -> Envelope:
         raise NotSupportedError("request/reply runs over NATS, not Redis: set SCHEMABUS_NATS_URL")

@@ -106,6 +106,9 @@ class RedisSettings:
     # SCHEMABUS_MAX_PAYLOAD_BYTES as ConsumerSettings.max_payload_bytes, so that what one
     # service publishes the others accept.
     max_payload_bytes: int = MAX_PAYLOAD_BYTES
+    # Streams with `durability: replicated`: how long a publish or an ack waits for a
+    # replica's acknowledgement (WAIT) before it counts as not replicated and is retried.
+    replica_wait_ms: int = 1000
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> RedisSettings:
@@ -169,12 +172,12 @@ class RedisSettings:
         return kwargs
 
     def client_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `redis.asyncio.Redis(...)` (single-server mode only)."""
+        """Keyword arguments for `redis.asyncio.Redis(...)` (single-server mode only; every
+        mode: `runtime.redis_conn.make_client(settings)`)."""
         if self.mode != "single":
             raise ConfigError(
                 f"{_SCHEME_OF_MODE[self.mode]}:// URLs need a cluster/sentinel client: build "
-                "it with runtime.redis_conn.make_client(settings); this part of schemabus "
-                "does not use one yet"
+                "it with runtime.redis_conn.make_client(settings)"
             )
         return {
             "host": self.host,
@@ -402,7 +405,8 @@ class Settings:
         SCHEMABUS_NATS_TLS_CA / _TLS_CERT / _TLS_KEY,
         SCHEMABUS_BATCH, SCHEMABUS_BLOCK_MS, SCHEMABUS_CONCURRENCY,
         SCHEMABUS_VISIBILITY_TIMEOUT_MS, SCHEMABUS_MAX_PAYLOAD_BYTES,
-        SCHEMABUS_HANDLER_TIMEOUT_MS, SCHEMABUS_DEDUPE, SCHEMABUS_STARTUP_TIMEOUT_S.
+        SCHEMABUS_HANDLER_TIMEOUT_MS, SCHEMABUS_DEDUPE, SCHEMABUS_STARTUP_TIMEOUT_S,
+        SCHEMABUS_REPLICA_WAIT_MS.
         """
         e = os.environ if env is None else env
         startup = _float(e, "SCHEMABUS_STARTUP_TIMEOUT_S", DEFAULT_STARTUP_TIMEOUT_S)
@@ -418,14 +422,16 @@ def _redis_from_env(e: Mapping[str, str], startup: float, max_payload: int) -> R
     url = e.get("SCHEMABUS_REDIS_URL") or e.get("REDIS_URL") or "redis://localhost:6379/0"
     if url.lower() == "none":
         return None
+    redis = RedisSettings.from_url(url)
     return replace(
-        RedisSettings.from_url(url),
+        redis,
         tls_ca_file=e.get("SCHEMABUS_REDIS_TLS_CA"),
         tls_cert_file=e.get("SCHEMABUS_REDIS_TLS_CERT"),
         tls_key_file=e.get("SCHEMABUS_REDIS_TLS_KEY"),
         startup_timeout_s=startup,
         max_payload_bytes=max_payload,
         sentinel_password=_secret(e.get("SCHEMABUS_REDIS_SENTINEL_PASSWORD")),
+        replica_wait_ms=_int(e, "SCHEMABUS_REPLICA_WAIT_MS", redis.replica_wait_ms),
     )
 
 

@@ -17,6 +17,9 @@ from runtime.envelope import Envelope
 from runtime.partitioning import partition_key, partition_keys, partition_of
 
 Delivery = Literal["durable", "realtime", "message"]
+Durability = Literal["default", "replicated"]
+"""replicated: publishes and acks of the event's stream wait until a Redis replica
+acknowledged them (WAIT), so a failover cannot lose them."""
 """durable = Redis Stream (+ NATS mirror); realtime = NATS only; message = request/reply body."""
 
 JsonDict = dict[str, Any]
@@ -56,6 +59,9 @@ class EventSpec:
     retry: RetryPolicy = RetryPolicy()
     jetstream: bool = False
     partitions: int = 1
+    durability: Durability = "default"
+    #: JetStream: copies of the subject's stream kept by a NATS cluster (1, 3 or 5).
+    replicas: int = 1
 
     @property
     def key(self) -> tuple[str, int]:

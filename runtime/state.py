@@ -4,18 +4,30 @@ in handler tests. Services keep their own state here without touching a client d
 Every operation is one idempotent-friendly Redis command (HSET, SADD, HINCRBY...), so a
 handler that re-runs after a crash can be written to converge (set membership, status
 fields) rather than to double count.
+
+A command that meets a lost connection or a failover in progress (a Redis Cluster master
+or a Sentinel primary being replaced) is retried with backoff for up to `retry_s`
+(default 30 s, as publishing does), so a handler rides out a failover instead of burning
+its delivery attempts on it. A command whose reply was lost may have run: HSET, SADD and
+friends converge when repeated, HINCRBY would count twice (guard it with SADD, as the
+example inventory service does, or stage it with `ctx.stage`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
-import redis.asyncio as aioredis
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar
 
 from runtime.errors import ConfigError
-from runtime.redis_conn import make_client
+from runtime.redis_conn import RedisClient, make_client
+from runtime.redis_errors import is_transient
 from runtime.settings import RedisSettings, Settings
+
+log = logging.getLogger("schemabus.state")
+T = TypeVar("T")
 
 
 class StateStore(Protocol):
@@ -80,8 +92,22 @@ class MemoryState:
 class RedisState:
     """State in Redis. The connection is opened lazily, on first use."""
 
-    def __init__(self, client: aioredis.Redis) -> None:
+    def __init__(self, client: RedisClient, *, retry_s: float = 30.0) -> None:
         self._r = client
+        self.retry_s = retry_s
+
+    async def _call(self, command: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.05
+        while True:
+            try:
+                return await command(*args, **kw)
+            except Exception as exc:
+                if not is_transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                log.warning("state store: %s; retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     @classmethod
     def from_url(cls, url: str) -> RedisState:
@@ -89,8 +115,9 @@ class RedisState:
 
     @classmethod
     def from_settings(cls, settings: RedisSettings) -> RedisState:
-        """With the same address, credentials, TLS and timeouts as the transport."""
-        return cls(make_client({**settings.client_kwargs(), "decode_responses": True}))
+        """With the same address, credentials, TLS and timeouts as the transport (any URL
+        kind: one server, a Redis Cluster, a primary found through Sentinel)."""
+        return cls(make_client(settings, decode_responses=True))
 
     @classmethod
     def from_env(cls, owner: str = "this service") -> RedisState:
@@ -101,33 +128,33 @@ class RedisState:
         if redis is None:
             raise ConfigError(
                 f"{owner} keeps its state in Redis, but SCHEMABUS_REDIS_URL is 'none': set it "
-                "(or --redis-url) to a redis:// URL"
+                "(or --redis-url) to a redis://, redis+cluster:// or redis+sentinel:// URL"
             )
         return cls.from_settings(redis)
 
     async def hset(self, key: str, mapping: Mapping[str, str]) -> None:
         # redis-py's Mapping type is invariant in its key type; a plain dict[str, str] is fine.
-        await self._r.hset(key, mapping=dict(mapping))  # type: ignore[arg-type]
+        await self._call(self._r.hset, key, mapping=dict(mapping))
 
     async def hsetnx(self, key: str, field: str, value: str) -> bool:
-        return bool(await self._r.hsetnx(key, field, value))
+        return bool(await self._call(self._r.hsetnx, key, field, value))
 
     async def hget(self, key: str, field: str) -> str | None:
-        value = await self._r.hget(key, field)
+        value = await self._call(self._r.hget, key, field)
         return None if value is None else str(value)
 
     async def hgetall(self, key: str) -> dict[str, str]:
-        raw = await self._r.hgetall(key)
+        raw: dict[Any, Any] = await self._call(self._r.hgetall, key)
         return {str(k): str(v) for k, v in raw.items()}
 
     async def hincrby(self, key: str, field: str, amount: int) -> int:
-        return int(await self._r.hincrby(key, field, amount))
+        return int(await self._call(self._r.hincrby, key, field, amount))
 
     async def sadd(self, key: str, member: str) -> bool:
-        return bool(await self._r.sadd(key, member))
+        return bool(await self._call(self._r.sadd, key, member))
 
     async def scard(self, key: str) -> int:
-        return int(await self._r.scard(key))
+        return int(await self._call(self._r.scard, key))
 
     async def close(self) -> None:
         await self._r.aclose()

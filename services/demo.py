@@ -6,6 +6,14 @@ through the typed `order.place` request/reply (plus a few `order.created` v1 eve
 an "old producer" straight onto the stream), shows progress, and prints a summary. Exit
 code 0 only if every order reached a final state. Everything it started is stopped on the
 way out, Ctrl-C included.
+
+`--cluster` (`make demo CLUSTER=1`) runs it on a local 3-master + 3-replica Valkey Cluster
+and a 3-node NATS cluster, with two replicas of every service (each connected first to a
+different NATS node). Once a third of the orders are final it SIGKILLs one Redis master,
+one NATS node and one payment replica, and still ends with every order final: the
+cluster promotes the master's replica, clients reconnect to other NATS nodes, the other
+payment replica takes the dead one's partitions over, and order requests that failed
+mid-way are sent again with the same order id (the order service finishes them).
 """
 
 from __future__ import annotations
@@ -22,16 +30,17 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import redis.asyncio as aioredis
+from typing import Any, Protocol
 
 from generated.models import OrderCreatedV1, OrderPlaceReplyV1, OrderPlaceRequestV1
 from generated.registry import REGISTRY
 from runtime import constants
 from runtime.bus import Bus
-from runtime.errors import NoRespondersError
+from runtime.errors import NoRespondersError, SchemabusError
+from runtime.redis_conn import RedisClient, make_client
+from runtime.redis_errors import is_transient
 from runtime.settings import NatsSettings, RedisSettings, Settings
-from runtime.testkit import NatsServer, RedisServer, free_port
+from runtime.testkit import NatsCluster, NatsServer, RedisCluster, RedisServer, free_port
 from services.inventory import STOCK
 from services.order import COMPLETED, FAILED, REJECTED, order_key
 from services.payment import LIMIT_MINOR
@@ -44,18 +53,37 @@ REPLICAS = (
     ("payment", "payment-2"),
     ("order", "order"),
 )
+#: With --cluster: two replicas of every service.
+CLUSTER_REPLICAS = tuple(
+    (svc, f"{svc}-{i}") for svc in ("inventory", "payment", "order") for i in (1, 2)
+)
+#: With --cluster: the replica SIGKILLed mid-run (its partitions move to payment-2).
+DOOMED_REPLICA = "payment-1"
 SKUS = ("SKU-RED-MUG", "SKU-TEA-BOX", "SKU-KETTLE", "SKU-SPOON", "SKU-PLATE")
 PLACE = REGISTRY.operations["order.place"]
+
+
+class _Stoppable(Protocol):
+    def stop(self) -> None: ...
 
 
 @dataclass
 class Run:
     redis_url: str = ""
     nats_url: str = ""
-    servers: list[RedisServer | NatsServer] = field(default_factory=list)
+    servers: list[_Stoppable] = field(default_factory=list)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)
     logs: Path = Path(".demo")
+    cluster: bool = False
+    redis_cluster: RedisCluster | None = None
+    nats_cluster: NatsCluster | None = None
+    #: What the chaos step killed (service replicas are not expected to be alive).
+    killed: list[str] = field(default_factory=list)
+
+    @property
+    def replicas(self) -> tuple[tuple[str, str], ...]:
+        return CLUSTER_REPLICAS if self.cluster else REPLICAS
 
     @property
     def trace_file(self) -> Path:
@@ -66,8 +94,14 @@ def _say(message: str) -> None:
     print(f"demo: {message}", file=sys.stderr, flush=True)
 
 
+def _client(url: str) -> RedisClient:
+    """A client (any URL kind) with `str` replies."""
+    return make_client(RedisSettings.from_url(url), decode_responses=True)
+
+
 async def _redis_ok(url: str) -> bool:
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    settings = RedisSettings.from_url(url, connect_timeout_s=1, socket_timeout_s=1)
+    client = make_client(settings)
     try:
         return bool(await client.ping())
     except Exception:
@@ -89,7 +123,37 @@ async def _nats_ok(url: str) -> bool:
     return True
 
 
+async def start_clusters(run: Run) -> None:
+    cluster = RedisCluster()
+    run.servers.append(_Closing(cluster))
+    await asyncio.to_thread(cluster.start)
+    run.redis_cluster, run.redis_url = cluster, cluster.url
+    _say(
+        f"started a Redis Cluster of {len(cluster.masters())} masters + "
+        f"{len(cluster.replicas())} replicas on ports "
+        f"{', '.join(str(p) for _, p in cluster.startup_nodes)} ({cluster.version})"
+    )
+    nats = NatsCluster(size=3)
+    run.servers.append(_Closing(nats))
+    await asyncio.to_thread(nats.start)
+    run.nats_cluster, run.nats_url = nats, nats.url
+    _say(f"started a NATS cluster on ports {', '.join(str(n.port) for n in nats.members)}")
+
+
+@dataclass
+class _Closing:
+    """A server group, stopped like a server (every process it ever started)."""
+
+    group: RedisCluster | NatsCluster
+
+    def stop(self) -> None:
+        self.group.close()
+
+
 async def start_servers(run: Run) -> None:
+    if run.cluster:
+        await start_clusters(run)
+        return
     wanted_redis = os.environ.get("REDIS_URL") or os.environ.get("SCHEMABUS_REDIS_URL")
     if wanted_redis and await _redis_ok(wanted_redis):
         run.redis_url = wanted_redis
@@ -110,14 +174,14 @@ async def start_servers(run: Run) -> None:
         _say(f"started nats-server on port {nats_server.port}")
 
 
-async def reset_state(client: aioredis.Redis, stock: int) -> None:
+async def reset_state(client: RedisClient, stock: int) -> None:
     """Start from a clean slate: the demo's own keys and streams only."""
     doomed = [*_partitions(), *(constants.dead_letter_stream(p) for p in _partitions())]
     doomed += [COMPLETED, FAILED, REJECTED, STOCK, "inventory:applied"]
     for pattern in ("order:*", constants.KEY_PREFIX + "*"):
         doomed += [k async for k in client.scan_iter(match=pattern, count=1000)]
     for i in range(0, len(doomed), 500):
-        await client.delete(*doomed[i : i + 500])
+        await client.delete(*doomed[i : i + 500])  # split by slot on a cluster
     await client.hset(STOCK, mapping=dict.fromkeys(SKUS, stock))
 
 
@@ -137,13 +201,19 @@ def start_services(run: Run) -> None:
         "PYTHONUNBUFFERED": "1",
         "SCHEMABUS_TRACE_FILE": str(run.trace_file),
     }
-    for service, name in REPLICAS:
+    nats_urls = run.nats_url.split(",")
+    for k, (service, name) in enumerate(run.replicas):
         log = (run.logs / f"{name}.log").open("wb")
         run.metrics_ports[name] = free_port()
+        # Each replica tries the NATS servers from a different one first, so that the
+        # replicas of a service are spread over the nodes (one node's death hits some).
+        first = k % len(nats_urls)
+        nats_url = ",".join(nats_urls[first:] + nats_urls[:first])
         run.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "runtime.cli", "run", service],
             env={
                 **env,
+                "SCHEMABUS_NATS_URL": nats_url,
                 "SCHEMABUS_CONSUMER": f"demo-{name}",
                 "SCHEMABUS_METRICS_PORT": str(run.metrics_ports[name]),
             },
@@ -151,13 +221,13 @@ def start_services(run: Run) -> None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # Ctrl-C reaches the demo; it stops them gracefully
         )
-    _say(f"started {', '.join(name for _, name in REPLICAS)} (logs in {run.logs}/)")
+    _say(f"started {', '.join(name for _, name in run.replicas)} (logs in {run.logs}/)")
     # The live gate works against this Redis while the demo runs (README: the live gate).
     # A URL the user gave may hold a password: then name the variable instead.
-    own = any(isinstance(s, RedisServer) for s in run.servers)
+    given = os.environ.get("REDIS_URL") or os.environ.get("SCHEMABUS_REDIS_URL")
     url = (
         run.redis_url
-        if own
+        if run.redis_url != given
         else ("$REDIS_URL" if "REDIS_URL" in os.environ else "$SCHEMABUS_REDIS_URL")
     )
     _say(f"  live gate: .venv/bin/codegen check --deployed {url} --samples {url}")
@@ -181,12 +251,12 @@ def stop_services(run: Run) -> None:
 
 def _check_alive(run: Run) -> None:
     for name, proc in run.procs.items():
-        if proc.poll() is not None:
+        if proc.poll() is not None and name not in run.killed:
             tail = (run.logs / f"{name}.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"service {name} exited with {proc.returncode}:\n{tail}")
 
 
-def _order(i: int) -> OrderPlaceRequestV1:
+def _order(i: int, order_id: str | None = None) -> OrderPlaceRequestV1:
     # Deterministic mix: every 20th order is over the payment limit and will fail.
     price = LIMIT_MINOR + 500 if i % 20 == 7 else 250 + (i % 9) * 125
     lines = [
@@ -197,13 +267,14 @@ def _order(i: int) -> OrderPlaceRequestV1:
         }
         for k in range(1 + i % 3)
     ]
-    return OrderPlaceRequestV1.model_validate(
-        {
-            "customer_id": f"cust-{i % 97}",
-            "items": lines,
-            "channel": ("web", "mobile", "store")[i % 3],
-        }
-    )
+    request: dict[str, Any] = {
+        "customer_id": f"cust-{i % 97}",
+        "items": lines,
+        "channel": ("web", "mobile", "store")[i % 3],
+    }
+    if order_id is not None:
+        request["order_id"] = order_id
+    return OrderPlaceRequestV1.model_validate(request)
 
 
 def _legacy_order(i: int) -> OrderCreatedV1:
@@ -267,8 +338,58 @@ class Progress:
             print(file=sys.stderr)
 
 
+async def _place(bus: Bus, i: int, retry: bool) -> OrderPlaceReplyV1:
+    """Place order `i`. With `retry` (the cluster run), a request that failed because a
+    server or a replica died mid-way is sent again with the same order id; the order
+    service answers a repeat without placing the order twice."""
+    if not retry:
+        return await bus.request(PLACE, _order(i), OrderPlaceReplyV1, timeout_s=30)
+    order_id = f"ord-{i:07d}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            return await bus.request(PLACE, _order(i, order_id), OrderPlaceReplyV1, timeout_s=5)
+        except (SchemabusError, ConnectionError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def _count(client: RedisClient, *keys: str) -> int:
+    """SCARD summed; a failover in progress reads as 'no news yet' (-1)."""
+    try:
+        return sum([int(await client.scard(k)) for k in keys])
+    except Exception as exc:
+        if is_transient(exc):
+            return -1
+        raise
+
+
+async def chaos(run: Run) -> None:
+    """The cluster run's failures: one Redis master, one NATS node, one payment replica,
+    a second apart, each SIGKILLed."""
+    assert run.redis_cluster is not None and run.nats_cluster is not None
+    redis_cluster, nats_cluster = run.redis_cluster, run.nats_cluster
+    key = _partitions()[0]
+    master = await asyncio.to_thread(redis_cluster.kill_master_of, key)
+    run.killed.append(f"redis master :{master.port}")
+    _say(f"chaos: SIGKILLed the Redis master on port {master.port} (serves {key})")
+    await asyncio.sleep(1)
+    node = nats_cluster.members[1]
+    await asyncio.to_thread(nats_cluster.kill, node)
+    run.killed.append(f"nats {node.server_name}")
+    _say(f"chaos: SIGKILLed NATS node {node.server_name} (port {node.port})")
+    await asyncio.sleep(1)
+    proc = run.procs[DOOMED_REPLICA]
+    proc.kill()
+    run.killed.append(DOOMED_REPLICA)
+    _say(f"chaos: SIGKILLed service replica {DOOMED_REPLICA} (pid {proc.pid})")
+    new = await asyncio.to_thread(redis_cluster.wait_failover, master)
+    _say(f"chaos: the Redis Cluster promoted port {new.port}; serving every slot again")
+
+
 async def drive(run: Run, orders: int, concurrency: int) -> dict[str, object]:
-    client = aioredis.Redis.from_url(run.redis_url, decode_responses=True)
+    client = _client(run.redis_url)
     settings = Settings(redis=None, nats=NatsSettings.from_url(run.nats_url))
     settings_durable = Settings(redis=RedisSettings.from_url(run.redis_url), nats=None)
     client_bus = await Bus.connect(settings, REGISTRY, source="demo-client")
@@ -298,20 +419,26 @@ async def drive(run: Run, orders: int, concurrency: int) -> dict[str, object]:
             # has only `concurrency` tasks to cancel.
             nonlocal accepted
             for i in numbers:
-                reply = await client_bus.request(PLACE, _order(i), OrderPlaceReplyV1, timeout_s=30)
+                reply = await _place(client_bus, i, run.cluster)
                 if reply.accepted:
                     accepted += 1
                     placed_ids.append(reply.order_id)
 
         pending = {asyncio.ensure_future(worker()) for _ in range(concurrency)}
         last_done, last_change = -1, time.monotonic()
+        chaos_task: asyncio.Task[None] | None = None
+        done = 0
         while True:
-            done = int(await client.scard(COMPLETED)) + int(await client.scard(FAILED))
+            done = max(done, await _count(client, COMPLETED, FAILED))
             progress.show(done, accepted)
+            if run.cluster and chaos_task is None and done >= orders // 3:
+                chaos_task = asyncio.create_task(chaos(run))
+            if chaos_task is not None and chaos_task.done():
+                chaos_task.result()  # a failed failover stops the demo with its error
             for task in [t for t in pending if t.done()]:
                 pending.discard(task)
                 task.result()  # a failed request stops the demo with its error
-            if not pending and done >= accepted:
+            if not pending and done >= accepted and (chaos_task is None or chaos_task.done()):
                 break
             if done != last_done:
                 last_done, last_change = done, time.monotonic()
@@ -338,6 +465,8 @@ def _scrape_handled(run: Run) -> dict[str, int]:
 
     out: dict[str, int] = {}
     for name, port in run.metrics_ports.items():
+        if name in run.killed:
+            continue
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
                 text = r.read().decode()
@@ -360,7 +489,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def summarize(
-    client: aioredis.Redis, ids: list[str], placed: int, elapsed: float, legacy: int
+    client: RedisClient, ids: list[str], placed: int, elapsed: float, legacy: int
 ) -> dict[str, object]:
     latencies: list[float] = []
     legacy_final = 0
@@ -419,6 +548,8 @@ def print_summary(s: dict[str, object], run: Run) -> None:
         ("service logs", f"{run.logs}/<service>.log (structured JSON)"),
         ("status", "schemabus status (with SCHEMABUS_REDIS_URL set) shows streams, lag, DLQ"),
     ]
+    if run.killed:
+        rows.insert(8, ("killed mid-run", ", ".join(run.killed)))
     width = max(len(k) for k, _ in rows)
     print()
     for key, value in rows:
@@ -437,7 +568,7 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 async def amain(args: argparse.Namespace, run: Run) -> int:
     await start_servers(run)
-    client = aioredis.Redis.from_url(run.redis_url, decode_responses=True)
+    client = _client(run.redis_url)
     try:
         await reset_state(client, stock=10**9)
     finally:
@@ -475,10 +606,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="a local Valkey Cluster and NATS cluster, 2 replicas per service; kills a "
+        "Redis master, a NATS node and a payment replica mid-run",
+    )
     args = parser.parse_args(argv)
     if args.orders < 10:
         parser.error("--orders must be at least 10")
-    run = Run()
+    run = Run(cluster=args.cluster)
     code = 1
     with _sigterm_as_interrupt():
         try:

@@ -148,6 +148,8 @@ def _version_ctx(t: EventType, v: Version) -> dict[str, Any]:
         "retry": c.retry,
         "jetstream": c.jetstream,
         "partitions": c.partitions,
+        "durability": c.durability,
+        "replicas": c.replicas,
     }
 
 

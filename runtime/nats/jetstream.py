@@ -64,6 +64,8 @@ class JetStreamSubject:
     stream: str
     max_msgs: int | None = None
     max_age_s: float | None = None
+    #: Copies of the stream on a NATS cluster (catalog `replicas`); its consumers inherit it.
+    replicas: int = 1
 
     @classmethod
     def for_spec(cls, spec: EventSpec) -> JetStreamSubject:
@@ -73,6 +75,7 @@ class JetStreamSubject:
             stream=stream_name(spec.subject),
             max_msgs=r.maxlen,
             max_age_s=r.max_age_ms / 1000 if r.max_age_ms is not None else None,
+            replicas=spec.replicas,
         )
 
 
@@ -109,6 +112,7 @@ class StreamKeeper:
             [config.subject],
             max_msgs=config.max_msgs,
             max_age_s=config.max_age_s,
+            replicas=config.replicas,
         )
         self._ready.add(config.stream)
 
@@ -119,19 +123,38 @@ class StreamKeeper:
     async def ensure_dead_letters(self) -> None:
         if DEAD_LETTER_STREAM in self._ready:
             return
+        # As safe as the safest stream whose dead letters it keeps.
+        replicas = max((c.replicas for c in self.subjects.values()), default=1)
         await self._ensure_stream(
             DEAD_LETTER_STREAM,
             [DEAD_LETTER_SUBJECT_PREFIX + ">"],
             max_msgs=DEAD_LETTER_MAX_MSGS,
             max_age_s=None,
+            replicas=replicas,
         )
         self._ready.add(DEAD_LETTER_STREAM)
 
     async def _ensure_stream(
-        self, name: str, subjects: list[str], *, max_msgs: int | None, max_age_s: float | None
+        self,
+        name: str,
+        subjects: list[str],
+        *,
+        max_msgs: int | None,
+        max_age_s: float | None,
+        replicas: int = 1,
     ) -> None:
         try:
-            await self.js.stream_info(name)
+            info = await self.js.stream_info(name)
+            have = info.config.num_replicas or 1
+            if have != replicas:
+                # Changing it is an operator's decision (`nats stream edit --replicas`).
+                log.warning(
+                    "JetStream stream %s has %d replica(s), the catalog asks for %d; "
+                    "left unchanged",
+                    name,
+                    have,
+                    replicas,
+                )
             return
         except NotFoundError:
             pass
@@ -151,7 +174,10 @@ class StreamKeeper:
             max_age=max_age_s if max_age_s is not None else 0,
             # The server refuses a duplicate window longer than the retention.
             duplicate_window=min(DUPLICATE_WINDOW_S, max_age_s or DUPLICATE_WINDOW_S),
+            # R3 on a 3-node cluster: a write is acknowledged once a majority stored it,
+            # so losing one node loses nothing (a single server accepts only 1).
+            num_replicas=replicas,
         )
         # Two processes may race to create it; the server accepts an identical config.
         await self.js.add_stream(config)
-        log.info("created JetStream stream %s for %s", name, ", ".join(subjects))
+        log.info("created JetStream stream %s (R%d) for %s", name, replicas, ", ".join(subjects))

@@ -57,10 +57,14 @@ class OrderService(OrderHandlers):
             return OrderPlaceReplyV1(
                 order_id=order_id, accepted=False, reason="all lines must share one currency"
             )
-        # A retried request with the same order id is answered without a second event.
+        # A retried request with the same order id is answered without a second event,
+        # unless the first attempt stopped half-way (a failover, a crash): then it is
+        # finished now. Should both attempts still be running, `order.created` goes out
+        # twice, which payment and order absorb (final states are set members).
         if not await self.state.hsetnx(order_key(order_id), "status", "placing"):
             status = await self.state.hget(order_key(order_id), "status")
-            return OrderPlaceReplyV1(order_id=order_id, accepted=status != "rejected")
+            if status != "placing":
+                return OrderPlaceReplyV1(order_id=order_id, accepted=status != "rejected")
         reservation = await inventory_reserve(
             ctx, InventoryReserveRequestV1(order_id=order_id, items=request.items)
         )

@@ -111,3 +111,40 @@ def test_ctrl_c_stops_everything(tmp_path: Path) -> None:
     assert proc.returncode == 130, output
     assert "stopped everything it started" in output
     _assert_clean(_ports(output))
+
+
+def _cluster_ports(output: str) -> list[int]:
+    ports: list[int] = []
+    for found in re.findall(r"started a (?:Redis|NATS) [Cc]luster.*? on ports ([\d, ]+)", output):
+        ports += [int(p) for p in found.split(",")]
+    return ports
+
+
+def test_demo_on_clusters_survives_a_master_a_node_and_a_replica_dying(tmp_path: Path) -> None:
+    """`make demo CLUSTER=1`: Valkey Cluster + NATS cluster, 2 replicas per service; a
+    Redis master, a NATS node and a payment replica are SIGKILLed mid-run."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "services.demo", "--orders", "400", "--cluster"],
+        cwd=tmp_path,
+        env={**_env(tmp_path), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    match = LAST_LINE.match(proc.stdout.strip().splitlines()[-1])
+    assert match, output
+    placed, completed, failed, dead = map(int, match.groups())
+    assert placed == 400 == completed + failed and dead == 0
+    for what in ("the Redis master on port", "NATS node", "service replica payment-1"):
+        assert f"chaos: SIGKILLed {what}" in output
+    assert "promoted port" in output
+    assert "killed mid-run       redis master" in proc.stdout
+    ports = _cluster_ports(output)
+    assert len(ports) == 9, output  # 6 Redis nodes, 3 NATS nodes
+    deadline = time.monotonic() + 10
+    while any(_listening(p) for p in ports) or _demo_services_running(ports):
+        assert time.monotonic() < deadline, "stray processes after the demo exited"
+        time.sleep(0.1)

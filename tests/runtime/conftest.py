@@ -16,13 +16,21 @@ TRANSPORTS = [
     pytest.param("memory", id="memory"),
     pytest.param("redis", id="redis", marks=pytest.mark.redis),
     pytest.param("redis-6.2", id="redis-6.2", marks=pytest.mark.redis),
+    # A 3-master + 3-replica Valkey Cluster (`redis+cluster://`): partitions spread over
+    # the shards, every Lua call in one slot.
+    pytest.param("redis-cluster", id="redis-cluster", marks=[pytest.mark.redis, pytest.mark.slow]),
+    # A primary + replica found through 3 Sentinels (`redis+sentinel://`).
+    pytest.param(
+        "redis-sentinel", id="redis-sentinel", marks=[pytest.mark.redis, pytest.mark.slow]
+    ),
     pytest.param("nats", id="nats", marks=pytest.mark.nats),
 ]
+REDIS_KINDS = (*REDIS_FLAVOR_OF, "redis-cluster", "redis-sentinel")
 
 
 # Capabilities only some transports have are tested on exactly those transports (instead
 # of generating a test per transport and skipping where the feature does not exist).
-WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", *REDIS_FLAVOR_OF)]
+WITH_EFFECTS = [p for p in TRANSPORTS if p.values[0] in ("memory", *REDIS_KINDS)]
 WITH_REQUESTS = [p for p in TRANSPORTS if p.values[0] in ("memory", "nats")]
 # Partitions leased to one member each: Redis and the in-memory bus (NATS shares out
 # messages through queue groups and JetStream consumers instead).
@@ -70,6 +78,9 @@ async def _harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
         h = MemoryHarness()
     elif request.param == "nats":
         h = await NatsHarness.create(request.getfixturevalue("nats_url"))
+    elif request.param in ("redis-cluster", "redis-sentinel"):
+        h = RedisHarness(request.getfixturevalue(request.param.replace("-", "_")).url)
+        await h.client.flushall()  # on a cluster: every primary
     else:
         servers = request.getfixturevalue("redis_servers")
         url = servers.get(REDIS_FLAVOR_OF[request.param]).url

@@ -10,14 +10,15 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from runtime import constants as C
 from runtime.bus import Bus
+from runtime.context import HandlerContext
 from runtime.memory import MemoryTransport
+from runtime.partitioning import colocated_key
+from runtime.redis_conn import make_client
 from runtime.redis_streams import RedisTransport
-from runtime.settings import ConsumerSettings, Settings
-from runtime.spec import Registry
+from runtime.settings import ConsumerSettings, RedisSettings, Settings
+from runtime.spec import Context, Registry
 from runtime.transport import Source, Transport
 
 FAST = ConsumerSettings(
@@ -29,6 +30,14 @@ FAST = ConsumerSettings(
     lease_ttl_ms=500,
     heartbeat_ms=100,
 )
+
+
+def ledger_key(ctx: Context) -> str:
+    """The test ledger in the slot of the handled event's partition: on a Redis Cluster a
+    staged effect commits in its partition's settle script (any key works on one server).
+    What the lead may expose as `ctx.key("ledger")`."""
+    assert isinstance(ctx, HandlerContext) and ctx.inbound is not None
+    return colocated_key(ctx.inbound.destination, "ledger")
 
 
 async def lease_all(source: Source, member: str, ttl_ms: int = 500) -> None:
@@ -67,7 +76,8 @@ class Harness:
         raise NotImplementedError
 
     async def ledger(self, key: str) -> dict[str, int]:
-        """The hash a test's staged HINCRBY effects wrote."""
+        """The hash a test's staged HINCRBY effects wrote: `key`, and its copies per
+        partition (`colocated_key(partition, key)`, as a cluster needs), summed."""
         raise NotImplementedError
 
     async def entries(self, stream: str) -> list[dict[bytes, bytes]]:
@@ -106,16 +116,23 @@ class MemoryHarness(Harness):
     async def ledger(self, key: str) -> dict[str, int]:
         out: dict[str, int] = {}
         for cmd in self.memory.effects:
-            if cmd[0] == "HINCRBY" and cmd[1] == key:
+            if cmd[0] == "HINCRBY" and _ledger_key(str(cmd[1]), key):
                 out[str(cmd[2])] = out.get(str(cmd[2]), 0) + int(cmd[3])
         return out
 
 
+def _ledger_key(name: str, key: str) -> bool:
+    return name == key or (name.startswith(key + ":{") and name.endswith("}"))
+
+
 class RedisHarness(Harness):
+    """One Redis server, or a Redis Cluster (`redis+cluster://`), or a primary behind
+    Sentinel: the same transport code on each."""
+
     name = "redis"
 
     def __init__(self, url: str) -> None:
-        self.client = aioredis.Redis.from_url(url)
+        self.client: Any = make_client(RedisSettings.from_url(url))
         self.durable = RedisTransport.from_url(url)
 
     async def append_raw(self, stream: str, fields: Mapping[str, str | bytes]) -> None:
@@ -132,8 +149,14 @@ class RedisHarness(Harness):
         return int((await self.client.xpending(stream, group))["pending"])
 
     async def ledger(self, key: str) -> dict[str, int]:
-        raw = await self.client.hgetall(key)
-        return {k.decode(): int(v) for k, v in raw.items()}
+        out: dict[str, int] = {}
+        names = {key} | {
+            k.decode() async for k in self.client.scan_iter(match=key + ":{*}", count=1000)
+        }
+        for name in sorted(names):
+            for k, v in (await self.client.hgetall(name)).items():
+                out[k.decode()] = out.get(k.decode(), 0) + int(v)
+        return out
 
     async def close(self) -> None:
         await super().close()

@@ -22,7 +22,7 @@ from runtime.errors import NoRespondersError, RemoteError
 from runtime.service import ServiceRunner
 from runtime.spec import Context, EventSpec, Responder, ServiceWiring, Subscription
 from runtime.transport import Inbound, Outbound
-from tests.runtime.harness import FAST, Harness, lease_all
+from tests.runtime.harness import FAST, Harness, lease_all, ledger_key
 from tests.runtime.models import (
     ORDER_V1,
     ORDER_V2,
@@ -290,7 +290,7 @@ class TestConformance:
 
         async def handler(event: OrderCreatedV2, ctx: Context) -> None:
             assert isinstance(ctx, HandlerContext)
-            ctx.stage("HINCRBY", "ledger", ctx.event_id, 1)
+            ctx.stage("HINCRBY", ledger_key(ctx), ctx.event_id, 1)
 
         runner = await run(harness.bus(REGISTRY, "s"), wiring("s", (ORDER_V2, handler)))
         bus = harness.bus(REGISTRY, "p")

@@ -15,10 +15,10 @@ from typing import Any
 
 from runtime.consumer import drain
 from runtime.context import HandlerContext
-from runtime.partitioning import partition_of
+from runtime.partitioning import colocated_key, partition_of
 from runtime.spec import Context, ServiceWiring, Subscription
 from runtime.transport import Inbound, Settled
-from tests.runtime.harness import FAST, Harness
+from tests.runtime.harness import FAST, Harness, ledger_key
 from tests.runtime.models import ORDER_V2_P4, PARTITIONED, PARTITIONS, OrderCreatedV2
 
 PARTS = ORDER_V2_P4.partition_keys()
@@ -61,7 +61,7 @@ async def test_stale_source_is_refused_everything_after_a_takeover(
     assert await stale.fetch(10, 0) == []
     for i in got:
         assert i.envelope is not None
-        i.effects.append(("HINCRBY", "ledger", i.envelope.id, 1))
+        i.effects.append(("HINCRBY", colocated_key(i.destination, "ledger"), i.envelope.id, 1))
     assert (await stale.settle(got, [])).fenced == {partition}
     assert await stale.redeliver(got[0]) is False
     stale.assign(partition, old)  # a confused member re-assigning its old token
@@ -77,7 +77,7 @@ async def test_stale_source_is_refused_everything_after_a_takeover(
     assert [i.attempts for i in seen] == [2, 2, 2, 1, 1]
     for i in seen:
         assert i.envelope is not None
-        i.effects.append(("HINCRBY", "ledger", i.envelope.id, 1))
+        i.effects.append(("HINCRBY", colocated_key(i.destination, "ledger"), i.envelope.id, 1))
     assert await fresh.settle(seen, []) == Settled()
     assert sorted((await h.ledger("ledger")).values()) == [1] * 5
     await stale.close()
@@ -114,7 +114,7 @@ async def test_work_done_under_a_lost_lease_is_redone_with_its_effects(
             token = await intruder.membership.acquire(partition, "intruder", 60_000)
             assert token is not None
             stolen.append(token)
-        ctx.stage("HINCRBY", "ledger", ctx.event_id, 1)
+        ctx.stage("HINCRBY", ledger_key(ctx), ctx.event_id, 1)
 
     bus = h.bus(PARTITIONED, "s", consumer=settings)
     wiring = ServiceWiring("s", (Subscription(ORDER_V2_P4, handler),))

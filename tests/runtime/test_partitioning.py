@@ -15,10 +15,12 @@ import pytest
 from runtime import constants as C
 from runtime.assignment import assign
 from runtime.partitioning import (
+    colocated_key,
     hash_tag,
     partition_key,
     partition_keys,
     partition_of,
+    slot_tag,
     split_partition,
 )
 
@@ -106,3 +108,24 @@ def test_assignment_moves_little_when_members_come_and_go() -> None:
 
 def test_no_members_no_assignment() -> None:
     assert assign(["orders"], []) == {}
+
+
+@pytest.mark.parametrize(
+    ("partition", "tag"), [("orders:{2}", "{2}"), ("orders", "{orders}"), ("a.b-c", "{a.b-c}")]
+)
+def test_colocated_keys_share_the_partitions_slot(partition: str, tag: str) -> None:
+    from redis.crc import key_slot
+
+    assert slot_tag(partition) == tag
+    key = colocated_key(partition, "ledger")
+    assert key == f"ledger:{tag}"
+    slot = key_slot(partition.encode())
+    # ... the slot of every key the framework derives from the partition, too.
+    for derived in (key, C.lease_key(partition, "g"), C.dead_letter_stream(partition)):
+        assert key_slot(derived.encode()) == slot
+    assert key_slot(C.idempotency_key(partition, "g", "e1").encode()) == slot
+
+
+def test_colocated_key_refuses_braces_in_the_name() -> None:
+    with pytest.raises(ValueError, match="brace"):
+        colocated_key("orders:{2}", "ledger:{x}")

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from runtime.context import HandlerContext
-from runtime.partitioning import partition_keys, partition_of
+from runtime.partitioning import colocated_key, partition_keys, partition_of
 from runtime.service import ServiceRunner
 from runtime.spec import Context
 from runtime.transport import Inbound, Outbound, Settled
@@ -180,7 +180,8 @@ async def test_stale_owner_is_fenced(partitioned_harness: Harness) -> None:
     while len(got) < 40:
         got += await stale.fetch(100, 50)
     for inbound in got:
-        inbound.effects.append(("HINCRBY", "ledger", "stale", 1))
+        ledger = colocated_key(inbound.destination, "ledger")
+        inbound.effects.append(("HINCRBY", ledger, "stale", 1))
     await asyncio.sleep(0.15)  # its leases expire...
     fresh = harness.durable.source("payment", "fresh", KEYS, settings)
     await fresh.open()
