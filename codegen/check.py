@@ -26,7 +26,10 @@ def run_check(
     """The gate. `deployed` (a snapshot file or Redis URL) adds the checks against what
     runs now; `samples` (JSONL files or Redis URLs) decodes real entries with every reader.
     Without them nothing here touches a broker. The broker-side work runs in helper
-    processes started as early as their input is known, beside the offline gate."""
+    processes started as early as their input is known, beside the offline gate.
+
+    Long: the offline gate and the helper processes run at the same time, and their
+    lifetimes hang on this one try/finally (a failure anywhere cancels the helpers)."""
     from codegen.deployed import SnapshotJob
     from codegen.pipeline import plan
     from codegen.samples import SampleJob, not_checked

@@ -190,6 +190,10 @@ MODES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line (DESIGN.md, "Command line").
+
+    Long: a flat list of subcommand declarations, read top to bottom like the README's
+    command table; splitting it would only scatter the table."""
     parser = argparse.ArgumentParser(
         prog="codegen", description="schemabus: JSON Schema event contracts -> typed Python."
     )

@@ -170,6 +170,10 @@ def baseline_of(project: Project, label: str, plans: tuple[Any, ...]) -> Snapsho
 
 
 def plan_rollout(project: Project, base: Snapshot) -> RolloutPlan:
+    """The ordered phases that take the deployment `base` to `project`.
+
+    Long: it walks every service's reads and writes once, base against target, and each
+    branch of that walk needs the same four indexes built at its top."""
     judge = Judge(project)
     plan = RolloutPlan()
     base_readers: dict[str, dict[str, list[Reader]]] = defaultdict(lambda: defaultdict(list))

@@ -34,7 +34,7 @@ from typing import Any, SupportsIndex
 
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from runtime import constants as C
 from runtime.deadletter import dead_letter_entry
@@ -183,6 +183,8 @@ class RedisSource:
     ) -> list[Inbound]:
         try:
             async with transient():
+                if block_ms > 0 and self._steady(full):
+                    return await self._read_blocking(max_count, block_ms, full)
                 out = await self._read(max_count, full)
                 if out or block_ms <= 0:
                     return out
@@ -201,26 +203,49 @@ class RedisSource:
     def _readable(self, full: Set[str]) -> list[_Partition]:
         return [p for k, p in self._assigned.items() if k not in full]
 
-    async def _read(self, max_count: int, full: Set[str]) -> list[Inbound]:
+    def _steady(self, full: Set[str]) -> bool:
+        """Only new entries to read (no takeover, history or vanished entries pending), on
+        one server: the case `_read_blocking` serves in one round trip."""
+        if self._cluster:
+            return False
         parts = self._readable(full)
-        if not parts:
-            return []
-        for part in parts:
-            if part.claim is not None:
-                await self._claim_all(part)
+        return bool(parts) and all(
+            p.history is None and p.claim is None and not p.vanished for p in parts
+        )
+
+    async def _read_blocking(self, max_count: int, block_ms: int, full: Set[str]) -> list[Inbound]:
+        """Wait for new entries and read them in ONE round trip: a pipeline of `XREAD BLOCK`
+        (which only watches: it delivers nothing to the group) followed by the fenced
+        reads. Redis runs the reads the moment the XREAD returns (data, or the timeout),
+        so an idle consumer costs what a plain blocking XREADGROUP costs."""
         parts = self._readable(full)
-        if not parts:
+        calls = self._fetch_calls(parts, max_count)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.xread({p.key: p.last for p in parts}, count=1, block=block_ms)
+        for script, keys, args in calls:
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        self._waiting = asyncio.ensure_future(_execute(pipe))
+        try:
+            replies = await self._waiting
+        except asyncio.CancelledError:
+            if self._waiting.cancelled() and not _current_cancelling():
+                # wake(): the reads may have run with their reply lost; what they
+                # delivered is pending here and comes back from history.
+                for part in parts:
+                    part.history = "0"
+                return []
+            raise
+        finally:
+            self._waiting = None
+        reads = replies[1:]
+        if any(isinstance(r, NoScriptError) for r in reads):
+            await load_all(self._r)  # Redis restarted: nothing was read; next time it is
             return []
         out: list[Inbound] = []
-        for part in parts:
-            while part.vanished:
-                mid = part.vanished.pop()
-                self._held.add((part.key, mid))
-                item = _inbound(part.key, mid, 2, None, False)
-                item.token = part.token
-                out.append(item)
-        if out:
-            return out
+        self._process(parts, calls, reads, out)
+        return out
+
+    def _fetch_calls(self, parts: list[_Partition], max_count: int) -> list[Call]:
         per = max(1, max_count // len(parts))
         s = self._settings
         fetch = SCRIPTS["fetch"]
@@ -245,11 +270,11 @@ class RedisSource:
                     ],
                 )
             )
-        if len(calls) == 1:
-            script, keys, args = calls[0]
-            replies = [await script(self._r, keys, args)]
-        else:
-            replies = await run_many(self._r, calls)
+        return calls
+
+    def _process(
+        self, parts: list[_Partition], calls: list[Call], replies: list[Any], out: list[Inbound]
+    ) -> None:
         for part, (_, _, args), reply in zip(parts, calls, replies, strict=True):
             raise_reply(reply)
             token = args[2]
@@ -259,6 +284,34 @@ class RedisSource:
                 self._take(part, reply, out)
             # else: unassigned while the read was out; what it delivered stays pending
             # for the partition's next owner (this member's own history, if it is us).
+
+    async def _read(self, max_count: int, full: Set[str]) -> list[Inbound]:
+        parts = self._readable(full)
+        if not parts:
+            return []
+        for part in parts:
+            if part.claim is not None:
+                await self._claim_all(part)
+        parts = self._readable(full)
+        if not parts:
+            return []
+        out: list[Inbound] = []
+        for part in parts:
+            while part.vanished:
+                mid = part.vanished.pop()
+                self._held.add((part.key, mid))
+                item = _inbound(part.key, mid, 2, None, False)
+                item.token = part.token
+                out.append(item)
+        if out:
+            return out
+        calls = self._fetch_calls(parts, max_count)
+        if len(calls) == 1:
+            script, keys, args = calls[0]
+            replies = [await script(self._r, keys, args)]
+        else:
+            replies = await run_many(self._r, calls)
+        self._process(parts, calls, replies, out)
         return out
 
     def _take(self, part: _Partition, reply: Any, out: list[Inbound]) -> None:
@@ -286,6 +339,8 @@ class RedisSource:
                 part.history = mid
                 if (key, mid) in held:
                     continue  # still being handled here (read again after a reconnect)
+            else:
+                part.last = mid  # the next wait watches for entries after this one
             held.add((key, mid))
             item = inbound(key, mid, int(attempts), fields, bool(done))
             item.token = token
@@ -532,6 +587,11 @@ class ColocatedEffects(list[StagedEffect]):
     def __iadd__(self, effects: Iterable[StagedEffect]) -> ColocatedEffects:  # type: ignore[override,misc]
         self.extend(effects)
         return self
+
+
+async def _execute(pipe: Any) -> list[Any]:
+    # A coroutine of our own, so a wake() before it starts cancels nothing of redis-py's.
+    return list(await pipe.execute(raise_on_error=False))
 
 
 def _current_cancelling() -> int:
