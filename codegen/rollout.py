@@ -347,7 +347,7 @@ def run_rollout(
     if deployed is not None:
         return plan_rollout(project, load_snapshot(root, deployed))
     assert against is not None
-    from codegen.check import project_at
+    from codegen.against import project_at
     from codegen.gate import read_plans
 
     old = project_at(root, against)
