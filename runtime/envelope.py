@@ -147,6 +147,36 @@ class Envelope:
         fields[DATA_FIELD] = self.data
         return fields
 
+    def to_flat(self) -> list[str | bytes]:
+        """`to_fields()` as one flat [name, value, ...] list (what XADD takes), built
+        directly: the publish hot path."""
+        flat: list[str | bytes] = [
+            "specversion",
+            self.specversion,
+            "id",
+            self.id,
+            "source",
+            self.source,
+            "type",
+            self.type,
+            "dataversion",
+            str(self.dataversion),
+            "time",
+            self.time,
+        ]
+        if self.subject is not None:
+            flat += ("subject", self.subject)
+        if self.dataschema is not None:
+            flat += ("dataschema", self.dataschema)
+        if self.correlationid is not None:
+            flat += ("correlationid", self.correlationid)
+        if self.causationid is not None:
+            flat += ("causationid", self.causationid)
+        if self.traceparent is not None:
+            flat += ("traceparent", self.traceparent)
+        flat += (DATA_FIELD, self.data)
+        return flat
+
     @classmethod
     def from_fields(cls, fields: Mapping[bytes, bytes]) -> Envelope:
         """Parse a stream entry as returned by redis-py (bytes keys and values)."""
@@ -300,6 +330,16 @@ def entry_size_over(fields: Mapping[str, str | bytes], limit: int) -> int | None
     if len(data) + 4 * (chars - len(data)) + _NAMES_BYTES <= limit:
         return None
     size = entry_size(fields)
+    return size if size > limit else None
+
+
+def flat_size_over(flat: list[str | bytes], limit: int) -> int | None:
+    """`entry_size_over` for a flat [name, value, ...] list."""
+    chars = sum(map(len, flat))
+    data = len(flat[-1])  # the payload is last
+    if data + 4 * (chars - data) <= limit:
+        return None
+    size = entry_size(dict(zip(flat[::2], flat[1::2], strict=True)))  # type: ignore[arg-type]
     return size if size > limit else None
 
 

@@ -256,6 +256,27 @@ return out
 """
 )
 
+# KEYS: stream. ARGV: trim ('' | 'MAXLEN' | 'MINID'), trim value, then per entry: its
+# field count and fields -> entries appended. One call appends a whole batch to one stream
+# partition: one command to pack and one reply to parse, instead of one per event (what
+# makes `publish_many` cheaper than pipelined XADDs on the client).
+APPEND = """
+local n, i = #ARGV, 3
+local trim, limit = ARGV[1], ARGV[2]
+local count = 0
+while i <= n do
+  local c = tonumber(ARGV[i])
+  if trim == '' then
+    redis.call('XADD', KEYS[1], '*', unpack(ARGV, i + 1, i + c))
+  else
+    redis.call('XADD', KEYS[1], trim, '~', limit, '*', unpack(ARGV, i + 1, i + c))
+  end
+  count = count + 1
+  i = i + 1 + c
+end
+return count
+"""
+
 # KEYS: stream, lease. ARGV: group, member, token, entry id -> {'OK', deliveries}
 # (JUSTID would not count the delivery, so the count is set explicitly; no fields travel.)
 REDELIVER = (
@@ -338,6 +359,7 @@ SCRIPTS = {
         ("settle", SETTLE),
         ("redeliver", REDELIVER),
         ("claim", CLAIM),
+        ("append", APPEND),
     )
 }
 

@@ -26,12 +26,13 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from runtime.constants import MAX_PAYLOAD_BYTES
-from runtime.envelope import Envelope, entry_size_over
+from runtime.envelope import Envelope, flat_size_over
 from runtime.errors import EventTooLarge, NotSupportedError, TransportError
 from runtime.partitioning import split_partition
 from runtime.redis_conn import RedisClient, make_client, open_checked
 from runtime.redis_errors import is_transient
 from runtime.redis_pipeline import DEFAULT_REPLICA_WAIT_MS, ReplicaWait, Unconfirmed, pipeline
+from runtime.redis_scripts import SCRIPTS, Call, run_many
 from runtime.settings import ConsumerSettings, RedisSettings
 from runtime.spec import Registry
 from runtime.transport import Capability, Closer, Deployments, Outbound, ReplyHandler, Source
@@ -51,14 +52,29 @@ def _xadd_args(out: Outbound, now_ms: int, max_bytes: int) -> list[Any]:
             now_ms = now_ms or int(time.time() * 1000)
             args += ("MINID", "~", f"{now_ms - r.max_age_ms}-0")
     args.append("*")
-    fields = out.envelope.to_fields()
-    size = entry_size_over(fields, max_bytes)
+    flat = out.envelope.to_flat()
+    size = flat_size_over(flat, max_bytes)
     if size is not None:
         env = out.envelope
         raise EventTooLarge(env.type, env.dataversion, env.id, size, max_bytes)
-    for key, value in fields.items():
-        args += (key, value)
+    args += flat
     return args
+
+
+def _append_calls(commands: list[list[Any]]) -> list[Call]:
+    """XADD commands (from `_xadd_args`) as one APPEND call per stream and trimming, in
+    the order of their first event (events of one partition keep their order)."""
+    grouped: dict[tuple[Any, ...], list[Any]] = {}
+    for cmd in commands:
+        star = cmd.index("*", 2)
+        trim = tuple(cmd[1:star])  # (stream,) or (stream, MAXLEN|MINID, ~, value)
+        args = grouped.get(trim)
+        if args is None:
+            args = grouped[trim] = [trim[1], trim[3]] if len(trim) == 4 else ["", ""]
+        args.append(len(cmd) - star - 1)
+        args.extend(cmd[star + 1 :])
+    script = SCRIPTS["append"]
+    return [(script, [trim[0]], args) for trim, args in grouped.items()]
 
 
 def replicated_streams(registry: Registry) -> frozenset[str]:
@@ -172,13 +188,14 @@ class RedisTransport:
         # Any: redis-py's command methods are untyped for raw commands.
         client: Any = self.client
         if len(batch) == 1:
-            # One event: a plain command; a pipeline object costs more than it saves.
+            # One event: a plain command; a script call costs more than it saves.
             await client.execute_command(*commands[0])
             return [], None
-        pipe: Any = client.pipeline(transaction=False)
-        for cmd in commands:
-            pipe.execute_command(*cmd)
-        await pipe.execute()  # one round trip (per node on a cluster)
+        # One APPEND script call per partition, all in one round trip (per node).
+        replies = await run_many(client, _append_calls(commands))
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
         return [], None
 
     def source(
