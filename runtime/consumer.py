@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from runtime import constants as C
@@ -65,9 +65,10 @@ class Processor(Protocol):
 
     def retry_policy(self, inbound: Inbound) -> RetryPolicy: ...
 
-    async def process(self, inbound: Inbound) -> None:
-        """Handle one entry. Raise `Undeliverable` to dead-letter it now; any other
-        exception is a handler failure and is retried."""
+    def process(self, inbound: Inbound) -> Awaitable[None]:
+        """The handling of one entry, to await. Raise `Undeliverable` (from the call or
+        the await) to dead-letter it now; any other exception is a handler failure and is
+        retried."""
 
 
 class Consumer:

@@ -12,7 +12,7 @@ reason; the consumer never crashes or stalls on bad input.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,10 +118,13 @@ class Dispatcher:
                 return route.spec.retry
         return DEFAULT_RETRY
 
-    async def process(self, inbound: Inbound) -> None:
+    def process(self, inbound: Inbound) -> Awaitable[None]:
+        """The handler call for `inbound`, ready to await (decoding done here, so one
+        coroutine less per event). Raises `Undeliverable` for what no handler can get."""
         env = inbound.envelope
         if env is None:
-            raise Undeliverable(C.REASON_MALFORMED, inbound.error or "not an envelope")
+            reason = C.REASON_OVERSIZED if inbound.oversized else C.REASON_MALFORMED
+            raise Undeliverable(reason, inbound.error or "not an envelope")
         if len(env.data) > self._max:
             raise Undeliverable(
                 C.REASON_OVERSIZED,
@@ -131,7 +134,7 @@ class Dispatcher:
         route = self.routes.get((env.type, env.dataversion))
         if route is None:
             self._no_route(env.type, env.dataversion, env.id)
-            return
+            return _skipped()
         try:
             event = route.decode(env.data)
         except Exception as exc:  # decoding is deterministic: retrying cannot help
@@ -140,7 +143,7 @@ class Dispatcher:
                 f"{env.type} v{env.dataversion} {env.id} is not a valid "
                 f"{route.spec.model.__name__}: {_short(exc)}",
             ) from None
-        await invoke(route.handler, event, env, self._messenger, inbound)
+        return invoke(route.handler, event, env, self._messenger, inbound)
 
     def _no_route(self, type_: str, version: int, event_id: str) -> None:
         reason = self._unreadable.get((type_, version))
@@ -153,6 +156,10 @@ class Dispatcher:
             )
         # A registered type this service does not subscribe to (streams are shared by
         # several types): acknowledge and move on.
+
+
+async def _skipped() -> None:
+    """A registered type this service does not subscribe to: nothing to run."""
 
 
 def _short(exc: Exception) -> str:

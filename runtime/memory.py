@@ -319,6 +319,7 @@ class MemorySource:
             stub = bounded_stand_in(fields, size)
             item = Inbound(destination, entry_id, deliveries, None, oversized_error(size), stub)
             item.oversized = True
+            item.token = self._tokens.get(destination)
             return item
         try:
             envelope: Envelope | None = Envelope.from_fields(fields)

@@ -69,6 +69,9 @@ class _Partition:
     claim: str | None = None  # XAUTOCLAIM cursor while taking over
     history: str | None = "0"  # own-pending cursor, None once caught up
     last: str = "0-0"  # last id of the stream when it was last found empty (for XREAD)
+    # Bumped whenever history must be read again from the start (a release, a
+    # reconnect): a read issued before that must not move the cursors afterwards.
+    generation: int = 0
     # Pending entries a takeover found deleted from the stream (trimmed before they were
     # handled); Redis >= 7 drops them from the pending list, so they are reported here.
     vanished: list[str] = field(default_factory=list)
@@ -143,6 +146,7 @@ class RedisSource:
     def _reread_history(self) -> None:
         for part in self._assigned.values():
             part.history = "0"
+            part.generation += 1
 
     # --- assignment -------------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class RedisSource:
         part.token = str(token)
         part.claim = "0-0"
         part.history = "0"
+        part.generation += 1
         self._assigned[partition] = part
 
     def unassign(self, partition: str) -> None:
@@ -163,6 +168,7 @@ class RedisSource:
             part = self._assigned.get(i.destination)
             if part is not None:
                 part.history = "0"
+                part.generation += 1
 
     def wake(self) -> None:
         self._woken.set()
@@ -219,6 +225,7 @@ class RedisSource:
         reads. Redis runs the reads the moment the XREAD returns (data, or the timeout),
         so an idle consumer costs what a plain blocking XREADGROUP costs."""
         parts = self._readable(full)
+        generations = [p.generation for p in parts]
         calls = self._fetch_calls(parts, max_count)
         pipe = self._r.pipeline(transaction=False)
         pipe.xread({p.key: p.last for p in parts}, count=1, block=block_ms)
@@ -233,6 +240,7 @@ class RedisSource:
                 # delivered is pending here and comes back from history.
                 for part in parts:
                     part.history = "0"
+                    part.generation += 1
                 return []
             raise
         finally:
@@ -242,7 +250,7 @@ class RedisSource:
             await load_all(self._r)  # Redis restarted: nothing was read; next time it is
             return []
         out: list[Inbound] = []
-        self._process(parts, calls, reads, out)
+        self._process(parts, calls, reads, out, generations)
         return out
 
     def _fetch_calls(self, parts: list[_Partition], max_count: int) -> list[Call]:
@@ -273,15 +281,20 @@ class RedisSource:
         return calls
 
     def _process(
-        self, parts: list[_Partition], calls: list[Call], replies: list[Any], out: list[Inbound]
+        self,
+        parts: list[_Partition],
+        calls: list[Call],
+        replies: list[Any],
+        out: list[Inbound],
+        generations: list[int],
     ) -> None:
-        for part, (_, _, args), reply in zip(parts, calls, replies, strict=True):
+        for part, (_, _, args), reply, gen in zip(parts, calls, replies, generations, strict=True):
             raise_reply(reply)
             token = args[2]
             if reply[0] == FENCED:
                 self._fenced(part, token)
             elif self._assigned.get(part.key) is part and part.token == token:
-                self._take(part, reply, out)
+                self._take(part, reply, out, history=args[4] != ">", stale=gen != part.generation)
             # else: unassigned while the read was out; what it delivered stays pending
             # for the partition's next owner (this member's own history, if it is us).
 
@@ -305,19 +318,27 @@ class RedisSource:
                 out.append(item)
         if out:
             return out
+        generations = [p.generation for p in parts]
         calls = self._fetch_calls(parts, max_count)
         if len(calls) == 1:
             script, keys, args = calls[0]
             replies = [await script(self._r, keys, args)]
         else:
             replies = await run_many(self._r, calls)
-        self._process(parts, calls, replies, out)
+        self._process(parts, calls, replies, out, generations)
         return out
 
-    def _take(self, part: _Partition, reply: Any, out: list[Inbound]) -> None:
+    def _take(
+        self, part: _Partition, reply: Any, out: list[Inbound], *, history: bool, stale: bool
+    ) -> None:
+        """Hand out what one read of `part` returned. `history`: it read this consumer's
+        own pending entries (not new ones). `stale`: a history re-read from the start was
+        asked for while this read was out (a release, a reconnect): its entries are handed
+        out, but the cursors stay where that request put them."""
         entries = reply[2]
-        history = part.history is not None
         if not entries:
+            if stale:
+                return
             if history:
                 part.history = None  # caught up with own pending: new entries next
             else:
@@ -332,11 +353,13 @@ class RedisSource:
             mid = entry_id.decode()
             if fields == b"deferred":
                 # Over the read's byte budget: pending now, read again from history.
-                part.history = last
+                if not stale:
+                    part.history = last
                 break
             last = mid
             if history:
-                part.history = mid
+                if not stale:
+                    part.history = mid
                 if (key, mid) in held:
                     continue  # still being handled here (read again after a reconnect)
             else:

@@ -57,7 +57,7 @@ async def test_a_settle_that_keeps_failing_gives_the_entries_back(
     async def handler(event: OrderCreatedV2, ctx: Context) -> None:
         assert isinstance(ctx, HandlerContext)
         attempts.append(ctx.attempts)
-        ctx.stage("HINCRBY", "ledger", ctx.event_id, 1)
+        ctx.stage("HINCRBY", ctx.key("ledger"), ctx.event_id, 1)
 
     bus = harness.bus(REGISTRY, "s")
     runner = bus.service(wiring("s", (ORDER_V2, handler)), consumer_name="c1")
@@ -83,3 +83,44 @@ async def test_a_settle_that_keeps_failing_gives_the_entries_back(
     await runner.stop()
     assert attempts == [1, 2]  # the released entry came back from history
     assert list((await harness.ledger("ledger")).values()) == [1]
+
+
+async def test_an_oversized_entry_reaches_nobody_whole(leases_harness: Harness) -> None:
+    """A foreign producer writes a 300 KB entry: the consumer gets (and dead-letters) only
+    the bounded stand-in - a prefix of each field, the size and a hash - never the bytes."""
+    from dataclasses import replace
+
+    from tests.runtime.harness import FAST
+
+    harness = leases_harness
+    seen: list[Any] = []
+
+    async def handler(event: OrderCreatedV2, ctx: Context) -> None:
+        seen.append(event)
+
+    settings = replace(FAST, max_entry_bytes=4096, max_payload_bytes=4096)
+    runner = await run(
+        harness.bus(REGISTRY, "s"), wiring("s", (ORDER_V2, handler)), settings=settings
+    )
+    big = b"x" * 200_000
+    await harness.append_raw(
+        "orders",
+        {
+            "specversion": "1.0",
+            "id": "big",
+            "source": "f",
+            "type": "order.created",
+            "dataversion": "2",
+            "data": big,
+            "junk": b"y" * 100_000,
+        },
+    )
+    await harness.bus(REGISTRY, "p").publish(OrderCreatedV2(order_id="fine", total=1))
+    await eventually(lambda: runner.dead_lettered == 1 and len(seen) == 1)
+    await runner.stop()
+    (dead,) = await harness.dead_letters("orders")
+    assert dead[C.DLQ_REASON] == C.REASON_OVERSIZED.encode()
+    assert int(dead["schemabus-oversized"]) > 300_000
+    assert len(dead["data"]) == 1024 and len(dead["junk"]) == 1024
+    assert len(dead["schemabus-sha1"]) == 40
+    assert sum(len(v) for v in dead.values()) < 10_000
