@@ -44,7 +44,7 @@ from runtime.context import HandlerContext
 from runtime.redis_streams import RedisTransport
 from runtime.settings import ConsumerSettings, Settings
 from runtime.spec import Context, ServiceWiring, Subscription
-from runtime.transport import DeadLetter, Inbound
+from runtime.transport import DeadLetter, Inbound, Settled
 from tests.runtime.models import ORDER_V2_P4, PARTITIONED, OrderCreatedV2
 
 GROUP = "ledger"
@@ -142,12 +142,12 @@ def _record_settles(source: Any, plain: aioredis.Redis, member: str) -> None:
     """Wrap the source's settle so each call's outcome lands in `settles:<member>`."""
     settle = source.settle
 
-    async def recorded(done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> set[str]:
-        fenced: set[str] = await settle(done, dead)
-        note = f"{len(done) + len(dead)} {','.join(sorted(fenced))}"
+    async def recorded(done: Sequence[Inbound], dead: Sequence[DeadLetter]) -> Settled:
+        result: Settled = await settle(done, dead)
+        note = f"{len(done) + len(dead)} {','.join(sorted(result.fenced))}"
         with contextlib.suppress(RedisError):  # a probe must not change what it observes
             await plain.rpush(f"settles:{member}", note)  # type: ignore[misc]
-        return fenced
+        return result
 
     source.settle = recorded
 

@@ -26,7 +26,7 @@ from runtime.spec import Registry
 from runtime.testkit import RedisCluster, RedisSentinelGroup
 from runtime.testkit.pytest_plugin import RedisClusterFactory, RedisSentinelFactory
 from runtime.testkit.servers import RedisServer
-from runtime.transport import Inbound
+from runtime.transport import Inbound, Settled
 from tests.runtime.harness import FAST, lease_all
 from tests.runtime.models import ORDER_V2_P4, PAYMENT_P4, OrderCreatedV2, PaymentProcessedV1
 
@@ -88,7 +88,7 @@ async def test_cluster_settle_returns_once_the_acks_are_on_a_replica(
     got: list[Inbound] = []
     while len(got) < 200:
         got += await source.fetch(200, 100)
-    assert await source.settle(got, []) == set()
+    assert await source.settle(got, []) == Settled()
     for key in KEYS:
         with _direct(redis_cluster, _cluster_replica_of(redis_cluster, key)) as r:
             assert r.xpending(key, "svc")["pending"] == 0
