@@ -66,7 +66,7 @@ def finite_values(ch: Checker, a: Conj) -> list[Any] | None:
             return None
     strict_nodes = [n for n in a if not scalars.is_simple_node(n)]
     if strict_nodes:
-        values = [v for v in values if all(ch.validates(v, n) for n in strict_nodes)]
+        values = [v for v in values if all(ch.validates(v, n, unknown=True) for n in strict_nodes)]
     return values
 
 

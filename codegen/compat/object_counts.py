@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .content import additional, is_empty_slot, patterns, props, writer_closed
-from .nodes import Node
+from .content import closed_names, is_empty_slot, props, writer_closed
+from .nodes import Node, synthetic
 from .sample import first_sample, sample_candidates
 from .scalars import check_bounds
 from .text import where
@@ -20,9 +20,9 @@ def check_counts(
 ) -> None:
     derived: dict[str, float] = {"minProperties": float(len(required))}
     for n in a:
-        extra = additional(ch, n)
-        if extra is not None and extra.schema is False and not patterns(n):
-            count = sum(1 for v in props(n).values() if v is not False)
+        allowed = closed_names(ch, n)
+        if allowed is not None:
+            count = float(len(allowed))
             derived["maxProperties"] = min(derived.get("maxProperties", count), count)
 
     def sized(keyword: str, limit: float) -> list[Any]:
@@ -39,14 +39,18 @@ def check_counts(
         return [grown]
 
     counted = a
-    if ch.runtime and any(props(n) for n in a):
-        if props(b):
-            return  # a generated reader model does not count properties
-        # a generated writer model does not enforce min/maxProperties either
-        counted = (Node({}, a[0].ptr, a[0].doc),)
+    plain_dict = len(a) == 1 and not props(a[0]) and not a[0].has("required")
+    if ch.runtime and not plain_dict:
+        # A generated writer model class (declared or required names, merged allOf/$ref
+        # members) neither enforces min/maxProperties nor keeps undeclared keys, so only
+        # its declared required fields and (closed) its declared fields bound the count;
+        # a plain dict model enforces both. Readers are judged as if they counted.
+        counted = (synthetic({}, a[0]),)
         derived.pop("maxProperties", None)
         if writer_closed(ch, a):
-            derived["maxProperties"] = float(len({k for n in a for k in props(n)}))
+            fields = {k for n in a for k in props(n)}
+            fields |= {r for n in a for r in n.get("required", []) or [] if isinstance(r, str)}
+            derived["maxProperties"] = float(len(fields))
     check_bounds(ch, counted, b, path, ("minProperties", "maxProperties"), derived, sized)
 
 
