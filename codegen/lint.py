@@ -18,16 +18,17 @@ REQUIRED_KEYWORDS = ("$schema", "$id", "title", "description", "type", "examples
 
 
 @cache
-def _meta_validator() -> Any:
-    from jsonschema import Draft202012Validator, FormatChecker
+def _meta_validator(dialect: str = "2020-12") -> Any:
+    from codegen.validation import metaschema_validator
 
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=FormatChecker())
+    return metaschema_validator(dialect)
 
 
-def lint_metaschema(f: JsonFile) -> list[Finding]:
-    """SCHEMA_INVALID: the file is a valid Draft 2020-12 schema."""
+def lint_metaschema(f: JsonFile, dialect: str = "2020-12") -> list[Finding]:
+    """SCHEMA_INVALID: the file is a valid schema of its dialect (Draft 2020-12 for
+    contracts; ``codegen compat`` also reads 2019-09 and Draft-07)."""
     out = []
-    for err in _meta_validator().iter_errors(f.doc):
+    for err in _meta_validator(dialect).iter_errors(f.doc):
         ptr = pointer(*err.absolute_path)
         where = ptr or "the top level"
         out.append(
@@ -149,12 +150,15 @@ def lint_event_header(f: JsonFile, type_name: str, version: int) -> list[Finding
 
 def lint_examples(f: JsonFile, bundled: Any) -> list[Finding]:
     """EXAMPLE_INVALID: every example validates against the (bundled) schema."""
-    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema import FormatChecker
+
+    from codegen.validation import validator_for
 
     examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
     if not isinstance(examples, list):
         return []
-    validator = Draft202012Validator(bundled, format_checker=FormatChecker())
+    validator = validator_for(bundled)
+    validator = validator.evolve(format_checker=FormatChecker())
     out = []
     for i, example in enumerate(examples):
         for err in validator.iter_errors(example):

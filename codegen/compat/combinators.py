@@ -6,7 +6,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 from .disjoint import provably_disjoint
-from .nodes import Node, conj_types, flatten, synthetic
+from .nodes import ANNOTATIONS, Node, conj_types, flatten, synthetic
 from .sample import sample_candidates
 from .text import where
 
@@ -100,6 +100,9 @@ def _same_list(ch: Checker, n: Node, b: Node, keyword: str) -> bool:
 
 def negation(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     negated = b.child("not")
+    if negated.has("not") and all(k in ANNOTATIONS or k == "not" for k in negated.schema):
+        ch.check(a, negated.child("not"), path)  # not(not X) is X
+        return
     if provably_disjoint(ch, a, flatten((negated,))):
         return
     for n in a:

@@ -26,19 +26,42 @@ Key = tuple[tuple[str, str, str], tuple[str, str, str]]
 
 
 def deref(node: Node) -> Node:
-    """Follow a schema that is nothing but a ref (plus annotations) to its target."""
+    """Follow a schema that is nothing but a ref (plus annotations) to its target, and
+    unwrap ``not: {not: X}`` and a lone ``allOf: [X]`` to X."""
     for _ in range(16):
         schema = node.schema
         if not isinstance(schema, dict):
             return node
-        refs = [k for k in REF_KEYWORDS if k in schema]
-        if len(refs) != 1 or any(k not in ANNOTATIONS and k != refs[0] for k in schema):
+        keys = [k for k in schema if k not in ANNOTATIONS]
+        if len(keys) != 1:
             return node
-        try:
-            node = resolve_ref(node.doc, schema[refs[0]])
-        except UnresolvableRef:
+        (key,) = keys
+        if key in REF_KEYWORDS:
+            try:
+                node = resolve_ref(node.doc, schema[key])
+            except UnresolvableRef:
+                return node
+        elif key == "not" and isinstance(schema["not"], dict) and _only(schema["not"], "not"):
+            node = node.child("not", "not")
+        elif key == "allOf" and isinstance(schema["allOf"], list) and len(schema["allOf"]) == 1:
+            node = node.child("allOf", 0)
+        else:
             return node
     return node
+
+
+def _only(schema: dict[str, Any], key: str) -> bool:
+    return key in schema and all(k in ANNOTATIONS or k == key for k in schema)
+
+
+def _vacuous(key: str, value: Any) -> bool:
+    """A keyword that constrains nothing: allOf of true, anyOf with a true branch, not of
+    an empty schema."""
+    if key == "allOf" and isinstance(value, list):
+        return all(trivially_true(v) for v in value)
+    if key == "anyOf" and isinstance(value, list):
+        return any(trivially_true(v) for v in value)
+    return key == "not" and trivially_false(value)
 
 
 # What the model generator drops before it runs (codegen/render/models.py): two schemas
@@ -104,7 +127,7 @@ class Equality:
         self._type_aware = type_aware
 
     def _keys(self, schema: dict[str, Any]) -> set[str]:
-        keys = {k for k in schema if k not in ANNOTATIONS}
+        keys = {k for k in schema if k not in ANNOTATIONS and not _vacuous(k, schema[k])}
         if self._type_aware and "type" in schema:
             types = schema_types({"type": schema["type"]})
             keys = {k for k in keys if KEYWORD_TYPES.get(k, types) & types}

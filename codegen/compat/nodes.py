@@ -220,6 +220,13 @@ def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
                     extra.append(resolve_ref(node.doc, node.schema[ref_key]))
         for i in range(len(node.schema.get("allOf", ()))):
             extra.append(node.child("allOf", i))
+        inner = node.schema.get("not")
+        if (
+            isinstance(inner, dict)
+            and "not" in inner
+            and all(k in ANNOTATIONS or k == "not" for k in inner)
+        ):
+            extra.append(node.child("not", "not"))  # not(not X) is X
         stack.extend(reversed(extra))
     return tuple(out)
 

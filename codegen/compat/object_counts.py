@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .content import closed_names, is_empty_slot, props, writer_closed
 from .nodes import Node, synthetic
-from .sample import first_sample, sample_candidates
+from .sample import counter_samples, first_sample
 from .scalars import check_bounds
 from .text import where
 
@@ -54,6 +54,30 @@ def check_counts(
     check_bounds(ch, counted, b, path, ("minProperties", "maxProperties"), derived, sized)
 
 
+def _with_names(base: Any, names: list[str], a_slot: Any) -> Any:
+    """A writer object with ``names`` present (each from its own slot's sample)."""
+    out = dict(base) if isinstance(base, dict) else {}
+    for name in names:
+        if name not in out:
+            out[name] = first_sample(a_slot(name)[0])
+    return out
+
+
+def _dependent_candidates(
+    base: Any, key: str, mine: list[Node], wanted: Node, a_slot: Any
+) -> list[Any]:
+    """Writer objects with ``key`` present, varied where the reader's dependent schema
+    constrains them (its properties get wrong values, its required names go missing)."""
+    names = [r for m in mine for r in m.get("required", []) or [] if isinstance(r, str)]
+    obj = _with_names(base, [key, *names], a_slot)
+    out = [obj]
+    for name in props(wanted):
+        out += [{**obj, name: bad} for bad in counter_samples(wanted.child("properties", name))[:3]]
+    for name in wanted.get("required", []) or []:
+        out.append({k: v for k, v in obj.items() if k != name})
+    return out
+
+
 def check_dependencies(
     ch: Checker, a: Conj, b: Node, path: Path, required: set[str], a_slot: Any, base: Any
 ) -> None:
@@ -80,15 +104,14 @@ def check_dependencies(
                 if mine
                 else ch.name("DEPENDENCY_ARRAY_ADDED", "DEPENDENCY_ARRAY_REMOVED")
             )
-            conj = a_slot(key)[0]
             ch.report(
                 rule,
                 mine[0].kw("dependentRequired") if mine else a[0].ptr,
                 b.kw("dependentRequired"),
                 f'At {where(path)} the {reader} schema requires {missing} whenever "{key}" is '
                 f"present (dependentRequired), which the {writer} schema does not.",
-                (*path, ("prop", key, conj)),
-                lambda c=conj: sample_candidates(c),  # type: ignore[misc]
+                path,
+                lambda k=key, h=have: [_with_names(base(), [k, *sorted(h)], a_slot)],  # type: ignore[misc]
             )
     schemas = b.get("dependentSchemas")
     if isinstance(schemas, dict):
@@ -108,13 +131,14 @@ def check_dependencies(
                 if mine
                 else ch.name("DEPENDENCY_SCHEMA_ADDED", "DEPENDENCY_SCHEMA_REMOVED")
             )
-            ch.wrapped(
-                (*a, *mine),
-                wanted,
-                path,
+            if not ch.collect((*a, *mine), wanted, path):
+                continue
+            ch.report(
                 rule,
                 mine[0].ptr if mine else a[0].ptr,
                 wanted.ptr,
                 f'At {where(path)} the {reader} schema applies extra constraints when "{key}" is '
                 f"present (dependentSchemas) that the {writer} schema does not guarantee.",
+                path,
+                lambda k=key, m=mine, w=wanted: _dependent_candidates(base(), k, m, w, a_slot),  # type: ignore[misc]
             )

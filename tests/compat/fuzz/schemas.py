@@ -348,9 +348,28 @@ def equivalent(gen: Gen, schema: Schema) -> Schema:
         new = {**target, "allOf": [*target.get("allOf", []), True]}
     else:
         new = {"allOf": [target, {}]}
-    if path == () and gen.object_root and isinstance(new, dict):
-        new = {"type": "object", **new}
+    if path == () and isinstance(new, dict):
+        if gen.object_root:
+            new = {"type": "object", **new}
+        # refs resolve against the document root: its $defs must stay there
+        defs = target.get("$defs") if isinstance(target, dict) else None
+        if defs is not None and new is not target:
+            _drop_defs(new, target)
+            new["$defs"] = defs
     return _set(out, path, new)
+
+
+def _drop_defs(new: dict[str, Any], target: dict[str, Any]) -> None:
+    """Remove ``target``'s $defs wherever the rewrite embedded it (it moves to the root)."""
+    stack: list[Any] = [new]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node is target or node.get("$defs") is target.get("$defs"):
+                node.pop("$defs", None)
+            stack.extend(v for k, v in node.items() if k != "$defs")
+        elif isinstance(node, list):
+            stack.extend(node)
 
 
 def pair(gen: Gen) -> tuple[str, Schema, Schema]:
