@@ -96,8 +96,18 @@ def _additional_properties(validator: Any, ap: Any, instance: Any, schema: Any) 
         for extra in extras:
             yield from validator.descend(instance[extra], ap, path=extra)
     elif ap is False and extras:
-        shown = ", ".join(repr(e) for e in sorted(extras))
-        yield ValidationError(f"Additional properties are not allowed ({shown} unexpected)")
+        # jsonschema's own wording (callers and golden files quote it)
+        if "patternProperties" in schema:
+            verb = "does" if len(extras) == 1 else "do"
+            joined = ", ".join(repr(e) for e in sorted(extras))
+            known = ", ".join(repr(p) for p in sorted(schema["patternProperties"]))
+            yield ValidationError(f"{joined} {verb} not match any of the regexes: {known}")
+        else:
+            shown = ", ".join(repr(e) for e in sorted(extras, key=str))
+            verb = "was" if len(extras) == 1 else "were"
+            yield ValidationError(
+                f"Additional properties are not allowed ({shown} {verb} unexpected)"
+            )
 
 
 _LINEAR = {
