@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,25 @@ def lint_examples(f: JsonFile, bundled: Any) -> list[Finding]:
     examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
     if not isinstance(examples, list):
         return []
-    validator = validator_for(bundled)
-    validator = validator.evolve(format_checker=FormatChecker())
+    validator = validator_for(bundled, formats=False).evolve(format_checker=FormatChecker())
     out = []
     for i, example in enumerate(examples):
-        for err in validator.iter_errors(example):
+        try:
+            errors = list(validator.iter_errors(example))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # an unresolvable ref, or recursion without end
+            out.append(
+                Finding(
+                    f.rel,
+                    f.line_of(f"/examples/{i}"),
+                    f"Example {i} could not be validated ({type(exc).__name__}); check the "
+                    "refs of the schema.",
+                    "EXAMPLE_INVALID",
+                )
+            )
+            continue
+        for err in errors:
             at = pointer(*err.absolute_path) or "/"
             out.append(
                 Finding(
@@ -225,3 +240,51 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
 
 # Keywords whose values are instances, not schemas: never walk into them as schemas.
 _VALUE_KEYWORDS = frozenset({"examples", "default", "const", "enum"})
+
+
+_DEF_NAME_BREAKERS = (".",)
+
+
+def lint_names_and_patterns(doc: Any, locate: Callable[[str], tuple[str, int]]) -> list[Finding]:
+    """DEF_NAME_INVALID: a $defs name with "." (the model generator reads it as a module
+    path and fails; "#" and other characters work, refs to them are percent-encoded).
+    PATTERN_UNSUPPORTED: a pattern the generated models' linear-time regex engine
+    (pydantic-core's Rust regex) refuses; pydantic would fall back to Python's
+    backtracking ``re``, where one crafted payload can block a consumer."""
+    from codegen.refs import schemas
+    from codegen.validation import rust_regex_error
+
+    out: list[Finding] = []
+    for ptr, node in schemas(doc):
+        for key in ("$defs", "definitions"):
+            defs = node.get(key)
+            for name in defs if isinstance(defs, dict) else {}:
+                if any(c in name for c in _DEF_NAME_BREAKERS):
+                    at = f"{ptr}/{escape(key)}/{escape(name)}"
+                    out.append(
+                        Finding(
+                            *locate(at),
+                            f'The {key} name "{name}" cannot be used: the model generator '
+                            'reads a "." as a module path; rename it (e.g. with "_").',
+                            "DEF_NAME_INVALID",
+                        )
+                    )
+        found: list[tuple[str, str]] = []
+        if isinstance(node.get("pattern"), str):
+            found.append((node["pattern"], f"{ptr}/pattern"))
+        props = node.get("patternProperties")
+        for pattern in props if isinstance(props, dict) else {}:
+            found.append((pattern, f"{ptr}/patternProperties/{escape(pattern)}"))
+        for pattern, at in found:
+            reason = rust_regex_error(pattern)
+            if reason is not None:
+                out.append(
+                    Finding(
+                        *locate(at),
+                        f"The pattern {pattern!r} is not supported by the generated models' "
+                        f"linear-time regex engine ({reason}); rewrite it without lookaround "
+                        "or backreferences.",
+                        "PATTERN_UNSUPPORTED",
+                    )
+                )
+    return out

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from codegen import jsontext
 from codegen.errors import BadInput, Finding
 from codegen.names import pascal_case
 from codegen.positions import JsonLines, escape
@@ -55,12 +56,14 @@ def read_json(path: Path, rel: str) -> JsonFile:
         )
     try:
         text = raw.decode("utf-8")
-        doc = json.loads(text)
+        doc = jsontext.parse(text)
     except UnicodeDecodeError:
         raise BadInput([Finding(rel, 0, "The file is not UTF-8 text.", "JSON_INVALID")]) from None
     except json.JSONDecodeError as exc:
         msg = f"Invalid JSON: {exc.msg} (column {exc.colno})."
         raise BadInput([Finding(rel, exc.lineno, msg, "JSON_INVALID")]) from None
+    except jsontext.JsonProblem as exc:
+        raise BadInput([Finding(rel, exc.line, exc.message, exc.rule)]) from None
     return JsonFile(path, rel, doc, JsonLines(text))
 
 
@@ -170,8 +173,8 @@ class Bundler:
             if not isinstance(ref, str):
                 fail(where, f"The {keyword} must be a string.", "REF_INVALID")
                 return ref
-            url, _, frag = ref.partition("#")
-            frag = unquote(frag)
+            url, _, raw = ref.partition("#")
+            frag = unquote(raw)
             if url and keyword != "$ref":
                 fail(
                     where,
@@ -219,7 +222,10 @@ class Bundler:
                 return ref
             if target_path == root_path:
                 # pointers are kept as written; anchors become (percent-encoded) pointers
-                return ref if url == "" and pointer == frag else "#" + quote(pointer, _SAFE)
+                # ("#" inside a fragment is re-encoded: the model generator reads "#/a#b"
+                # as an external ref)
+                clean = url == "" and pointer == frag and "#" not in raw
+                return ref if clean else "#" + quote(pointer, _SAFE)
             return f"#/$defs/{escape(key_for(target_path))}{pointer}"
 
         def fail(where: tuple[str, int], message: str, rule: str) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codegen.build import build_project
-from codegen.errors import Finding
+from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.lock import LOCK_REL, check_lock, read_lock, render_lock, updated_lock
 
@@ -29,6 +30,10 @@ def plan(root: Path) -> Plan:
 
     project, findings = build_project(root)
     if findings:
+        # An edit that breaks a published version: say that it is published (and how to
+        # make a new version) in the same round as what else is wrong with it.
+        with contextlib.suppress(BadInput):
+            findings += check_lock(project, read_lock(root / LOCK_REL), deleted=False)
         return Plan(project, sorted(set(findings)))
     locked = read_lock(root / LOCK_REL)
     findings += check_lock(project, locked)

@@ -131,8 +131,18 @@ def _classes() -> Mapping[str, Any]:
     }
 
 
+def without_dialect(schema: Any) -> Any:
+    """``schema`` without its root ``$schema``: jsonschema's ``evolve`` would otherwise
+    swap our class for its stock one of that dialect (backtracking regex included)."""
+    if isinstance(schema, dict) and "$schema" in schema:
+        return {k: v for k, v in schema.items() if k != "$schema"}
+    return schema
+
+
 def validator_for(schema: Any, *, dialect: str = "2020-12", formats: bool = True) -> Any:
-    """A validator for ``schema`` that never leaves it and asserts ``format``."""
+    """A validator for ``schema`` that never leaves it and asserts ``format``. The
+    dialect is ``dialect``, never the document's ``$schema`` (see without_dialect)."""
+    schema = without_dialect(schema)
     cls = _classes()[dialect]
     checker = cls.FORMAT_CHECKER if formats else None
     return cls(schema, registry=REGISTRY, format_checker=checker)

@@ -7,8 +7,9 @@ generated reader accepts. Outside them the generator adds restrictions the schem
 not have (the differential fuzzer found: an ``allOf`` in ``$defs`` becomes a model class
 that rejects numbers; constraints beside ``anyOf`` are applied to the whole union;
 ``pattern`` on an object root; ``propertyNames`` with a combinator makes keys a model
-type). A reader position outside this subset, whose schema is not the same as the
-writer's, is reported as "could not be proved" instead of guessed.
+type; a fractional ``multipleOf`` on an integer type is an integer step in one model and
+a float check in another). A reader position outside this subset, whose schema is not
+the same as the writer's, is reported as "could not be proved" instead of guessed.
 """
 
 from __future__ import annotations
@@ -75,7 +76,14 @@ def unmodelled_keyword(schema: Any, depth: int = 0) -> str | None:
             if key == "format":
                 continue  # dropped: the model accepts any value
             return key  # an untyped constraint: dropped, or a list/model type, or misapplied
+        named = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if key == "multipleOf" and "integer" in named and _fractional(schema[key]):
+            return key  # an int field with a fractional step: the generator is inconsistent
         if declared & applies or key in _CROSS_TYPE:
             continue
         return key
     return None
+
+
+def _fractional(step: Any) -> bool:
+    return isinstance(step, (int, float)) and not isinstance(step, bool) and step % 1 != 0

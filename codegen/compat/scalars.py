@@ -182,7 +182,9 @@ def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, 
 def _failing_keyword(ch: Checker, value: Any, b: Node) -> str:
     from jsonschema.exceptions import best_match
 
-    validator = ch.validator(b.doc).evolve(schema=b.schema)
+    from codegen.validation import without_dialect
+
+    validator = ch.validator(b.doc).evolve(schema=without_dialect(b.schema))
     try:
         error = best_match(validator.iter_errors(value))
     except Exception:  # an unresolvable ref: name no keyword

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from codegen.validation import without_dialect
+
 from . import arrays, combinators, objects, scalars
 from .branches import expand, finite_values, is_empty
 from .emptiness import live_types
@@ -173,7 +175,7 @@ class Checker:
     def validates(self, value: Any, node: Node, *, unknown: bool) -> bool:
         """jsonschema's verdict on ``value``; ``unknown`` when jsonschema cannot evaluate
         the schema (an unresolvable ref): callers pass the answer that is safe for them."""
-        schema = _without_nested_ids(node.schema, keep_root=False)
+        schema = without_dialect(_without_nested_ids(node.schema, keep_root=False))
         try:
             return bool(self.validator(node.doc).evolve(schema=schema).is_valid(value))
         except (KeyboardInterrupt, SystemExit):
