@@ -20,6 +20,7 @@ from codegen.positions import JsonLines, escape
 # for every later stage (metaschema validation, the model generator, the gate) to recurse.
 MAX_DEPTH = 64
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_ESCAPED = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JsonProblem(ValueError):
@@ -63,7 +64,10 @@ def parse(text: str) -> Any:
         ) from None
     except RecursionError:
         raise JsonProblem(1, _too_deep(), "JSON_TOO_DEEP") from None
-    deep = _first_too_deep(doc)
+    # cheap pre-checks keep the common case fast: depth needs that many brackets, and a
+    # lone surrogate can only come from a \uD8xx-\uDFxx escape (raw ones are not UTF-8)
+    brackets = text.count("{") + text.count("[")
+    deep = _first_too_deep(doc) if brackets > MAX_DEPTH else None
     if deep is not None:
         raise JsonProblem(JsonLines(text).line_of(deep), _too_deep(), "JSON_TOO_DEEP")
     if duplicates:
@@ -74,7 +78,7 @@ def parse(text: str) -> Any:
             "them. Remove the duplicate.",
             "JSON_DUPLICATE_KEY",
         )
-    bad = _first_surrogate(doc)
+    bad = _first_surrogate(doc) if "\\u" in text and _ESCAPED.search(text) else None
     if bad is not None:
         ptr, where = bad
         raise JsonProblem(

@@ -129,6 +129,7 @@ class Bundler:
         self.repo_root = repo_root.resolve()
         self.schemas_dir = schemas_dir.resolve()
         self._files: dict[Path, JsonFile] = {}
+        self._targets: dict[tuple[Path, str], Path] = {}
         self._prepare = prepare
 
     def file(self, path: Path) -> JsonFile:
@@ -137,6 +138,12 @@ class Bundler:
             found = read_json(path, self._rel(path))
             self._files[path] = self._prepare(found) if self._prepare else found
         return self._files[path]
+
+    def _target(self, folder: Path, url: str) -> Path:
+        key = (folder, url)
+        if key not in self._targets:  # resolve() is a syscall per path part: remember it
+            self._targets[key] = (folder / url).resolve()
+        return self._targets[key]
 
     def _rel(self, path: Path) -> str:
         try:
@@ -169,7 +176,7 @@ class Bundler:
 
         def resolve(keyword: str, ref: Any, base: JsonFile, ptr: str) -> Any:
             """The bundled form of one ref: always "#" plus a JSON pointer into the bundle."""
-            where = (base.rel, base.line_of(ptr))
+            where = (base, ptr)  # located lazily: the line scan costs, findings are rare
             if not isinstance(ref, str):
                 fail(where, f"The {keyword} must be a string.", "REF_INVALID")
                 return ref
@@ -184,7 +191,7 @@ class Bundler:
                 )
                 return ref
             if url == "":
-                target_path = base.path.resolve()
+                target_path = base.path
             elif ":" in url.split("/", 1)[0] or url.startswith("/") or url.startswith("\\"):
                 fail(
                     where,
@@ -194,7 +201,7 @@ class Bundler:
                 )
                 return ref
             else:
-                target_path = (base.path.parent / url).resolve()
+                target_path = self._target(base.path.parent, url)
                 if not target_path.is_relative_to(self.schemas_dir):
                     fail(
                         where,
@@ -228,12 +235,12 @@ class Bundler:
                 return ref if clean else "#" + quote(pointer, _SAFE)
             return f"#/$defs/{escape(key_for(target_path))}{pointer}"
 
-        def fail(where: tuple[str, int], message: str, rule: str) -> None:
-            out.findings.append(Finding(where[0], where[1], message, rule))
+        def fail(where: tuple[JsonFile, str], message: str, rule: str) -> None:
+            out.findings.append(Finding(where[0].rel, where[0].line_of(where[1]), message, rule))
 
         def rewrite(node: Any, base: JsonFile, ptr: str) -> Any:
             if isinstance(node, dict):
-                shared = base.path.resolve() != root_path
+                shared = base.path != root_path
                 new: dict[str, Any] = {}
                 for k, v in node.items():
                     child = f"{ptr}/{escape(k)}"
@@ -243,7 +250,7 @@ class Bundler:
                         continue  # an embedded $id would change the base URI of its refs
                     elif k == "$id" and ptr and not (isinstance(v, str) and v.startswith("#")):
                         fail(
-                            (base.rel, base.line_of(child)),
+                            (base, child),
                             f'The nested "$id" {json.dumps(v)} would change how the refs '
                             "inside it resolve; remove it (name a subschema with $anchor).",
                             "REF_NESTED_ID",

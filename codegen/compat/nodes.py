@@ -69,10 +69,13 @@ class Doc:
 
     root: Any
     role: str
-    anchors: dict[str, str] = field(init=False, repr=False)
+    _anchors: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "anchors", anchor_index(self.root))
+    @property
+    def anchors(self) -> dict[str, str]:
+        if not self._anchors:  # built on the first anchor ref: most documents have none
+            self._anchors.append(anchor_index(self.root))
+        return self._anchors[0]
 
 
 @dataclass(frozen=True)

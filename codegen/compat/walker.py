@@ -225,14 +225,17 @@ class Checker:
         if not isinstance(bs, dict):
             return
         quirky = self.runtime and any(_object_shaped(n) for n in a)
-        if not quirky and any(
-            self.equal(n, b)
-            for n in a
-            if not self.runtime or (len(a) == 1 and _position(n) == _position(b))
+        if not quirky and (
+            (
+                (self.runtime and _one_position(a) and _position(a[0]) == _position(b))
+                and self.equal(a[0], b)
+            )
+            or (not self.runtime and any(self.equal(n, b) for n in a))
         ):
-            # One writer conjunct equals the reader. At runtime only a lone writer in the
-            # same kind of position: the generator models a root, a nested schema and an
-            # allOf member (merged into one class with its siblings) differently.
+            # One writer conjunct equals the reader. At runtime only a writer that is one
+            # schema position (with what its refs and allOf bring) in the same kind of
+            # position: the generator models a root, a nested schema and an allOf member
+            # (merged into one class with its siblings) differently.
             return
         if self.runtime and b.doc.role == "reader":
             unmodelled = unmodelled_keyword(bs)
@@ -359,6 +362,11 @@ def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
     if isinstance(schema, list):
         return [_without_nested_ids(v, keep_root=False) for v in schema]
     return schema
+
+
+def _one_position(a: Conj) -> bool:
+    """The conjunction is one schema and what it applies in place (no merged siblings)."""
+    return len(a) == 1 or [n.key for n in flatten(a[:1])] == [n.key for n in a]
 
 
 def _position(n: Node) -> str:
