@@ -3,6 +3,7 @@ instances (annotations ignored, refs followed, cycles assumed equal while provin
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .jsonvalue import json_equal, json_in
@@ -81,6 +82,15 @@ def same_model(a: Node, b: Node, seen: set[Key] | None = None) -> bool:
         return True
     seen.add((a.key, b.key))
     sa, sb = a.schema, b.schema
+    if isinstance(sa, dict) and isinstance(sb, dict):
+        # fast path: byte-equal JSON (1, 1.0 and true stay distinct) without refs
+        text = json.dumps(sa, sort_keys=True)
+        if (
+            "$ref" not in text
+            and "$dynamicRef" not in text
+            and text == json.dumps(sb, sort_keys=True)
+        ):
+            return True
     if not isinstance(sa, dict) or not isinstance(sb, dict):
         return type(sa) is type(sb) and json_equal(sa, sb)
     keys = {k for k in sa if k not in GENERATOR_IGNORED}
