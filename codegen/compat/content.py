@@ -53,19 +53,18 @@ def additional(ch: Checker, n: Node, name: str | None = None) -> Node | None:
     Under runtime semantics a generated writer model emits only its declared fields, and
     a patternProperties-only object becomes a dict whose keys must match the pattern.
     """
+    # A patternProperties-only object is a dict whose keys must match the pattern: for a
+    # reader whatever additionalProperties says (the generator ignores it there, the fuzzer
+    # found); for a writer only when nothing merges into it (allOf members, required names
+    # make a model class that emits its fields), otherwise the schema's wider view.
+    pattern_dict = ch.runtime and n.has("patternProperties") and not props(n)
+    if pattern_dict and n.doc.role == "reader":
+        return synthetic(False, n)
     if n.has("additionalProperties"):
         return n.child("additionalProperties")
     if n.has("unevaluatedProperties"):
         return _unevaluated(ch, n, name)
-    # A patternProperties-only object is a dict whose keys must match the pattern. For a
-    # writer only when nothing merges into it (allOf members, required names make a model
-    # class that emits its fields): otherwise the schema's wider view.
-    if (
-        ch.runtime
-        and n.has("patternProperties")
-        and not props(n)
-        and (n.doc.role == "reader" or _plain_dict(n))
-    ):
+    if pattern_dict and _plain_dict(n):
         return synthetic(False, n)
     return None
 

@@ -227,8 +227,10 @@ class Checker:
         quirky = self.runtime and any(_object_shaped(n) for n in a)
         if not quirky and (
             (
-                (self.runtime and _one_position(a) and _position(a[0]) == _position(b))
+                self.runtime
+                and _position(a[0]) == _position(b)
                 and self.equal(a[0], b)
+                and _one_position(a)
             )
             or (not self.runtime and any(self.equal(n, b) for n in a))
         ):
