@@ -8,8 +8,10 @@ ORDERS ?= 2000
 # CLUSTER=1: the demo on a local Valkey Cluster + NATS cluster, with a node killed mid-run.
 CLUSTER ?=
 BENCH_N ?=
+FUZZ_COUNT ?= 20000
+FUZZ_SEED ?= 20260512
 
-.PHONY: gen check test demo bench lint fmt clean venv
+.PHONY: gen check test demo bench fuzz lint fmt clean venv
 
 venv: $(STAMP)
 
@@ -39,6 +41,11 @@ demo: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python -c "import faststream" 2>/dev/null || $(BIN)/python -m pip install --quiet 'faststream[redis,nats]==0.7.8' || echo "bench: FastStream not installed; its column is skipped"
 	$(BIN)/python -m bench $(if $(BENCH_N),--n $(BENCH_N),)
+
+# Long differential fuzz of the compatibility gate (FUZZ_COUNT strict pairs, a fifth as
+# many runtime pairs); failures are minimized into tests/compat/fuzz/regressions.json.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.compat.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -54,7 +55,8 @@ def build_project(root: Path) -> tuple[Project, list[Finding]]:
     if bad:
         raise BadInput(bad)
     on_disk = {name: {n for n, _ in entries} for name, entries in files.items()}
-    project, cat_findings = _assemble(catalog, versions, on_disk)
+    modules = frozenset(p.stem for p in (root / "services").glob("*.py") if p.stem != "__init__")
+    project, cat_findings = _assemble(catalog, versions, on_disk, modules)
     findings += cat_findings
     project = _with_shared_defs(project)
     findings += shapes.lint_shapes(project.types, project.defs)
@@ -149,6 +151,9 @@ def _version(
     findings += bundle.findings
     if bundle.findings:
         return findings, None
+    hostile = lint.lint_names_and_patterns(bundle.schema, bundle.locate)
+    if hostile:  # before the examples: they would run an unsupported pattern
+        return findings + hostile, None
     findings += lint.lint_examples_cached(jf, bundle.schema)
     version = Version(
         type=type_name,
@@ -188,7 +193,10 @@ def _stream_findings(types: list[EventType], cat: CatalogDoc) -> list[Finding]:
 
 
 def _assemble(
-    cat: CatalogDoc, versions: dict[str, list[Version]], on_disk: dict[str, set[int]]
+    cat: CatalogDoc,
+    versions: dict[str, list[Version]],
+    on_disk: dict[str, set[int]],
+    service_modules: frozenset[str] = frozenset(),
 ) -> tuple[Project, list[Finding]]:
     """Cross-check the catalog with the schemas. `versions` holds the versions that passed
     lint; `on_disk` every version file, so a broken schema is not also reported missing."""
@@ -318,11 +326,16 @@ def _assemble(
     event_names = {t.name for t in types if t.config.delivery != "message"}
     for svc_name, svc in (data.get("services") or {}).items():
         sptr = pointer("services", svc_name)
-        if not is_valid_service_name(svc_name):
+        if not is_valid_service_name(svc_name, service_modules):
+            why = (
+                "is a Python keyword"
+                if keyword.iskeyword(svc_name)
+                else "would shadow the module services/" + svc_name + ".py"
+            )
             findings.append(
                 cat.finding(
                     sptr,
-                    f'"{svc_name}" is a Python keyword; pick another service name.',
+                    f'"{svc_name}" {why}; pick another service name.',
                     "SERVICE_NAME_INVALID",
                 )
             )

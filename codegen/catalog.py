@@ -108,9 +108,9 @@ def _duplicate_keys(node: yaml.Node, rel: str) -> list[Finding]:
 
 
 def validate_catalog(doc: CatalogDoc) -> list[Finding]:
-    from jsonschema import Draft202012Validator
+    from codegen.validation import validator_for
 
-    validator = Draft202012Validator(catalog_schema())
+    validator = validator_for(catalog_schema(), formats=False)
     out: list[Finding] = []
     for err in validator.iter_errors(doc.data):
         path = list(err.absolute_path)

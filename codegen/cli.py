@@ -114,7 +114,12 @@ def cmd_compat(args: argparse.Namespace) -> int:
     from codegen.compat_cmd import run_compat
 
     return run_compat(
-        Path(args.old), Path(args.new), mode=args.mode, semantics=args.semantics, fmt=args.format
+        Path(args.old),
+        Path(args.new),
+        mode=args.mode,
+        semantics=args.semantics,
+        fmt=args.format,
+        dialect=args.dialect,
     )
 
 
@@ -250,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="FULL", type=str.upper)
     p.add_argument("--semantics", choices=["strict", "runtime"], default="runtime")
     p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument(
+        "--dialect",
+        choices=["2020-12", "2019-09", "draft-07"],
+        default="2020-12",
+        help="dialect of documents without $schema (default: 2020-12; $schema always wins)",
+    )
     p.set_defaults(func=cmd_compat)
 
     p = sub.add_parser("rules", help="list the compatibility rules")

@@ -59,6 +59,8 @@ def _engine_revision() -> str:
         if entry.name.endswith(".py"):
             h.update(entry.name.encode())
             h.update(entry.read_bytes())
+    # the validators (regex engine, refused retrieval) decide verdicts too
+    h.update(resources.files("codegen").joinpath("validation.py").read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,16 +19,17 @@ REQUIRED_KEYWORDS = ("$schema", "$id", "title", "description", "type", "examples
 
 
 @cache
-def _meta_validator() -> Any:
-    from jsonschema import Draft202012Validator, FormatChecker
+def _meta_validator(dialect: str = "2020-12") -> Any:
+    from codegen.validation import metaschema_validator
 
-    return Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=FormatChecker())
+    return metaschema_validator(dialect)
 
 
-def lint_metaschema(f: JsonFile) -> list[Finding]:
-    """SCHEMA_INVALID: the file is a valid Draft 2020-12 schema."""
+def lint_metaschema(f: JsonFile, dialect: str = "2020-12") -> list[Finding]:
+    """SCHEMA_INVALID: the file is a valid schema of its dialect (Draft 2020-12 for
+    contracts; ``codegen compat`` also reads 2019-09 and Draft-07)."""
     out = []
-    for err in _meta_validator().iter_errors(f.doc):
+    for err in _meta_validator(dialect).iter_errors(f.doc):
         ptr = pointer(*err.absolute_path)
         where = ptr or "the top level"
         out.append(
@@ -149,15 +151,32 @@ def lint_event_header(f: JsonFile, type_name: str, version: int) -> list[Finding
 
 def lint_examples(f: JsonFile, bundled: Any) -> list[Finding]:
     """EXAMPLE_INVALID: every example validates against the (bundled) schema."""
-    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema import FormatChecker
+
+    from codegen.validation import validator_for
 
     examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
     if not isinstance(examples, list):
         return []
-    validator = Draft202012Validator(bundled, format_checker=FormatChecker())
+    validator = validator_for(bundled, formats=False).evolve(format_checker=FormatChecker())
     out = []
     for i, example in enumerate(examples):
-        for err in validator.iter_errors(example):
+        try:
+            errors = list(validator.iter_errors(example))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # an unresolvable ref, or recursion without end
+            out.append(
+                Finding(
+                    f.rel,
+                    f.line_of(f"/examples/{i}"),
+                    f"Example {i} could not be validated ({type(exc).__name__}); check the "
+                    "refs of the schema.",
+                    "EXAMPLE_INVALID",
+                )
+            )
+            continue
+        for err in errors:
             at = pointer(*err.absolute_path) or "/"
             out.append(
                 Finding(
@@ -221,3 +240,51 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
 
 # Keywords whose values are instances, not schemas: never walk into them as schemas.
 _VALUE_KEYWORDS = frozenset({"examples", "default", "const", "enum"})
+
+
+_DEF_NAME_BREAKERS = (".",)
+
+
+def lint_names_and_patterns(doc: Any, locate: Callable[[str], tuple[str, int]]) -> list[Finding]:
+    """DEF_NAME_INVALID: a $defs name with "." (the model generator reads it as a module
+    path and fails; "#" and other characters work, refs to them are percent-encoded).
+    PATTERN_UNSUPPORTED: a pattern the generated models' linear-time regex engine
+    (pydantic-core's Rust regex) refuses; pydantic would fall back to Python's
+    backtracking ``re``, where one crafted payload can block a consumer."""
+    from codegen.refs import schemas
+    from codegen.validation import rust_regex_error
+
+    out: list[Finding] = []
+    for ptr, node in schemas(doc):
+        for key in ("$defs", "definitions"):
+            defs = node.get(key)
+            for name in defs if isinstance(defs, dict) else {}:
+                if any(c in name for c in _DEF_NAME_BREAKERS):
+                    at = f"{ptr}/{escape(key)}/{escape(name)}"
+                    out.append(
+                        Finding(
+                            *locate(at),
+                            f'The {key} name "{name}" cannot be used: the model generator '
+                            'reads a "." as a module path; rename it (e.g. with "_").',
+                            "DEF_NAME_INVALID",
+                        )
+                    )
+        found: list[tuple[str, str]] = []
+        if isinstance(node.get("pattern"), str):
+            found.append((node["pattern"], f"{ptr}/pattern"))
+        props = node.get("patternProperties")
+        for pattern in props if isinstance(props, dict) else {}:
+            found.append((pattern, f"{ptr}/patternProperties/{escape(pattern)}"))
+        for pattern, at in found:
+            reason = rust_regex_error(pattern)
+            if reason is not None:
+                out.append(
+                    Finding(
+                        *locate(at),
+                        f"The pattern {pattern!r} is not supported by the generated models' "
+                        f"linear-time regex engine ({reason}); rewrite it without lookaround "
+                        "or backreferences.",
+                        "PATTERN_UNSUPPORTED",
+                    )
+                )
+    return out

@@ -9,16 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
+from codegen import jsontext
 from codegen.errors import BadInput, Finding
 from codegen.names import pascal_case
 from codegen.positions import JsonLines, escape
+from codegen.refs import (
+    ANCHOR_KEYWORDS,
+    REF_KEYWORDS,
+    VALUE_KEYWORDS,
+    fragment_pointer,
+    local_fragment,
+    schemas,
+)
 
 MAX_SCHEMA_BYTES = 1_000_000
+_SAFE = "/~!$&'()*+,;=:@"  # characters a URI fragment may hold unencoded
 
 
 @dataclass(frozen=True)
@@ -45,12 +56,14 @@ def read_json(path: Path, rel: str) -> JsonFile:
         )
     try:
         text = raw.decode("utf-8")
-        doc = json.loads(text)
+        doc = jsontext.parse(text)
     except UnicodeDecodeError:
         raise BadInput([Finding(rel, 0, "The file is not UTF-8 text.", "JSON_INVALID")]) from None
     except json.JSONDecodeError as exc:
         msg = f"Invalid JSON: {exc.msg} (column {exc.colno})."
         raise BadInput([Finding(rel, exc.lineno, msg, "JSON_INVALID")]) from None
+    except jsontext.JsonProblem as exc:
+        raise BadInput([Finding(rel, exc.line, exc.message, exc.rule)]) from None
     return JsonFile(path, rel, doc, JsonLines(text))
 
 
@@ -86,19 +99,51 @@ class Bundle:
         return self.root.rel, self.root.line_of(ptr)
 
 
-class Bundler:
-    """Inlines relative file refs under `schemas_dir` into `$defs`; refuses anything else."""
+class MappedLines(JsonLines):
+    """Line numbers for pointers into a translated document (see codegen.dialects):
+    each pointer is mapped back to the one in the text as written."""
 
-    def __init__(self, repo_root: Path, schemas_dir: Path) -> None:
+    def __init__(self, base: JsonLines, original: Callable[[str], str]) -> None:
+        self._base = base
+        self._original = original
+
+    def line_of(self, ptr: str) -> int:
+        return self._base.line_of(self._original(ptr))
+
+    def original(self, ptr: str) -> str:
+        return self._original(ptr)
+
+
+class Bundler:
+    """Inlines relative file refs under `schemas_dir` into `$defs`; refuses anything else.
+
+    ``prepare`` may check or rewrite every file as it is read (``codegen compat`` turns
+    older dialects into 2020-12 there)."""
+
+    def __init__(
+        self,
+        repo_root: Path,
+        schemas_dir: Path,
+        prepare: Callable[[JsonFile], JsonFile] | None = None,
+    ) -> None:
         self.repo_root = repo_root.resolve()
         self.schemas_dir = schemas_dir.resolve()
         self._files: dict[Path, JsonFile] = {}
+        self._targets: dict[tuple[Path, str], Path] = {}
+        self._prepare = prepare
 
     def file(self, path: Path) -> JsonFile:
         path = path.resolve()
         if path not in self._files:
-            self._files[path] = read_json(path, self._rel(path))
+            found = read_json(path, self._rel(path))
+            self._files[path] = self._prepare(found) if self._prepare else found
         return self._files[path]
+
+    def _target(self, folder: Path, url: str) -> Path:
+        key = (folder, url)
+        if key not in self._targets:  # resolve() is a syscall per path part: remember it
+            self._targets[key] = (folder / url).resolve()
+        return self._targets[key]
 
     def _rel(self, path: Path) -> str:
         try:
@@ -129,69 +174,91 @@ class Bundler:
                 defs[key] = rewrite(src.doc, src, "")
             return keys[target]
 
-        def resolve(ref: str, base: JsonFile, ptr: str) -> str:
-            url, _, frag = ref.partition("#")
-            frag = unquote(frag)
-            if url == "":
-                if base.path.resolve() == root_path:
-                    return ref
-                return f"#/$defs/{escape(keys[base.path.resolve()])}{frag}"
-            if ":" in url.split("/", 1)[0]:
-                out.findings.append(
-                    Finding(
-                        base.rel,
-                        base.line_of(ptr),
-                        f'The $ref "{ref}" is absolute; refer to shared shapes by a relative '
-                        'path such as "../../defs/money.json".',
-                        "REF_NOT_RELATIVE",
-                    )
+        def resolve(keyword: str, ref: Any, base: JsonFile, ptr: str) -> Any:
+            """The bundled form of one ref: always "#" plus a JSON pointer into the bundle."""
+            where = (base, ptr)  # located lazily: the line scan costs, findings are rare
+            if not isinstance(ref, str):
+                fail(where, f"The {keyword} must be a string.", "REF_INVALID")
+                return ref
+            url, _, raw = ref.partition("#")
+            frag = unquote(raw)
+            if url and keyword != "$ref":
+                fail(
+                    where,
+                    f'The {keyword} "{ref}" must point inside this document ("#..."); only '
+                    "$ref may name another file under schemas/.",
+                    "REF_NOT_LOCAL",
                 )
                 return ref
-            target = (base.path.parent / url).resolve()
-            if not target.is_relative_to(self.schemas_dir):
-                out.findings.append(
-                    Finding(
-                        base.rel,
-                        base.line_of(ptr),
-                        f'The $ref "{ref}" points outside schemas/; move the shared shape '
-                        "under schemas/defs/.",
+            if url == "":
+                target_path = base.path
+            elif ":" in url.split("/", 1)[0] or url.startswith("/") or url.startswith("\\"):
+                fail(
+                    where,
+                    f'The {keyword} "{ref}" is absolute; refer to shared shapes by a relative '
+                    'path such as "../../defs/money.json".',
+                    "REF_NOT_RELATIVE",
+                )
+                return ref
+            else:
+                target_path = self._target(base.path.parent, url)
+                if not target_path.is_relative_to(self.schemas_dir):
+                    fail(
+                        where,
+                        f'The {keyword} "{ref}" points outside schemas/; move the shared '
+                        "shape under schemas/defs/.",
                         "REF_OUTSIDE_SCHEMAS",
                     )
-                )
-                return ref
-            if not target.is_file():
-                out.findings.append(
-                    Finding(
-                        base.rel,
-                        base.line_of(ptr),
-                        f'The $ref "{ref}" does not resolve: {self._rel(target)} does not exist.',
+                    return ref
+                if not target_path.is_file():
+                    fail(
+                        where,
+                        f'The {keyword} "{ref}" does not resolve: {self._rel(target_path)} '
+                        "does not exist.",
                         "REF_UNRESOLVED",
                     )
+                    return ref
+            target = root if target_path == root_path else self.file(target_path)
+            pointer = fragment_pointer(target.doc, frag)
+            if pointer is None:
+                fail(
+                    where,
+                    f'The {keyword} "{ref}" does not resolve: no "{frag}" in {target.rel}.',
+                    "REF_UNRESOLVED",
                 )
                 return ref
-            if target == root_path:
-                return "#" + frag
-            key = key_for(target)
-            if frag and _lookup(self.file(target).doc, frag) is _MISSING:
-                out.findings.append(
-                    Finding(
-                        base.rel,
-                        base.line_of(ptr),
-                        f'The $ref "{ref}" does not resolve: no "{frag}" in {self._rel(target)}.',
-                        "REF_UNRESOLVED",
-                    )
-                )
-            return f"#/$defs/{escape(key)}{frag}"
+            if target_path == root_path:
+                # pointers are kept as written; anchors become (percent-encoded) pointers
+                # ("#" inside a fragment is re-encoded: the model generator reads "#/a#b"
+                # as an external ref)
+                clean = url == "" and pointer == frag and "#" not in raw
+                return ref if clean else "#" + quote(pointer, _SAFE)
+            return f"#/$defs/{escape(key_for(target_path))}{pointer}"
+
+        def fail(where: tuple[JsonFile, str], message: str, rule: str) -> None:
+            out.findings.append(Finding(where[0].rel, where[0].line_of(where[1]), message, rule))
 
         def rewrite(node: Any, base: JsonFile, ptr: str) -> Any:
             if isinstance(node, dict):
+                shared = base.path != root_path
                 new: dict[str, Any] = {}
                 for k, v in node.items():
                     child = f"{ptr}/{escape(k)}"
-                    if k == "$ref" and isinstance(v, str):
-                        new[k] = resolve(v, base, child)
-                    elif k in ("$id", "$schema") and base.path.resolve() != root_path and not ptr:
+                    if k in REF_KEYWORDS:
+                        new[k] = resolve(k, v, base, child)
+                    elif k in ("$id", "$schema") and shared and not ptr:
                         continue  # an embedded $id would change the base URI of its refs
+                    elif k == "$id" and ptr and not (isinstance(v, str) and v.startswith("#")):
+                        fail(
+                            (base, child),
+                            f'The nested "$id" {json.dumps(v)} would change how the refs '
+                            "inside it resolve; remove it (name a subschema with $anchor).",
+                            "REF_NESTED_ID",
+                        )
+                    elif k in ANCHOR_KEYWORDS and shared:
+                        continue  # refs to it are pointers now; anchors could collide
+                    elif k in VALUE_KEYWORDS:
+                        new[k] = v  # instances, not schemas: nothing to rewrite
                     else:
                         new[k] = rewrite(v, base, child)
                 return new
@@ -205,50 +272,28 @@ class Bundler:
             merged.update(defs)
             schema["$defs"] = merged
         out.schema = schema
-        # Any local ref in the root must resolve too.
-        _check_local_refs(schema, schema, root, out.findings)
+        _check_local_refs(out)
         return out
 
 
-_MISSING = object()
-
-
-def _lookup(doc: Any, ptr: str) -> Any:
-    if ptr in ("", "/"):
-        return doc
-    if not ptr.startswith("/"):
-        return _MISSING
-    node = doc
-    for raw in ptr[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            return _MISSING
-    return node
-
-
-def _check_local_refs(node: Any, doc: Any, root: JsonFile, findings: list[Finding]) -> None:
-    stack: list[Any] = [node]
-    while stack:
-        cur = stack.pop()
-        if isinstance(cur, dict):
-            ref = cur.get("$ref")
-            if (
-                isinstance(ref, str)
-                and ref.startswith("#")
-                and _lookup(doc, unquote(ref[1:])) is _MISSING
-            ):
-                findings.append(
-                    Finding(
-                        root.rel,
-                        1,
-                        f'The $ref "{ref}" does not resolve inside the bundled schema.',
-                        "REF_UNRESOLVED",
-                    )
+def _check_local_refs(bundle: Bundle) -> None:
+    """Every ref left in the bundle resolves inside it (a last line of defence)."""
+    for ptr, node in schemas(bundle.schema):
+        for key in REF_KEYWORDS:
+            ref = node.get(key)
+            if not isinstance(ref, str):
+                continue
+            frag = local_fragment(ref)
+            if frag is not None and fragment_pointer(bundle.schema, frag) is not None:
+                continue
+            if any(f.rule.startswith("REF_") for f in bundle.findings):
+                continue  # the file-level finding says why already
+            rel, line = bundle.locate(f"{ptr}/{escape(key)}")
+            bundle.findings.append(
+                Finding(
+                    rel,
+                    line,
+                    f'The {key} "{ref}" does not resolve inside the bundled schema.',
+                    "REF_UNRESOLVED",
                 )
-            stack.extend(cur.values())
-        elif isinstance(cur, list):
-            stack.extend(cur)
+            )

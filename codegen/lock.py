@@ -118,8 +118,9 @@ def key_of(type_name: str, version: int) -> str:
     return f"{type_name}@{version}"
 
 
-def check_lock(project: Project, locked: dict[str, str]) -> list[Finding]:
-    """LOCK_CHANGED: a published version's fingerprint changed."""
+def check_lock(project: Project, locked: dict[str, str], *, deleted: bool = True) -> list[Finding]:
+    """LOCK_CHANGED: a published version's fingerprint changed. LOCK_VERSION_DELETED
+    (``deleted``) needs the whole project: a partial one lacks types that failed lint."""
     out = []
     for t in project.types:
         for v in t.versions:
@@ -136,6 +137,8 @@ def check_lock(project: Project, locked: dict[str, str]) -> list[Finding]:
                         "LOCK_CHANGED",
                     )
                 )
+    if not deleted:
+        return out
     present = {key_of(t.name, v.version) for t in project.types for v in t.versions}
     for key in sorted(set(locked) - present, key=_sort_key):
         name, _, version = key.rpartition("@")

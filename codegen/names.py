@@ -45,8 +45,19 @@ def responder_method(operation: str) -> str:
     return f"handle_{snake_case(operation)}"
 
 
-def is_valid_service_name(name: str) -> bool:
-    return bool(SERVICE_NAME.match(name)) and not keyword.iskeyword(name)
+# Modules codegen itself writes or reads under services/: a service package of that name
+# would shadow them (its stub services/<name>/ beside services/<name>.py).
+RESERVED_SERVICE_NAMES = frozenset({"upcasters"})
+
+
+def is_valid_service_name(name: str, taken: frozenset[str] = frozenset()) -> bool:
+    """A lower-case identifier that is no Python keyword and shadows no module under
+    services/ (``taken``: the project's own, besides the reserved ones)."""
+    return (
+        bool(SERVICE_NAME.match(name))
+        and not keyword.iskeyword(name)
+        and name not in RESERVED_SERVICE_NAMES | taken
+    )
 
 
 def is_valid_type_name(name: str) -> bool:

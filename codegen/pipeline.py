@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codegen.build import build_project
-from codegen.errors import Finding
+from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.lock import (
     LOCK_REL,
@@ -43,6 +44,10 @@ def plan(root: Path, *, on_built: Callable[[Project], None] | None = None) -> Pl
 
     project, findings = build_project(root)
     if findings:
+        # An edit that breaks a published version: say that it is published (and how to
+        # make a new version) in the same round as what else is wrong with it.
+        with contextlib.suppress(BadInput):
+            findings += check_lock(project, read_lock(root / LOCK_REL), deleted=False)
         return Plan(project, sorted(set(findings)), built=False)
     if on_built is not None:
         on_built(project)

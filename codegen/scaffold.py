@@ -33,9 +33,7 @@ def _dump(doc: object) -> str:
 
 def new_type(root: Path, type_name: str) -> int:
     if not is_valid_type_name(type_name):
-        return _fail(
-            f'"{type_name}" is not a valid type name; use dotted lower-case, e.g. "order.created".'
-        )
+        return _bad_type_name(type_name)
     folder = root / "schemas" / "events" / type_name
     if folder.exists():
         return _fail(
@@ -61,7 +59,15 @@ def new_type(root: Path, type_name: str) -> int:
     return 0
 
 
+def _bad_type_name(type_name: str) -> int:
+    return _fail(
+        f'"{type_name}" is not a valid type name; use dotted lower-case, e.g. "order.created".'
+    )
+
+
 def bump_type(root: Path, type_name: str) -> int:
+    if not is_valid_type_name(type_name):
+        return _bad_type_name(type_name)  # also keeps "../../x" from leaving schemas/
     folder = root / "schemas" / "events" / type_name
     versions = sorted(
         int(m.group(1))
@@ -105,6 +111,9 @@ def repartition(root: Path, stream: str) -> int:
 
 
 def unlock(root: Path, ref: str) -> int:
+    type_name, at, number = ref.rpartition("@")
+    if not at or not is_valid_type_name(type_name) or not re.fullmatch(r"[1-9][0-9]*", number):
+        return _fail(f'"{ref}" is not TYPE@N (e.g. "order.created@2").')
     locked = read_lock(root / LOCK_REL)
     if ref not in locked:
         return _fail(f"{ref} is not in {LOCK_REL}; nothing to unlock (expected TYPE@N).")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
-from .nodes import Node, flatten, is_num, trivially_true
+from .evaluated import evaluated_prefix
+from .nodes import Node, flatten, is_num
 from .rules import BOUND_BY_KEYWORD, bound_rule
 from .sample import first_sample, item_conj, sample_candidates
 from .scalars import check_bounds, length_view
@@ -20,34 +22,52 @@ def _max_items(a: Conj) -> float | None:
     for n in a:
         if n.has("items") and n.get("items") is False:
             limits.append(len(n.get("prefixItems", []) or []))
+        elif n.get("unevaluatedItems") is False and not n.has("items"):
+            evaluated = evaluated_prefix(n)
+            if evaluated is not None and evaluated != math.inf:
+                limits.append(evaluated)
     return min(limits) if limits else None
 
 
 def _min_items(a: Conj) -> int:
-    return int(max([n.schema["minItems"] for n in a if is_num(n.get("minItems"))], default=0))
+    """The writer's minimum length: minItems, or what its contains needs."""
+    least = [n.schema["minItems"] for n in a if is_num(n.get("minItems"))]
+    for n in a:
+        if n.has("contains"):
+            need = n.get("minContains", 1)
+            least.append(need if is_num(need) else 1)
+    return int(max(least, default=0))
 
 
-def _b_item(b: Node, index: int) -> Node | None:
+def _prefix_span(ch: Checker, n: Node) -> int:
+    """Positions of ``n`` that have their own item schema (prefixItems, or up to where
+    its unevaluatedItems starts)."""
+    span = len(n.get("prefixItems", []) or [])
+    if n.has("unevaluatedItems") and not n.has("items"):
+        evaluated = evaluated_prefix(n, runtime=ch.runtime)
+        if evaluated is not None and evaluated != math.inf:
+            span = max(span, int(evaluated))
+    return span
+
+
+def _b_item(ch: Checker, b: Node, index: int) -> Node | None:
     prefix = b.get("prefixItems")
     if isinstance(prefix, list) and index < len(prefix):
         return b.child("prefixItems", index)
     if b.has("items"):
         return b.child("items")
-    if b.has("unevaluatedItems") and _local(b):
-        return b.child("unevaluatedItems")
+    if b.has("unevaluatedItems"):
+        evaluated = evaluated_prefix(b, runtime=ch.runtime)
+        if evaluated is not None and index >= evaluated:
+            return b.child("unevaluatedItems")
     return None
-
-
-def _local(b: Node) -> bool:
-    """unevaluatedItems acts like items when no in-place applicator evaluates items."""
-    return not any(
-        b.has(k) for k in ("allOf", "anyOf", "oneOf", "$ref", "if", "not", "contains")
-    ) and not any(n.has("items") or n.has("prefixItems") for n in flatten((b,))[1:])
 
 
 def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     max_a = _max_items(a)
     derived: dict[str, float] = {} if max_a is None else {"maxItems": max_a}
+    if not ch.ignored("contains") and _min_items(a):
+        derived["minItems"] = float(_min_items(a))  # contains needs at least one item
     item0 = item_conj(a, 0)
 
     def lengths(keyword: str, limit: float) -> list[Any]:
@@ -72,18 +92,13 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
             lambda: [[v] * count for v in sample_candidates(item0)[:2]],
         )
     _check_items(ch, a, b, path, max_a)
-    unevaluated = b.get("unevaluatedItems")
     if (
         b.has("unevaluatedItems")
-        and not trivially_true(unevaluated)
+        and not ch.accepts_all(b.get("unevaluatedItems"))
         and not b.has("items")
-        and not _local(b)
-        and not any(
-            n.has("unevaluatedItems")
-            and ch.equal(n.child("unevaluatedItems"), b.child("unevaluatedItems"))
-            for n in a
-        )
+        and evaluated_prefix(b, runtime=ch.runtime) is None
     ):
+        # which items count as evaluated depends on the instance (contains, anyOf, ...)
         ch.report(
             "UNEVALUATED_ITEMS_CHANGED",
             a[0].ptr,
@@ -97,15 +112,14 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
 
 
 def _check_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
-    a_prefix = max((len(n.get("prefixItems", []) or []) for n in a), default=0)
-    b_prefix = len(b.get("prefixItems", []) or [])
-    span = max(a_prefix, b_prefix)
+    a_prefix = max((_prefix_span(ch, n) for n in a), default=0)
+    span = max(a_prefix, _prefix_span(ch, b))
     for index in range(span + 1):
         if max_a is not None and index >= max_a:
             break
         tail = index == span
         a_item = item_conj(a, index)
-        b_item = _b_item(b, index)
+        b_item = _b_item(ch, b, index)
         if b_item is None:
             continue
         seg = ("item", index, a_item)
@@ -152,7 +166,7 @@ def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | No
             ok = is_num(have) and have >= need
             too_few = not ok
     if not ok and _min_items(a) >= need:
-        a_prefix = max((len(n.get("prefixItems", []) or []) for n in a), default=0)
+        a_prefix = max((_prefix_span(ch, n) for n in a), default=0)
         ok = all(ch.probe(item_conj(a, i), wanted) for i in range(a_prefix + 1))
     if not ok and too_few:
         bound = BOUND_BY_KEYWORD["minContains"]

@@ -66,7 +66,7 @@ def finite_values(ch: Checker, a: Conj) -> list[Any] | None:
             return None
     strict_nodes = [n for n in a if not scalars.is_simple_node(n)]
     if strict_nodes:
-        values = [v for v in values if all(ch.validates(v, n) for n in strict_nodes)]
+        values = [v for v in values if all(ch.validates(v, n, unknown=True) for n in strict_nodes)]
     return values
 
 
@@ -74,14 +74,14 @@ def expand(a: Conj) -> list[Conj]:
     """Distribute the writer's anyOf/oneOf/if-then-else into branches (over-approximate:
     a oneOf is read as anyOf; past MAX_BRANCHES the rest is dropped, which only makes the
     writer larger and so stays sound)."""
-    done: set[tuple[int, str]] = set()
+    done: set[tuple[str, str, str]] = set()
     work: list[Conj] = [a]
     out: list[Conj] = []
     while work:
         conj = work.pop()
         target = None
         for n in conj:
-            if (id(n.schema), n.ptr) in done or not isinstance(n.schema, dict):
+            if n.key in done or not isinstance(n.schema, dict):
                 continue
             if "anyOf" in n.schema or "oneOf" in n.schema or "if" in n.schema:
                 target = n
@@ -89,7 +89,7 @@ def expand(a: Conj) -> list[Conj]:
         if target is None:
             out.append(conj)
             continue
-        done.add((id(target.schema), target.ptr))
+        done.add(target.key)
         alternatives = _alternatives(target)
         if len(out) + len(work) + len(alternatives) > MAX_BRANCHES:
             work.append(conj)

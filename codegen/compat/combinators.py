@@ -6,7 +6,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 from .disjoint import provably_disjoint
-from .nodes import Node, conj_types, flatten
+from .nodes import ANNOTATIONS, Node, conj_types, flatten, synthetic
 from .sample import sample_candidates
 from .text import where
 
@@ -14,26 +14,41 @@ if TYPE_CHECKING:
     from .walker import Checker, Conj, Path
 
 
-def any_of(ch: Checker, a: Conj, b: Node, keyword: str, path: Path) -> None:
-    branches = [b.child(keyword, i) for i in range(len(b.schema[keyword]))]
+def slices(a: Conj) -> list[tuple[str, Conj]]:
+    """The writer cut by JSON type ("number" keeps integers and floats together), each
+    slice a synthetic ``{"type": t}`` conjunct with its own cache key."""
     types = set(conj_types(a))
     if {"integer", "float"} <= types:
         types -= {"integer", "float"}
         types.add("number")
-    for t in sorted(types):
-        sliced = (*a, Node({"type": t}, a[0].ptr, a[0].doc)) if len(types) > 1 else a
-        if any(ch.probe(sliced, br, path) for br in branches):
+    if len(types) <= 1:
+        return [(next(iter(types), "value"), a)]
+    return [(t, (*a, synthetic({"type": t}, a[0]))) for t in sorted(types)]
+
+
+def any_of(ch: Checker, a: Conj, b: Node, keyword: str, path: Path) -> None:
+    branches = [b.child(keyword, i) for i in range(len(b.schema[keyword]))]
+    if any(ch.probe(a, br, path) for br in branches):
+        return
+    for t, sliced in slices(a):
+        if len(sliced) > len(a) and any(ch.probe(sliced, br, path) for br in branches):
             continue
-        ch.report(
-            ch.name("SUM_TYPE_NARROWED", "SUM_TYPE_EXTENDED"),
-            a[0].ptr,
-            b.kw(keyword),
-            f"At {where(path)} no {keyword} alternative of the "
-            f"{'new' if ch.backward else 'old'} schema accepts every "
-            f"{t} value the {'old' if ch.backward else 'new'} schema allows.",
-            path,
-            lambda s=sliced: sample_candidates(s),  # type: ignore[misc]
-        )
+        _report_no_branch(ch, a, sliced, b, keyword, t, path)
+
+
+def _report_no_branch(
+    ch: Checker, a: Conj, sliced: Conj, b: Node, keyword: str, t: str, path: Path
+) -> None:
+    ch.report(
+        ch.name("SUM_TYPE_NARROWED", "SUM_TYPE_EXTENDED"),
+        a[0].ptr,
+        b.kw(keyword),
+        f"At {where(path)} no {keyword} alternative of the "
+        f"{'new' if ch.backward else 'old'} schema accepts every "
+        f"{t} value the {'old' if ch.backward else 'new'} schema allows.",
+        path,
+        lambda s=sliced: sample_candidates(s),  # type: ignore[misc]
+    )
 
 
 def one_of(ch: Checker, orig: Conj, a: Conj, b: Node, path: Path) -> None:
@@ -41,26 +56,37 @@ def one_of(ch: Checker, orig: Conj, a: Conj, b: Node, path: Path) -> None:
         return
     branches = [b.child("oneOf", i) for i in range(len(b.schema["oneOf"]))]
     conjs = [flatten((br,)) for br in branches]
-    exclusive = all(provably_disjoint(ch, x, y) for x, y in itertools.combinations(conjs, 2))
-    if exclusive:
-        any_of(ch, a, b, "oneOf", path)
+    if all(provably_disjoint(ch, x, y) for x, y in itertools.combinations(conjs, 2)):
+        any_of(ch, a, b, "oneOf", path)  # exclusive branches: oneOf is anyOf
         return
-    containing = [i for i, br in enumerate(branches) if ch.probe(a, br, path)]
-    for i in containing:
-        if all(provably_disjoint(ch, a, c) for j, c in enumerate(conjs) if j != i):
-            return
-    if not containing:
-        any_of(ch, a, b, "oneOf", path)
+
+    def exactly_one(part: Conj) -> str:
+        """ "ok" when ``part`` fits one branch and is disjoint from every other one,
+        "overlap" when it fits some branch only, "none" when it fits no branch."""
+        containing = [i for i, br in enumerate(branches) if ch.probe(part, br, path)]
+        for i in containing:
+            if all(provably_disjoint(ch, part, c) for j, c in enumerate(conjs) if j != i):
+                return "ok"
+        return "overlap" if containing else "none"
+
+    if exactly_one(a) == "ok":
         return
-    ch.report(
-        "ONE_OF_NOT_PROVABLY_EXCLUSIVE",
-        a[0].ptr,
-        b.kw("oneOf"),
-        f"At {where(path)} the oneOf alternatives may overlap, so compatibility could "
-        "not be proved: a value matching two alternatives is invalid.",
-        path,
-        lambda: sample_candidates(a),
-    )
+    for t, sliced in slices(a):
+        verdict = exactly_one(sliced) if len(sliced) > len(a) else exactly_one(a)
+        if verdict == "ok":
+            continue
+        if verdict == "none":
+            _report_no_branch(ch, a, sliced, b, "oneOf", t, path)
+            continue
+        ch.report(
+            "ONE_OF_NOT_PROVABLY_EXCLUSIVE",
+            a[0].ptr,
+            b.kw("oneOf"),
+            f"At {where(path)} the oneOf alternatives may overlap, so compatibility could "
+            "not be proved: a value matching two alternatives is invalid.",
+            path,
+            lambda s=sliced: sample_candidates(s),  # type: ignore[misc]
+        )
 
 
 def _same_list(ch: Checker, n: Node, b: Node, keyword: str) -> bool:
@@ -74,6 +100,9 @@ def _same_list(ch: Checker, n: Node, b: Node, keyword: str) -> bool:
 
 def negation(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     negated = b.child("not")
+    if negated.has("not") and all(k in ANNOTATIONS or k == "not" for k in negated.schema):
+        ch.check(a, negated.child("not"), path)  # not(not X) is X
+        return
     if provably_disjoint(ch, a, flatten((negated,))):
         return
     for n in a:

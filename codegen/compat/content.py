@@ -3,11 +3,11 @@ under strict semantics or as the generated pydantic models see them (runtime).""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .nodes import Node, flatten
+from .evaluated import PropertyScope, property_scope
+from .nodes import Node, synthetic
 from .sample import counter_samples, first_sample, required_names
 
 if TYPE_CHECKING:
@@ -15,10 +15,9 @@ if TYPE_CHECKING:
 
 
 def matches(pattern: str, name: str) -> bool:
-    try:
-        return re.search(pattern, name) is not None
-    except re.error:
-        return False
+    from codegen.validation import search
+
+    return search(pattern, name)
 
 
 def props(n: Node) -> dict[str, Any]:
@@ -31,37 +30,19 @@ def patterns(n: Node) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-_DYNAMIC = ("anyOf", "oneOf", "if", "dependentSchemas")
+def scope(ch: Checker, n: Node) -> PropertyScope | None:
+    """What the in-place applicators of ``n`` evaluate (None: instance-dependent)."""
+    return property_scope(n, runtime=ch.runtime)
 
 
-def scope(n: Node) -> tuple[set[str], set[str], bool] | None:
-    """Names and patterns evaluated in place around ``n`` (itself, its $ref and allOf
-    members) and whether one of them has additionalProperties (which evaluates every
-    name). None when a dynamic applicator (anyOf, oneOf, if, dependentSchemas) makes the
-    evaluated set instance-dependent."""
-    names: set[str] = set()
-    found: set[str] = set()
-    has_additional = False
-    for member in flatten((n,)):
-        if not isinstance(member.schema, dict):
-            continue
-        if any(member.has(k) for k in _DYNAMIC):
-            return None
-        names |= set(props(member))
-        found |= set(patterns(member))
-        has_additional = has_additional or (member is not n and member.has("additionalProperties"))
-    return names, found, has_additional
-
-
-def _unevaluated(n: Node, name: str | None) -> Node | None:
+def _unevaluated(ch: Checker, n: Node, name: str | None) -> Node | None:
     """unevaluatedProperties of ``n`` when it applies to ``name`` (None = a fresh name)."""
     if not n.has("unevaluatedProperties") or n.has("additionalProperties"):
         return None
-    found = scope(n)
-    if found is None or found[2]:
+    found = scope(ch, n)
+    if found is None or found.everything:
         return None
-    names, evaluated, _ = found
-    if name is not None and (name in names or any(matches(p, name) for p in evaluated)):
+    if name is not None and (name in found.names or any(matches(p, name) for p in found.patterns)):
         return None
     return n.child("unevaluatedProperties")
 
@@ -72,20 +53,52 @@ def additional(ch: Checker, n: Node, name: str | None = None) -> Node | None:
     Under runtime semantics a generated writer model emits only its declared fields, and
     a patternProperties-only object becomes a dict whose keys must match the pattern.
     """
+    # A patternProperties-only object is a dict whose keys must match the pattern: for a
+    # reader whatever additionalProperties says (the generator ignores it there, the fuzzer
+    # found); for a writer only when nothing merges into it (allOf members, required names
+    # make a model class that emits its fields), otherwise the schema's wider view.
+    pattern_dict = ch.runtime and n.has("patternProperties") and not props(n)
+    if pattern_dict and n.doc.role == "reader":
+        return synthetic(False, n)
     if n.has("additionalProperties"):
         return n.child("additionalProperties")
     if n.has("unevaluatedProperties"):
-        return _unevaluated(n, name)
-    if ch.runtime and n.has("patternProperties") and not props(n):
-        # a patternProperties-only object is a dict whose keys must match the pattern
-        return Node(False, n.ptr, n.doc)
+        return _unevaluated(ch, n, name)
+    if pattern_dict and _plain_dict(n):
+        return synthetic(False, n)
     return None
 
 
+def closed_names(ch: Checker, n: Node) -> set[str] | None:
+    """The only property names ``n`` allows, when it closes the object (additional or
+    unevaluated properties false, no pattern); None when other names may appear."""
+    extra = additional(ch, n)
+    if extra is None or extra.schema is not False:
+        return None
+    if n.has("additionalProperties") or not n.has("unevaluatedProperties"):
+        return None if patterns(n) else set(props(n))
+    found = scope(ch, n)
+    if found is None or found.patterns:
+        return None
+    return set(found.names)
+
+
+def _plain_dict(n: Node) -> bool:
+    parent = n.ptr.rpartition("/")[0]
+    merged = parent.endswith(("/allOf", "/anyOf", "/oneOf")) or parent in (
+        "allOf",
+        "anyOf",
+        "oneOf",
+    )
+    mixed = ("required", "allOf", "anyOf", "oneOf", "$ref", "$dynamicRef", "if", "not")
+    return not merged and not any(n.has(k) for k in mixed)
+
+
 def rt_patterns(ch: Checker, n: Node) -> dict[str, Any]:
-    """patternProperties as the reader/writer sees them: a generated model with declared
-    fields ignores them (writers never emit such keys, readers do not check them)."""
-    if ch.runtime and props(n):
+    """patternProperties as the reader sees them: a generated model with declared fields
+    ignores them (it does not check such keys). Writers keep the schema's view: a model
+    with extra="allow" emits such keys (check_other_keys drops them for closed writers)."""
+    if ch.runtime and props(n) and n.doc.role == "reader":
         return {}
     return patterns(n)
 
@@ -97,8 +110,12 @@ def writer_closed(ch: Checker, a: Conj) -> bool:
         return False
     if not any(props(n) for n in a):
         return False  # no declared fields: the model is a plain dict
+    # additionalProperties or unevaluatedProperties other than false make the model
+    # class extra="allow": it emits undeclared keys too
     return not any(
-        n.has("additionalProperties") and n.get("additionalProperties") is not False for n in a
+        n.has(key) and n.get(key) is not False
+        for n in a
+        for key in ("additionalProperties", "unevaluatedProperties")
     )
 
 

@@ -17,7 +17,7 @@ def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:
     from .branches import expand, finite_values
 
     x, y = flatten(x), flatten(y)
-    if not (conj_types(x) & conj_types(y)):
+    if not (conj_types(x) & conj_types(y)) or ch.empty(x) or ch.empty(y):
         return True
     # look through anyOf/oneOf/if: disjoint when every pair of branches has no common type
     if all(not (live_types(p) & live_types(q)) for p in expand(x) for q in expand(y)):
@@ -29,7 +29,7 @@ def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:
         if (
             values is not None
             and len(values) <= 64
-            and all(not all(ch.validates(v, n) for n in other) for v in values)
+            and all(not all(ch.validates(v, n, unknown=True) for n in other) for v in values)
         ):
             return True
     if "object" in conj_types(x) & conj_types(y):

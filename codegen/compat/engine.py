@@ -6,13 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import witness
+from .equality import Equality, same_model
+from .jsonvalue import json_equal
 from .model import Direction, Finding, PairReport, Semantics
-from .nodes import Doc, Equality, Node
+from .nodes import Doc, Node
 from .walker import Checker
 
 
-def _direction(writer: Any, reader: Any, *, backward: bool, runtime: bool) -> list[Finding]:
-    ch = Checker(Doc(writer, "writer"), Doc(reader, "reader"), backward=backward, runtime=runtime)
+def _direction(
+    writer: Any, reader: Any, *, backward: bool, runtime: bool, memo: bool
+) -> list[Finding]:
+    ch = Checker(
+        Doc(writer, "writer"), Doc(reader, "reader"), backward=backward, runtime=runtime, memo=memo
+    )
     ch.check((Node(writer, "", ch.writer),), Node(reader, "", ch.reader), ())
     direction: Direction = "backward" if backward else "forward"
     findings = []
@@ -28,20 +34,28 @@ def compare(
     new: Mapping[str, Any] | bool,
     *,
     semantics: Semantics = "runtime",
+    memo: bool = True,
 ) -> PairReport:
     """Compare two self-contained JSON Schema 2020-12 documents.
 
     ``backward``: every instance the old writer can produce is read by the new reader;
     ``forward``: every instance the new writer can produce is read by the old reader.
     Under ``runtime`` semantics writers and readers are the generated pydantic models.
+    ``memo=False`` turns every internal cache off (tests compare both: no cache may
+    change a verdict).
     """
     old_doc: Any = old if isinstance(old, bool) else dict(old)
     new_doc: Any = new if isinstance(new, bool) else dict(new)
-    if Equality().nodes(Node(old_doc, "", Doc(old_doc, "w")), Node(new_doc, "", Doc(new_doc, "r"))):
-        return PairReport(True, True, ())
     runtime = semantics == "runtime"
-    back = _direction(old_doc, new_doc, backward=True, runtime=runtime)
-    fwd = _direction(new_doc, old_doc, backward=False, runtime=runtime)
+    old_root, new_root = Node(old_doc, "", Doc(old_doc, "w")), Node(new_doc, "", Doc(new_doc, "r"))
+    # Equal documents are compatible. At runtime "equal" means the generator sees the same
+    # schema: equivalent but differently written schemas may generate different models.
+    if json_equal(old_doc, new_doc) or (
+        same_model(old_root, new_root) if runtime else Equality().nodes(old_root, new_root)
+    ):
+        return PairReport(True, True, ())
+    back = _direction(old_doc, new_doc, backward=True, runtime=runtime, memo=memo)
+    fwd = _direction(new_doc, old_doc, backward=False, runtime=runtime, memo=memo)
     # One finding per rule and location: a shared $defs entry reached along several
     # instance paths is one problem in the schema, reported once (with a witness if any).
     findings: dict[tuple[str, str, str, str], Finding] = {}

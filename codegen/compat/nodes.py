@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from .jsonvalue import escape_pointer, json_equal, json_type
+from .jsonvalue import escape_pointer, json_type
 
 ALL_TYPES = frozenset({"null", "boolean", "object", "array", "string", "integer", "float"})
 TYPE_ORDER = ("object", "string", "integer", "float", "boolean", "array", "null")
@@ -36,19 +37,66 @@ ANNOTATIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
+# Keywords whose value is a schema, a list of schemas or a name -> schema map: the places
+# a schema (and so an anchor) can sit.
+SCHEMA_MAPS = frozenset(
+    {"properties", "patternProperties", "dependentSchemas", "$defs", "definitions"}
+)
+SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+SCHEMA_ONE = frozenset(
+    {
+        "items",
+        "additionalProperties",
+        "unevaluatedProperties",
+        "unevaluatedItems",
+        "not",
+        "if",
+        "then",
+        "else",
+        "contains",
+        "propertyNames",
+    }
+)
+
+
+@dataclass(frozen=True, eq=False)
 class Doc:
-    """One whole schema document; ``role`` is "writer" or "reader"."""
+    """One whole schema document; ``role`` is "writer" or "reader" (unique per compare).
+
+    ``anchors`` maps every ``$anchor``/``$dynamicAnchor`` name to its JSON pointer: the
+    bundled document is one resource, so ``#name`` refs resolve inside it.
+    """
 
     root: Any
     role: str
+    _anchors: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
+
+    @property
+    def anchors(self) -> dict[str, str]:
+        if not self._anchors:  # built on the first anchor ref: most documents have none
+            self._anchors.append(anchor_index(self.root))
+        return self._anchors[0]
 
 
 @dataclass(frozen=True)
 class Node:
+    """A schema located in its document.
+
+    ``synth`` is empty for a schema that sits at ``ptr`` in the document; the engine also
+    builds small schemas of its own (a type slice, a runtime view) anchored at a real
+    pointer, and those carry their canonical JSON here. ``key`` is therefore a stable,
+    content-based identity: caches are keyed by it, never by ``id()`` of a dict that may
+    be freed and its address reused by another slice.
+    """
+
     schema: Any
     ptr: str
     doc: Doc
+    synth: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.doc.role, self.ptr, self.synth)
 
     def child(self, *tokens: str | int) -> Node:
         value = self.schema
@@ -56,7 +104,7 @@ class Node:
         for token in tokens:
             value = value[token]
             ptr += "/" + escape_pointer(str(token))
-        return Node(value, ptr, self.doc)
+        return Node(value, ptr, self.doc, self.synth)
 
     def get(self, key: str, default: Any = None) -> Any:
         if isinstance(self.schema, dict):
@@ -71,31 +119,78 @@ class Node:
         return self.ptr + "/" + escape_pointer(key) if self.has(key) else self.ptr
 
 
+def synthetic(schema: Any, at: Node) -> Node:
+    """A schema the engine made up, reported at ``at``'s location."""
+    text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    return Node(schema, at.ptr, at.doc, (at.synth + "+" if at.synth else "") + text)
+
+
+def anchor_index(root: Any) -> dict[str, str]:
+    """``$anchor`` and ``$dynamicAnchor`` names -> pointers (first one wins)."""
+    out: dict[str, str] = {}
+    stack: list[tuple[Any, str]] = [(root, "")]
+    while stack:
+        node, ptr = stack.pop()
+        if not isinstance(node, dict):
+            continue
+        for key in ("$anchor", "$dynamicAnchor"):
+            name = node.get(key)
+            if isinstance(name, str):
+                out.setdefault(name, ptr)
+        for key, value in node.items():
+            at = ptr + "/" + escape_pointer(key)
+            if key in SCHEMA_ONE:
+                stack.append((value, at))
+            elif key in SCHEMA_LISTS and isinstance(value, list):
+                stack.extend((v, f"{at}/{i}") for i, v in enumerate(value))
+            elif key in SCHEMA_MAPS and isinstance(value, dict):
+                stack.extend((v, at + "/" + escape_pointer(k)) for k, v in value.items())
+    return out
+
+
 class UnresolvableRef(ValueError):
     pass
 
 
-def resolve_ref(doc: Doc, ref: str) -> Node:
-    """Resolve a local JSON-pointer ref; the loader has already bundled external ones."""
-    if not ref.startswith("#"):
-        raise UnresolvableRef(f"only local $ref values are supported, got {ref!r}")
-    fragment = ref[1:]
+REF_KEYWORDS = ("$ref", "$dynamicRef")
+
+
+def resolve_ref(doc: Doc, ref: Any) -> Node:
+    """Resolve a ref inside the document: ``#``, ``#/json/pointer`` or ``#anchor``.
+
+    The loader has bundled every file ref into ``$defs`` and refused anything else, and
+    the document is a single resource, so a ``$dynamicRef`` resolves like a ``$ref``.
+    """
+    if not isinstance(ref, str) or not ref.startswith("#"):
+        raise UnresolvableRef(f"only refs inside the document are supported, got {ref!r}")
+    fragment = _unquote(ref[1:])
+    if fragment and not fragment.startswith("/"):
+        if fragment not in doc.anchors:
+            raise UnresolvableRef(f"no $anchor named {fragment!r} for {ref!r}")
+        fragment = doc.anchors[fragment]
     node = Node(doc.root, "", doc)
     if not fragment:
         return node
-    if not fragment.startswith("/"):
-        raise UnresolvableRef(f"anchor refs are not supported: {ref!r}")
     for raw in fragment[1:].split("/"):
         token = raw.replace("~1", "/").replace("~0", "~")
-        token = _unquote(token)
         value = node.schema
-        if isinstance(value, list):
+        if isinstance(value, list) and token.isdigit() and int(token) < len(value):
             node = node.child(int(token))
         elif isinstance(value, dict) and token in value:
             node = node.child(token)
         else:
             raise UnresolvableRef(f"$ref {ref!r} points nowhere")
     return node
+
+
+def ref_of(schema: Any) -> Any:
+    """The ``$ref`` or ``$dynamicRef`` of a schema object (None when it has neither)."""
+    if not isinstance(schema, dict):
+        return None
+    for key in REF_KEYWORDS:
+        if key in schema:
+            return schema[key]
+    return None
 
 
 def _unquote(token: str) -> str:
@@ -109,11 +204,11 @@ def _unquote(token: str) -> str:
 def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
     """Expand ``$ref`` and ``allOf`` into a flat conjunction (siblings of $ref stay)."""
     out: list[Node] = []
-    seen: set[tuple[int, str]] = set()
+    seen: set[tuple[str, str, str]] = set()
     stack = list(reversed(nodes))
     while stack:
         node = stack.pop()
-        key = (id(node.schema), node.ptr)
+        key = node.key
         if key in seen:
             continue
         seen.add(key)
@@ -121,12 +216,20 @@ def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
         if not isinstance(node.schema, dict):
             continue
         extra: list[Node] = []
-        if "$ref" in node.schema:
-            # writer side: ignoring an unresolvable ref only widens it; readers report it
-            with contextlib.suppress(UnresolvableRef):
-                extra.append(resolve_ref(node.doc, node.schema["$ref"]))
+        for ref_key in REF_KEYWORDS:
+            if ref_key in node.schema:
+                # writer side: ignoring an unresolvable ref only widens it; readers report it
+                with contextlib.suppress(UnresolvableRef):
+                    extra.append(resolve_ref(node.doc, node.schema[ref_key]))
         for i in range(len(node.schema.get("allOf", ()))):
             extra.append(node.child("allOf", i))
+        inner = node.schema.get("not")
+        if (
+            isinstance(inner, dict)
+            and "not" in inner
+            and all(k in ANNOTATIONS or k == "not" for k in inner)
+        ):
+            extra.append(node.child("not", "not"))  # not(not X) is X
         stack.extend(reversed(extra))
     return tuple(out)
 
@@ -174,46 +277,56 @@ def is_num(value: Any) -> bool:
     return _is_num(value)
 
 
-def strip_annotations(schema: Any) -> Any:
-    """A schema with annotation-only keywords removed (for equality fast paths)."""
-    if isinstance(schema, dict):
-        return {k: _strip_child(k, v) for k, v in schema.items() if k not in ANNOTATIONS}
-    return schema
-
-
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
-_SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
-_SCHEMA_ONE = frozenset(
-    {
-        "items",
-        "additionalProperties",
-        "unevaluatedProperties",
-        "unevaluatedItems",
-        "not",
-        "if",
-        "then",
-        "else",
-        "contains",
-        "propertyNames",
-    }
-)
-
-
-def _strip_child(key: str, value: Any) -> Any:
-    if key in _SCHEMA_MAPS and isinstance(value, dict):
-        return {k: strip_annotations(v) for k, v in value.items()}
-    if key in _SCHEMA_LISTS and isinstance(value, list):
-        return [strip_annotations(v) for v in value]
-    if key in _SCHEMA_ONE:
-        return strip_annotations(value)
-    return value
-
-
-def trivially_true(schema: Any) -> bool:
-    """True for ``true`` and for objects carrying annotations only."""
+def trivially_true(schema: Any, depth: int = 0) -> bool:
+    """True for schemas that accept everything by construction: ``true``, annotations
+    only, ``allOf`` of such, an ``anyOf`` with such a branch, ``not`` of an empty schema."""
     if schema is True:
         return True
-    return isinstance(schema, dict) and all(k in ANNOTATIONS for k in schema)
+    if not isinstance(schema, dict) or depth > 8:
+        return False
+    for key, value in schema.items():
+        if key in ANNOTATIONS:
+            continue
+        if key == "allOf" and isinstance(value, list):
+            if not all(trivially_true(v, depth + 1) for v in value):
+                return False
+        elif key == "anyOf" and isinstance(value, list):
+            if not any(trivially_true(v, depth + 1) for v in value):
+                return False
+        elif key == "oneOf" and isinstance(value, list):
+            if sorted(_truth(v, depth + 1) for v in value) != [0] * (len(value) - 1) + [1]:
+                return False
+        elif key == "not":
+            if not trivially_false(value, depth + 1):
+                return False
+        else:
+            return False
+    return True
+
+
+def trivially_false(schema: Any, depth: int = 0) -> bool:
+    """True for schemas that accept nothing by construction (``false``, ``not: {}``, ...)."""
+    if schema is False:
+        return True
+    if not isinstance(schema, dict) or depth > 8:
+        return False
+    if "not" in schema and trivially_true(schema["not"], depth + 1):
+        return True
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and any(trivially_false(v, depth + 1) for v in all_of):
+        return True
+    for key in ("anyOf", "oneOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and all(trivially_false(v, depth + 1) for v in options):
+            return True
+    return False
+
+
+def _truth(schema: Any, depth: int) -> int:
+    """1 when trivially true, 0 when trivially false, 2 when unknown."""
+    if trivially_true(schema, depth):
+        return 1
+    return 0 if trivially_false(schema, depth) else 2
 
 
 _STRING = frozenset({"string"})
@@ -255,69 +368,6 @@ KEYWORD_TYPES: dict[str, frozenset[str]] = {
         _OBJECT,
     ),
 }
-
-
-class Equality:
-    """Structural equality of two nodes (annotations ignored, refs followed, cycles ok)."""
-
-    def __init__(self, *, type_aware: bool = False) -> None:
-        self._assumed: set[tuple[int, int]] = set()
-        # Keywords for types a schema excludes never apply (strict JSON Schema); the
-        # generated models do apply some across types, so runtime keeps them.
-        self._type_aware = type_aware
-
-    def _keys(self, schema: dict[str, Any]) -> set[str]:
-        keys = {k for k in schema if k not in ANNOTATIONS}
-        if self._type_aware and "type" in schema:
-            types = schema_types({"type": schema["type"]})
-            keys = {k for k in keys if KEYWORD_TYPES.get(k, types) & types}
-        return keys
-
-    def nodes(self, a: Node, b: Node) -> bool:
-        return self._schemas(a.schema, a.doc, b.schema, b.doc)
-
-    def _schemas(self, a: Any, da: Doc, b: Any, db: Doc) -> bool:
-        if isinstance(a, bool) or isinstance(b, bool):
-            if trivially_true(a) and trivially_true(b):
-                return True
-            return a is False and b is False
-        if not isinstance(a, dict) or not isinstance(b, dict):
-            return False
-        key = (id(a), id(b))
-        if key in self._assumed:
-            return True
-        self._assumed.add(key)
-        keys_a = self._keys(a)
-        keys_b = self._keys(b)
-        if keys_a != keys_b:
-            return False
-        for k in keys_a:
-            va, vb = a[k], b[k]
-            if k == "$ref":
-                try:
-                    ta, tb = resolve_ref(da, va), resolve_ref(db, vb)
-                except UnresolvableRef:
-                    if va != vb:
-                        return False
-                    continue
-                if not self._schemas(ta.schema, da, tb.schema, db):
-                    return False
-            elif k in _SCHEMA_MAPS:
-                if not isinstance(va, dict) or not isinstance(vb, dict) or va.keys() != vb.keys():
-                    return False
-                if not all(self._schemas(va[n], da, vb[n], db) for n in va):
-                    return False
-            elif k in _SCHEMA_LISTS:
-                if not isinstance(va, list) or not isinstance(vb, list) or len(va) != len(vb):
-                    return False
-                if not all(self._schemas(x, da, y, db) for x, y in zip(va, vb, strict=True)):
-                    return False
-            elif k in _SCHEMA_ONE:
-                if not self._schemas(va, da, vb, db):
-                    return False
-            elif not json_equal(va, vb):
-                return False
-        return True
 
 
 def int_bounds(lo: tuple[float, bool] | None, hi: tuple[float, bool] | None) -> tuple[float, float]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .content import additional, is_empty_slot, patterns, props, writer_closed
-from .nodes import Node
-from .sample import first_sample, sample_candidates
+from .content import closed_names, is_empty_slot, props, writer_closed
+from .nodes import Node, synthetic
+from .sample import counter_samples, first_sample
 from .scalars import check_bounds
 from .text import where
 
@@ -20,9 +20,9 @@ def check_counts(
 ) -> None:
     derived: dict[str, float] = {"minProperties": float(len(required))}
     for n in a:
-        extra = additional(ch, n)
-        if extra is not None and extra.schema is False and not patterns(n):
-            count = sum(1 for v in props(n).values() if v is not False)
+        allowed = closed_names(ch, n)
+        if allowed is not None:
+            count = float(len(allowed))
             derived["maxProperties"] = min(derived.get("maxProperties", count), count)
 
     def sized(keyword: str, limit: float) -> list[Any]:
@@ -39,15 +39,43 @@ def check_counts(
         return [grown]
 
     counted = a
-    if ch.runtime and any(props(n) for n in a):
-        if props(b):
-            return  # a generated reader model does not count properties
-        # a generated writer model does not enforce min/maxProperties either
-        counted = (Node({}, a[0].ptr, a[0].doc),)
+    plain_dict = len(a) == 1 and not props(a[0]) and not a[0].has("required")
+    if ch.runtime and not plain_dict:
+        # A generated writer model class (declared or required names, merged allOf/$ref
+        # members) neither enforces min/maxProperties nor keeps undeclared keys, so only
+        # its declared required fields and (closed) its declared fields bound the count;
+        # a plain dict model enforces both. Readers are judged as if they counted.
+        counted = (synthetic({}, a[0]),)
         derived.pop("maxProperties", None)
         if writer_closed(ch, a):
-            derived["maxProperties"] = float(len({k for n in a for k in props(n)}))
+            fields = {k for n in a for k in props(n)}
+            fields |= {r for n in a for r in n.get("required", []) or [] if isinstance(r, str)}
+            derived["maxProperties"] = float(len(fields))
     check_bounds(ch, counted, b, path, ("minProperties", "maxProperties"), derived, sized)
+
+
+def _with_names(base: Any, names: list[str], a_slot: Any) -> Any:
+    """A writer object with ``names`` present (each from its own slot's sample)."""
+    out = dict(base) if isinstance(base, dict) else {}
+    for name in names:
+        if name not in out:
+            out[name] = first_sample(a_slot(name)[0])
+    return out
+
+
+def _dependent_candidates(
+    base: Any, key: str, mine: list[Node], wanted: Node, a_slot: Any
+) -> list[Any]:
+    """Writer objects with ``key`` present, varied where the reader's dependent schema
+    constrains them (its properties get wrong values, its required names go missing)."""
+    names = [r for m in mine for r in m.get("required", []) or [] if isinstance(r, str)]
+    obj = _with_names(base, [key, *names], a_slot)
+    out = [obj]
+    for name in props(wanted):
+        out += [{**obj, name: bad} for bad in counter_samples(wanted.child("properties", name))[:3]]
+    for name in wanted.get("required", []) or []:
+        out.append({k: v for k, v in obj.items() if k != name})
+    return out
 
 
 def check_dependencies(
@@ -76,15 +104,14 @@ def check_dependencies(
                 if mine
                 else ch.name("DEPENDENCY_ARRAY_ADDED", "DEPENDENCY_ARRAY_REMOVED")
             )
-            conj = a_slot(key)[0]
             ch.report(
                 rule,
                 mine[0].kw("dependentRequired") if mine else a[0].ptr,
                 b.kw("dependentRequired"),
                 f'At {where(path)} the {reader} schema requires {missing} whenever "{key}" is '
                 f"present (dependentRequired), which the {writer} schema does not.",
-                (*path, ("prop", key, conj)),
-                lambda c=conj: sample_candidates(c),  # type: ignore[misc]
+                path,
+                lambda k=key, h=have: [_with_names(base(), [k, *sorted(h)], a_slot)],  # type: ignore[misc]
             )
     schemas = b.get("dependentSchemas")
     if isinstance(schemas, dict):
@@ -104,13 +131,14 @@ def check_dependencies(
                 if mine
                 else ch.name("DEPENDENCY_SCHEMA_ADDED", "DEPENDENCY_SCHEMA_REMOVED")
             )
-            ch.wrapped(
-                (*a, *mine),
-                wanted,
-                path,
+            if not ch.collect((*a, *mine), wanted, path):
+                continue
+            ch.report(
                 rule,
                 mine[0].ptr if mine else a[0].ptr,
                 wanted.ptr,
                 f'At {where(path)} the {reader} schema applies extra constraints when "{key}" is '
                 f"present (dependentSchemas) that the {writer} schema does not guarantee.",
+                path,
+                lambda k=key, m=mine, w=wanted: _dependent_candidates(base(), k, m, w, a_slot),  # type: ignore[misc]
             )

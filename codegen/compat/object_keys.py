@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from .content import (
     additional,
+    closed_names,
     matches,
     patterns,
     props,
@@ -14,7 +15,7 @@ from .content import (
     with_key,
     writer_closed,
 )
-from .nodes import Node, flatten, trivially_true
+from .nodes import Node, flatten, synthetic
 from .sample import first_sample
 from .text import where
 
@@ -77,13 +78,15 @@ def check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str])
         if extra is not None:
             a_extra_nodes.append(extra)
     if writer_closed(ch, a):
-        a_extra_nodes = [Node(False, a[0].ptr, a[0].doc)]
+        a_extra_nodes = [synthetic(False, a[0])]
     a_extra = flatten(a_extra_nodes)
     a_patterns = {
         p: flatten([n.child("patternProperties", p) for n in a if p in rt_patterns(ch, n)])
         for n in a
         for p in rt_patterns(ch, n)
     }
+    if writer_closed(ch, a):
+        a_patterns = {}  # a closed generated writer emits its declared fields only
     b_extra = additional(ch, b)
     fresh = _fresh_name(a, b, names)
     if b_extra is not None:
@@ -150,7 +153,7 @@ def check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str])
 
 
 def check_property_names(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]) -> None:
-    if not b.has("propertyNames") or trivially_true(b.get("propertyNames")):
+    if not b.has("propertyNames") or ch.accepts_all(b.get("propertyNames")):
         return
     writer, reader = ("old", "new") if ch.backward else ("new", "old")
     wanted = b.child("propertyNames")
@@ -160,14 +163,13 @@ def check_property_names(ch: Checker, a: Conj, b: Node, path: Path, names: set[s
         f"more than the {writer} schema."
     )
     own = [n.child("propertyNames") for n in a if n.has("propertyNames")]
-    closed = any(
-        (extra := additional(ch, n)) is not None and extra.schema is False and not patterns(n)
-        for n in a
-    )
+    allowed = [found for n in a if (found := closed_names(ch, n)) is not None]
     declared = sorted({name for n in a for name in props(n)})
-    if closed:
-        for name in declared:
-            if all(ch.validates(name, x) for x in own) and not ch.validates(name, wanted):
+    if allowed:
+        for name in sorted(set.intersection(*allowed)):
+            if all(ch.validates(name, x, unknown=True) for x in own) and not ch.validates(
+                name, wanted, unknown=False
+            ):
                 ch.report(
                     rule,
                     a[0].ptr,
@@ -177,9 +179,9 @@ def check_property_names(ch: Checker, a: Conj, b: Node, path: Path, names: set[s
                     with_key(a, name),
                 )
         return
-    names_conj = (*own, Node({"type": "string"}, a[0].ptr, a[0].doc))
+    names_conj = (*own, synthetic({"type": "string"}, a[0]))
     nested = ch.collect(names_conj, wanted, path)
-    bad = [name for name in declared if not ch.validates(name, wanted)]
+    bad = [name for name in declared if not ch.validates(name, wanted, unknown=False)]
     if nested or bad:
         ch.report(
             rule,

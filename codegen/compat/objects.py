@@ -16,7 +16,7 @@ from .content import (
     slot_nodes,
     writer_closed,
 )
-from .nodes import Node, flatten, trivially_true
+from .nodes import Node, flatten, synthetic, trivially_true
 from .object_counts import check_counts, check_dependencies
 from .object_keys import check_other_keys, check_property_names
 from .sample import first_sample, sample_candidates
@@ -26,15 +26,24 @@ if TYPE_CHECKING:
     from .walker import Checker, Conj, Path
 
 
+def _no_properties(ch: Checker, a: Conj) -> bool:
+    """maxProperties 0 on the writer (not enforced by generated writer models)."""
+    if ch.runtime and any(props(n) for n in a):
+        return False
+    return any(n.get("maxProperties") == 0 for n in a)
+
+
 def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     writer, reader = ("old", "new") if ch.backward else ("new", "old")
     required = required_of(a)
-    if ch.runtime and a[0].doc.role == "writer" and any(props(n) for n in a):
-        # a required name without a declared field is no model field: it may be missing
+    if ch.runtime and a[0].doc.role == "writer":
+        # a required name without a declared field is no model field: a generated writer
+        # model (a class ignores undeclared keys) may drop it
         required &= {name for n in a for name in props(n)}
-    b_fields = {name for n in flatten((b,)) for name in props(n)} if props(b) else None
     a_slots = {}
     closed_writer = writer_closed(ch, a)
+    # a merged model class (allOf/anyOf members, refs) makes required names fields too
+    writer_required = {r for n in a for r in n.get("required", []) or [] if isinstance(r, str)}
 
     def a_slot(name: str) -> tuple[tuple[Node, ...], str]:
         if name not in a_slots:
@@ -45,17 +54,17 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                 nodes += found
                 if kind == "declared" or (kind == "pattern" and origin == "additional"):
                     origin = kind
-            if origin == "additional" and closed_writer:
-                nodes = [Node(False, a[0].ptr, a[0].doc)]
+            if origin == "additional" and closed_writer and name not in writer_required:
+                nodes = [synthetic(False, a[0])]
             a_slots[name] = (flatten(nodes), origin)
         return a_slots[name]
 
     def base_sample() -> Any:
         return first_sample(a)
 
+    # A generated reader may require a name it does not declare (allOf members are merged
+    # into one class whose required names become fields), so every name counts.
     for name in b.get("required", []) or []:
-        if ch.runtime and b_fields is not None and name not in b_fields:
-            continue  # the generated reader has no such field, so it cannot require it
         if isinstance(name, str) and name not in required:
             ch.report(
                 ch.name("REQUIRED_ATTRIBUTE_ADDED", "REQUIRED_ATTRIBUTE_REMOVED"),
@@ -67,6 +76,10 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
                 lambda: [base_sample()],
             )
 
+    if _no_properties(ch, a):
+        # the writer's objects are all empty: no property can break the reader
+        check_counts(ch, a, b, path, required, set())
+        return
     names = set(props(b))
     for n in a:
         names |= set(props(n))
@@ -78,7 +91,7 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
         seg = (*path, ("prop", name, conj))
         b_nodes, b_origin = slot_nodes(ch, b, name)
         for bn in b_nodes:
-            if trivially_true(bn.schema):
+            if ch.accepts_all(bn.schema):
                 continue
             label = f'property "{name}"' + (f" of {where(path)}" if path else "")
             if bn.schema is False:
@@ -136,8 +149,8 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     if (
         b.has("unevaluatedProperties")
         and not b.has("additionalProperties")
-        and not trivially_true(b.get("unevaluatedProperties"))
-        and scope(b) is None
+        and not ch.accepts_all(b.get("unevaluatedProperties"))
+        and scope(ch, b) is None
     ):
         ch.report(
             "UNEVALUATED_PROPERTIES_CHANGED",

@@ -197,7 +197,8 @@ _OTHER_RULES = (
     Rule("SCHEMA_FALSE", "The reading schema is false and accepts nothing.", BOTH),
     Rule(
         "UNSUPPORTED_KEYWORD",
-        "The reading schema uses a keyword the engine cannot reason about.",
+        "The reading schema (at runtime: its generated model) is outside what the engine "
+        "can reason about.",
         BOTH,
     ),
     Rule("UNRESOLVABLE_REF", "A $ref could not be resolved inside the document.", BOTH),

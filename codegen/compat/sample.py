@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from .jsonvalue import json_in, json_type
-from .nodes import TYPE_ORDER, Node, conj_types, flatten, is_num
+from .nodes import TYPE_ORDER, Node, conj_types, flatten, is_num, synthetic
 
 MAX_DEPTH = 6
 FORMAT_SAMPLES = {
@@ -61,9 +61,23 @@ def _enum(conj: tuple[Node, ...]) -> list[Any] | None:
     return result
 
 
+# Samples are heuristics for witnesses: a budget of recursive steps per call keeps a schema
+# with many nested unions from making the search exponential (the fuzzer found one).
+BUDGET = 400
+
+
+class _Budget:
+    def __init__(self) -> None:
+        self.left = BUDGET
+
+    def spend(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
 def sample_candidates(conj: tuple[Node, ...], want: str | None = None) -> list[Any]:
     """A few values that probably satisfy ``conj`` (first ones are the most likely)."""
-    return _sample(flatten(conj), want, 0)
+    return _sample(flatten(conj), want, 0, _Budget())
 
 
 def first_sample(conj: tuple[Node, ...]) -> Any:
@@ -71,8 +85,8 @@ def first_sample(conj: tuple[Node, ...]) -> Any:
     return found[0] if found else None
 
 
-def _sample(conj: tuple[Node, ...], want: str | None, depth: int) -> list[Any]:
-    if any(n.schema is False for n in conj):
+def _sample(conj: tuple[Node, ...], want: str | None, depth: int, budget: _Budget) -> list[Any]:
+    if any(n.schema is False for n in conj) or not budget.spend():
         return []
     for n in conj:
         keyword = "anyOf" if n.has("anyOf") else "oneOf" if n.has("oneOf") else None
@@ -80,10 +94,11 @@ def _sample(conj: tuple[Node, ...], want: str | None, depth: int) -> list[Any]:
             continue
         # sample one alternative at a time (the node without the keyword plus a branch)
         rest = tuple(x for x in conj if x is not n)
-        bare = Node({k: v for k, v in n.schema.items() if k != keyword}, n.ptr, n.doc)
+        bare = synthetic({k: v for k, v in n.schema.items() if k != keyword}, n)
         found: list[Any] = []
         for i in range(min(len(n.schema[keyword]), 3)):
-            found += _sample(flatten((*rest, bare, n.child(keyword, i))), want, depth + 1)[:2]
+            branch = flatten((*rest, bare, n.child(keyword, i)))
+            found += _sample(branch, want, depth + 1, budget)[:2]
         return found
     types = conj_types(conj)
     enum = _enum(conj)
@@ -98,11 +113,11 @@ def _sample(conj: tuple[Node, ...], want: str | None, depth: int) -> list[Any]:
     for t in order:
         if t not in types:
             continue
-        out.append(_typed(conj, t, depth))
+        out.append(_typed(conj, t, depth, budget))
     return out
 
 
-def _typed(conj: tuple[Node, ...], t: str, depth: int) -> Any:
+def _typed(conj: tuple[Node, ...], t: str, depth: int, budget: _Budget) -> Any:
     if t == "string":
         length = int(max(_numbers(conj, "minLength"), default=1))
         fmt = next((n.get("format") for n in conj if n.has("format")), None)
@@ -117,7 +132,7 @@ def _typed(conj: tuple[Node, ...], t: str, depth: int) -> Any:
         count = int(max(_numbers(conj, "minItems"), default=0))
         items: list[Any] = []
         for i in range(count):
-            found = _sample(item_conj(conj, i), None, depth + 1)
+            found = _sample(item_conj(conj, i), None, depth + 1, budget)
             items.append(found[0] if found else None)
         return items
     if t == "object":
@@ -125,7 +140,7 @@ def _typed(conj: tuple[Node, ...], t: str, depth: int) -> Any:
             return {}
         obj: dict[str, Any] = {}
         for name in required_names(conj):
-            found = _sample(prop_conj(conj, name), None, depth + 1)
+            found = _sample(prop_conj(conj, name), None, depth + 1, budget)
             if found:
                 obj[name] = found[0]
         return obj
@@ -163,6 +178,10 @@ def _number(conj: tuple[Node, ...], integer: bool) -> float | int:
 
 
 def item_conj(conj: tuple[Node, ...], index: int) -> tuple[Node, ...]:
+    """The schemas item ``index`` of an array must satisfy (never empty: ``true`` at the
+    conjunction's location when nothing constrains it)."""
+    from .evaluated import evaluated_prefix
+
     out: list[Node] = []
     for n in conj:
         prefix = n.get("prefixItems")
@@ -170,16 +189,33 @@ def item_conj(conj: tuple[Node, ...], index: int) -> tuple[Node, ...]:
             out.append(n.child("prefixItems", index))
         elif n.has("items"):
             out.append(n.child("items"))
+        elif n.has("unevaluatedItems"):
+            evaluated = evaluated_prefix(n)
+            if evaluated is not None and index >= evaluated:
+                out.append(n.child("unevaluatedItems"))
+    if not out and conj:
+        return (synthetic(True, conj[0]),)
     return flatten(out)
 
 
 def prop_conj(conj: tuple[Node, ...], name: str) -> tuple[Node, ...]:
+    """Schemas property ``name`` must satisfy (an over-approximation: properties,
+    matching patternProperties, else additionalProperties; empty when unconstrained)."""
+    from codegen.validation import search
+
     out: list[Node] = []
     for n in conj:
         props = n.get("properties")
+        patterns = n.get("patternProperties")
+        matched = False
         if isinstance(props, dict) and name in props:
             out.append(n.child("properties", name))
-        elif n.has("additionalProperties"):
+            matched = True
+        for pattern in patterns if isinstance(patterns, dict) else {}:
+            if search(pattern, name):
+                out.append(n.child("patternProperties", pattern))
+                matched = True
+        if not matched and n.has("additionalProperties"):
             out.append(n.child("additionalProperties"))
     return flatten(out)
 

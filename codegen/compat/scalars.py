@@ -17,6 +17,7 @@ from .nodes import (
     int_bounds,
     is_num,
     schema_types,
+    synthetic,
 )
 from .rules import BOUND_BY_KEYWORD, bound_rule
 from .sample import counter_samples, sample_candidates
@@ -104,7 +105,7 @@ def check_values(ch: Checker, a: Conj, values: list[Any], b: Node, path: Path) -
     """Exact check for a finite writer: validate every writer value against the reader."""
     simple = _simple(b)
     for value in values:
-        ok = _simple_valid(value, b) if simple else ch.validates(value, b)
+        ok = _simple_valid(value, b) if simple else ch.validates(value, b, unknown=False)
         if ok and ch.runtime and not simple:
             ok = _model_accepts(ch, value, b)
         if not ok:
@@ -139,7 +140,7 @@ def _model_accepts(ch: Checker, value: Any, b: Node, depth: int = 0) -> bool:
         for keyword in ("anyOf", "oneOf"):
             branches = n.get(keyword)
             if isinstance(branches, list) and not any(
-                ch.validates(value, n.child(keyword, i))
+                ch.validates(value, n.child(keyword, i), unknown=False)
                 and _model_accepts(ch, value, n.child(keyword, i), depth + 1)
                 for i in range(len(branches))
             ):
@@ -181,8 +182,13 @@ def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, 
 def _failing_keyword(ch: Checker, value: Any, b: Node) -> str:
     from jsonschema.exceptions import best_match
 
-    validator = ch.validator(b.doc).evolve(schema=b.schema)
-    error = best_match(validator.iter_errors(value))
+    from codegen.validation import without_dialect
+
+    validator = ch.validator(b.doc).evolve(schema=without_dialect(b.schema))
+    try:
+        error = best_match(validator.iter_errors(value))
+    except Exception:  # an unresolvable ref: name no keyword
+        return "$ref"
     if error is None:
         return "enum"
     path = list(error.relative_schema_path)
@@ -258,8 +264,8 @@ def _length_node(n: Node, stem: str, *, reader: bool) -> Node:
         if values:
             out[side + stem] = (pick_reader if reader else pick_writer)(values)
     if not out:
-        return Node({}, n.ptr, n.doc)
-    return Node(out, n.ptr, n.doc)
+        return synthetic({}, n)
+    return synthetic(out, n)
 
 
 def _fmt(value: Any) -> str:
@@ -267,7 +273,7 @@ def _fmt(value: Any) -> str:
 
 
 def check_string(ch: Checker, a: Conj, b: Node, path: Path) -> None:
-    string_a = (*a, Node({"type": "string"}, a[0].ptr, a[0].doc))
+    string_a = (*a, synthetic({"type": "string"}, a[0]))
 
     def lengths(keyword: str, limit: float) -> list[Any]:
         n = int(limit) + 1 if keyword == "maxLength" else max(int(limit) - 1, 0)
@@ -334,6 +340,31 @@ def number_range(a: Conj) -> tuple[tuple[float, bool] | None, tuple[float, bool]
     return _lower(a), _upper(a)
 
 
+def _float_implies(writer: Any, reader: Any) -> bool:
+    """Every multiple of ``writer`` passes ``multipleOf: reader`` as validators check it.
+
+    jsonschema divides in binary floating point when the step is a float (``0.3 / 0.1``
+    is not an integer there) and takes an exact remainder when it is an integer, so
+    decimal divisibility proves nothing: only the same step, or an integer writer step
+    that an (integral) reader step divides exactly, is proved.
+    """
+    if writer == reader and type(writer) is type(reader):
+        return True
+    if isinstance(writer, int) and float(reader).is_integer():
+        return writer % int(reader) == 0
+    return False
+
+
+def _divides_every_integer(step: Any) -> bool:
+    """Integers are multiples of ``step`` in floating point too: 1 or 1/2**k."""
+    if step == 1:
+        return True
+    if not isinstance(step, float) or step >= 1:
+        return False
+    inverse = 1 / step
+    return inverse.is_integer() and int(inverse) & (int(inverse) - 1) == 0
+
+
 def _divides(small: Any, big: Any) -> bool:
     """True when ``big`` is an integer multiple of ``small`` (exact decimal arithmetic)."""
     try:
@@ -390,8 +421,8 @@ def check_number(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: boo
             # divide 0.3; only an unchanged step is known to behave the same.
             proved = step in mine_steps
         else:
-            proved = any(_divides(step, m) for m in mine_steps) or (
-                integer_only and _divides(step, 1)
+            proved = any(_float_implies(m, step) for m in mine_steps) or (
+                integer_only and _divides_every_integer(step)
             )
         if proved:
             return

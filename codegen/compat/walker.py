@@ -12,13 +12,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from codegen.validation import without_dialect
+
 from . import arrays, combinators, objects, scalars
 from .branches import expand, finite_values, is_empty
 from .emptiness import live_types
+from .equality import Equality, same_model
 from .nodes import (
     ALL_TYPES,
+    ANNOTATIONS,
+    REF_KEYWORDS,
     Doc,
-    Equality,
     Node,
     UnresolvableRef,
     flatten,
@@ -26,10 +30,12 @@ from .nodes import (
     schema_types,
     trivially_true,
 )
+from .runtime_subset import unmodelled_keyword
 from .sample import counter_samples, sample_candidates
 from .text import where
 
 Conj = tuple[Node, ...]
+NodeKey = tuple[str, str, str]
 # One step of the instance path: ("prop", name | None, writer conj) or ("item", index, conj).
 Seg = tuple[str, Any, Conj]
 Path = tuple[Seg, ...]
@@ -52,18 +58,23 @@ class Issue:
 
 
 class Checker:
-    def __init__(self, writer: Doc, reader: Doc, *, backward: bool, runtime: bool) -> None:
+    def __init__(
+        self, writer: Doc, reader: Doc, *, backward: bool, runtime: bool, memo: bool = True
+    ) -> None:
         self.writer = writer
         self.reader = reader
         self.backward = backward
         self.runtime = runtime
         self.issues: list[Issue] = []
-        self._active: set[tuple[tuple[int, ...], int]] = set()
-        self._equal_cache: dict[tuple[int, int], bool] = {}
-        self._validators: dict[int, Any] = {}
-        self._empty: dict[tuple[int, ...], bool] = {}
-        self._types: dict[tuple[int, ...], frozenset[str]] = {}
+        # Every cache is keyed by Node.key (document role, pointer, synthetic content):
+        # never by id() of a schema object, which a freed slice could hand to another.
+        self._active: set[tuple[tuple[NodeKey, ...], NodeKey]] = set()
+        self._equal_cache: dict[tuple[NodeKey, NodeKey], bool] = {}
+        self._validators: dict[str, Any] = {}
+        self._empty: dict[tuple[NodeKey, ...], bool] = {}
+        self._types: dict[tuple[NodeKey, ...], frozenset[str]] = {}
         self.witness_bases: list[Any] | None = None  # filled lazily by witness.build
+        self.memo = memo
 
     # --- helpers shared by the rule modules -------------------------------------------
     def name(self, backward_rule: str, forward_rule: str) -> str:
@@ -74,6 +85,16 @@ class Checker:
         if self.backward:
             return writer_value, reader_value
         return reader_value, writer_value
+
+    def accepts_all(self, schema: Any) -> bool:
+        """Reader schema that accepts every value. At runtime only ``true`` and
+        annotation-only schemas: ``{"allOf": [true]}`` is equivalent in JSON Schema, but
+        the generator may still turn it into a model class that accepts objects only."""
+        if self.runtime:
+            return schema is True or (
+                isinstance(schema, dict) and all(k in ANNOTATIONS for k in schema)
+            )
+        return trivially_true(schema)
 
     def ignored(self, keyword: str) -> bool:
         return self.runtime and keyword in RUNTIME_IGNORED
@@ -90,25 +111,31 @@ class Checker:
         self.issues.append(Issue(rule, a_ptr, b_ptr, message, path, candidates))
 
     def types(self, a: Conj) -> frozenset[str]:
-        key = tuple(id(n.schema) for n in a)
+        if not self.memo:
+            return live_types(a)
+        key = tuple(n.key for n in a)
         found = self._types.get(key)
         if found is None:
             found = self._types[key] = live_types(a)
         return found
 
     def empty(self, a: Conj) -> bool:
-        key = tuple(id(n.schema) for n in a)
+        if not self.memo:
+            return is_empty(a)
+        key = tuple(n.key for n in a)
         found = self._empty.get(key)
         if found is None:
             found = self._empty[key] = is_empty(a)
         return found
 
     def equal(self, a: Node, b: Node) -> bool:
-        key = (id(a.schema), id(b.schema))
-        cached = self._equal_cache.get(key)
+        key = (a.key, b.key)
+        cached = self._equal_cache.get(key) if self.memo else None
         if cached is None:
-            cached = Equality(type_aware=not self.runtime).nodes(a, b)
-            self._equal_cache[key] = cached
+            # at runtime: the same model, not merely the same instance set
+            cached = same_model(a, b) if self.runtime else Equality(type_aware=True).nodes(a, b)
+            if self.memo:
+                self._equal_cache[key] = cached
         return cached
 
     def probe(self, a: Conj, b: Node, path: Path = ()) -> bool:
@@ -140,14 +167,21 @@ class Checker:
             self.report(rule, a_ptr, b_ptr, message, first.path, first.candidates)
 
     def validator(self, doc: Doc) -> Any:
-        found = self._validators.get(id(doc))
+        found = self._validators.get(doc.role)
         if found is None:
-            found = self._validators[id(doc)] = _validator_for(doc.root)
+            found = self._validators[doc.role] = _validator_for(doc.root, memo=self.memo)
         return found
 
-    def validates(self, value: Any, node: Node) -> bool:
-        schema = _without_nested_ids(node.schema, keep_root=False)
-        return bool(self.validator(node.doc).evolve(schema=schema).is_valid(value))
+    def validates(self, value: Any, node: Node, *, unknown: bool) -> bool:
+        """jsonschema's verdict on ``value``; ``unknown`` when jsonschema cannot evaluate
+        the schema (an unresolvable ref): callers pass the answer that is safe for them."""
+        schema = without_dialect(_without_nested_ids(node.schema, keep_root=False))
+        try:
+            return bool(self.validator(node.doc).evolve(schema=schema).is_valid(value))
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException:  # also rpds' PanicException on a ref cycle (RecursionError)
+            return unknown
 
     def slot(
         self,
@@ -161,7 +195,7 @@ class Checker:
         message: str,
     ) -> None:
         """Check one sub-position (a property, an item, additional keys) of a pair."""
-        if b is None or trivially_true(b.schema) or self.empty(a):
+        if b is None or self.accepts_all(b.schema) or self.empty(a):
             return
         if b.schema is False:
             self.report(false_rule, a_ptr, b.ptr, message, path, lambda: sample_candidates(a))
@@ -172,9 +206,11 @@ class Checker:
 
     # --- the walk ----------------------------------------------------------------------
     def check(self, a: Conj, b: Node, path: Path) -> None:
+        if not a:  # nothing constrains the writer here: it may be any value
+            a = (Node(True, path[-1][2][0].ptr if path and path[-1][2] else "", self.writer),)
         a = flatten(a)
         bs = b.schema
-        if trivially_true(bs) or self.empty(a):
+        if self.accepts_all(bs) or self.empty(a):
             return
         if bs is False:
             self.report(
@@ -189,9 +225,35 @@ class Checker:
         if not isinstance(bs, dict):
             return
         quirky = self.runtime and any(_object_shaped(n) for n in a)
-        if not quirky and any(self.equal(n, b) for n in a):
-            return  # one writer conjunct equals the reader (not with model quirks at runtime)
-        key = (tuple(id(n.schema) for n in a), id(bs))
+        if not quirky and (
+            (
+                self.runtime
+                and _position(a[0]) == _position(b)
+                and self.equal(a[0], b)
+                and _one_position(a)
+            )
+            or (not self.runtime and any(self.equal(n, b) for n in a))
+        ):
+            # One writer conjunct equals the reader. At runtime only a writer that is one
+            # schema position (with what its refs and allOf bring) in the same kind of
+            # position: the generator models a root, a nested schema and an allOf member
+            # (merged into one class with its siblings) differently.
+            return
+        if self.runtime and b.doc.role == "reader":
+            unmodelled = unmodelled_keyword(bs)
+            if unmodelled is not None:
+                self.report(
+                    "UNSUPPORTED_KEYWORD",
+                    a[0].ptr,
+                    b.kw(unmodelled),
+                    f"At {where(path)} the generated reader model for this schema "
+                    f"({unmodelled}) is not one the runtime semantics models, so "
+                    "compatibility could not be proved; --semantics strict judges the schemas.",
+                    path,
+                    lambda: sample_candidates(a),
+                )
+                return
+        key = (tuple(n.key for n in a), b.key)
         if key in self._active:
             return  # recursive schema: assume the pair holds while proving it (coinduction)
         self._active.add(key)
@@ -202,22 +264,16 @@ class Checker:
 
     def _check_node(self, a: Conj, b: Node, path: Path) -> None:
         bs = b.schema
-        if "$ref" in bs:
+        for ref_key in REF_KEYWORDS:
+            if ref_key not in bs:
+                continue
             try:
-                self.check(a, resolve_ref(b.doc, bs["$ref"]), path)
+                # one resource per bundled document: a $dynamicRef resolves like a $ref
+                self.check(a, resolve_ref(b.doc, bs[ref_key]), path)
             except UnresolvableRef as exc:
-                self.report("UNRESOLVABLE_REF", a[0].ptr, b.kw("$ref"), f"{exc}.", path)
+                self.report("UNRESOLVABLE_REF", a[0].ptr, b.kw(ref_key), f"{exc}.", path)
         for i in range(len(bs.get("allOf", ()))):
             self.check(a, b.child("allOf", i), path)
-        if "$dynamicRef" in bs or "$recursiveRef" in bs:
-            self.report(
-                "UNSUPPORTED_KEYWORD",
-                a[0].ptr,
-                b.ptr,
-                f"At {where(path)} the schema uses $dynamicRef, so compatibility could not "
-                "be proved.",
-                path,
-            )
         for branch in expand(a):
             if not self.empty(branch):
                 self._check_branch(a, branch, b, path)
@@ -252,6 +308,8 @@ class Checker:
             # writer may emit objects.
             if _object_shaped(b):
                 tb = tb & {"object"}
+            elif "type" not in bs and ("items" in bs or "prefixItems" in bs):
+                tb = tb & {"array"}  # untyped items/prefixItems: the model is a list
             if any(_object_shaped(n) for n in a):
                 ta = ta | {"object"}
         missing = ta - tb
@@ -271,28 +329,26 @@ class Checker:
 
 
 # The gate compares the same bundled documents many times (transitive modes, both
-# directions): their validators are kept, keyed by identity. The entry holds the document
-# itself, so its id cannot be reused while cached.
-_VALIDATOR_CACHE: dict[int, tuple[Any, Any, str]] = {}
+# directions): their validators are kept, keyed by the documents' canonical JSON.
+_VALIDATOR_CACHE: dict[str, Any] = {}
 _VALIDATOR_CACHE_SIZE = 256
 
 
-def _validator_for(root: Any) -> Any:
+def _validator_for(root: Any, *, memo: bool = True) -> Any:
     import json
 
-    # identity plus content: a caller may edit a document in place between two compares
-    text = json.dumps(root, sort_keys=True, default=str)
-    entry = _VALIDATOR_CACHE.get(id(root))
-    if entry is not None and entry[0] is root and entry[2] == text:
-        return entry[1]
-    from jsonschema import Draft202012Validator
+    from codegen.validation import validator_for
 
-    validator = Draft202012Validator(
-        _without_nested_ids(root), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
+    if not memo:
+        return validator_for(_without_nested_ids(root))
+    text = json.dumps(root, sort_keys=True, default=str)
+    found = _VALIDATOR_CACHE.get(text)
+    if found is not None:
+        return found
+    validator = validator_for(_without_nested_ids(root))
     if len(_VALIDATOR_CACHE) >= _VALIDATOR_CACHE_SIZE:
         _VALIDATOR_CACHE.clear()
-    _VALIDATOR_CACHE[id(root)] = (root, validator, text)
+    _VALIDATOR_CACHE[text] = validator
     return validator
 
 
@@ -308,6 +364,18 @@ def _without_nested_ids(schema: Any, *, keep_root: bool = True) -> Any:
     if isinstance(schema, list):
         return [_without_nested_ids(v, keep_root=False) for v in schema]
     return schema
+
+
+def _one_position(a: Conj) -> bool:
+    """The conjunction is one schema and what it applies in place (no merged siblings)."""
+    return len(a) == 1 or [n.key for n in flatten(a[:1])] == [n.key for n in a]
+
+
+def _position(n: Node) -> str:
+    parent, _, _ = n.ptr.rpartition("/")
+    if parent.endswith(("/allOf", "/anyOf", "/oneOf")) or parent in ("allOf", "anyOf", "oneOf"):
+        return "member"
+    return "root" if n.ptr == "" else "nested"
 
 
 def _declares_number(n: Node) -> bool:

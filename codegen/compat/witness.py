@@ -7,7 +7,7 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from .nodes import Node
-from .sample import first_sample, sample_candidates
+from .sample import first_sample, item_conj, sample_candidates
 
 if TYPE_CHECKING:
     from .walker import Checker, Issue, Path
@@ -35,7 +35,9 @@ def _compute_bases(ch: Checker) -> list[Any]:
     return out
 
 
-def _embed(base: Any, path: Path, leaf: Any) -> Any:
+def _embed(base: Any, path: Path, leaf: Any, container: tuple[Node, ...] = ()) -> Any:
+    """``base`` with ``leaf`` put at ``path``; ``container`` is the writer conjunction of
+    ``base`` itself (missing array positions before the target are sampled from it)."""
     if not path:
         return leaf
     (kind, key, conj), rest = path[0], path[1:]
@@ -43,7 +45,7 @@ def _embed(base: Any, path: Path, leaf: Any) -> Any:
         if not isinstance(base, dict) or key is None:
             return _MISSING
         current = base[key] if key in base else first_sample(conj)
-        inner = _embed(current, rest, leaf)
+        inner = _embed(current, rest, leaf, conj)
         if inner is _MISSING:
             return _MISSING
         result = dict(base)
@@ -53,8 +55,9 @@ def _embed(base: Any, path: Path, leaf: Any) -> Any:
         return _MISSING
     items = list(base)
     while len(items) <= key:
-        items.append(first_sample(conj))
-    inner = _embed(items[key], rest, leaf)
+        index = len(items)
+        items.append(first_sample(item_conj(container, index) if container else conj))
+    inner = _embed(items[key], rest, leaf, conj)
     if inner is _MISSING:
         return _MISSING
     items[key] = inner
@@ -74,7 +77,9 @@ def build(ch: Checker, issue: Issue) -> tuple[bool, Any]:
     reader = ch.validator(ch.reader)
     for leaf in leaves:
         for base in bases[:3]:
-            doc = _embed(copy.deepcopy(base), issue.path, leaf)
+            doc = _embed(
+                copy.deepcopy(base), issue.path, leaf, (Node(ch.writer.root, "", ch.writer),)
+            )
             if doc is _MISSING:
                 continue
             try:

@@ -54,7 +54,7 @@ async def test_suite_fills_its_workloads(name: str, env: Env, tmp_path: Path) ->
 
 def test_codegen_workloads_run_on_a_tiny_tree() -> None:
     workloads = codegen_bench.run(1, types=2, versions=2, pair_types=1, pair_versions=3)
-    assert len(workloads) == 5
+    assert len(workloads) == 6
     for w in workloads:
         assert len(w.framework) == 1 and w.framework[0] > 0, w.name
 

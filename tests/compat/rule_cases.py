@@ -173,8 +173,8 @@ RULE_CASES: list[tuple[str, Any, Any, str, Expected]] = [
     ),
     (
         "multiple_of_reduced",
-        {"type": "number", "multipleOf": 0.3},
-        {"type": "number", "multipleOf": 0.1},
+        {"type": "number", "multipleOf": 6},
+        {"type": "number", "multipleOf": 3},
         "strict",
         [("MULTIPLE_OF_REDUCED", "forward", "/multipleOf", "/multipleOf")],
     ),
@@ -514,5 +514,144 @@ RULE_CASES: list[tuple[str, Any, Any, str, Expected]] = [
             ("MULTIPLE_OF_CHANGED", "backward", "/multipleOf", "/multipleOf"),
             ("MULTIPLE_OF_REDUCED", "forward", "/multipleOf", "/multipleOf"),
         ],
+    ),
+    # issue 12: pairs the gate used to call compatible (or crash on), and false alarms
+    (
+        "anyof_single_branch_untyped_reader",
+        {},
+        {"anyOf": [{"minLength": 3}]},
+        "strict",
+        [("SUM_TYPE_NARROWED", "backward", "", "/anyOf")],
+    ),
+    (
+        "oneof_single_branch_untyped_reader",
+        {},
+        {"oneOf": [{"maxProperties": 0}]},
+        "strict",
+        [("SUM_TYPE_NARROWED", "backward", "", "/oneOf")],
+    ),
+    (
+        "oneof_single_branch_untyped_old_reader",
+        {"oneOf": [{"maxLength": 0}]},
+        {},
+        "strict",
+        [("SUM_TYPE_EXTENDED", "forward", "/oneOf", "")],
+    ),
+    (
+        "oneof_single_branch_property_type_changed",
+        {"oneOf": [{"properties": {"foo": {"type": "string"}}}]},
+        {"oneOf": [{"properties": {"foo": {"type": "number"}}}]},
+        "strict",
+        [
+            ("SUM_TYPE_EXTENDED", "forward", "/oneOf", ""),
+            ("SUM_TYPE_NARROWED", "backward", "", "/oneOf"),
+        ],
+    ),
+    (
+        "oneof_overlapping_branches_per_slice",
+        {"oneOf": [{"maximum": 0}, {"type": "number"}]},
+        True,
+        "strict",
+        [("ONE_OF_NOT_PROVABLY_EXCLUSIVE", "forward", "/oneOf", "")],
+    ),
+    (
+        "unevaluated_items_equal_but_evaluated_set_differs",
+        {"unevaluatedItems": False, "allOf": [{"prefixItems": [True]}]},
+        {"unevaluatedItems": False, "allOf": [True]},
+        "strict",
+        [
+            (
+                "ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL",
+                "backward",
+                "/allOf/0/prefixItems/0",
+                "/unevaluatedItems",
+            )
+        ],
+    ),
+    (
+        "unevaluated_properties_closes_over_allof_members",
+        {"unevaluatedProperties": False, "allOf": [{"properties": {"a": True}}]},
+        {"maxProperties": 0},
+        "strict",
+        [("MAX_PROPERTIES_ADDED", "backward", "", "/maxProperties")],
+    ),
+    (
+        "pattern_properties_in_oneof_disjointness",
+        closed({"ab": S}, ["ab"]),
+        {
+            "type": "object",
+            "oneOf": [
+                {"required": ["ab"], "additionalProperties": {"type": "string"}},
+                {
+                    "required": ["ab"],
+                    "patternProperties": {"^a": {"type": "string"}},
+                    "additionalProperties": {"type": "integer"},
+                },
+            ],
+        },
+        "strict",
+        [
+            ("ONE_OF_NOT_PROVABLY_EXCLUSIVE", "backward", "", "/oneOf"),
+            (
+                "ADDITIONAL_PROPERTIES_ADDED",
+                "forward",
+                "/additionalProperties",
+                "/oneOf/0/additionalProperties",
+            ),
+            (
+                "ADDITIONAL_PROPERTIES_ADDED",
+                "forward",
+                "/additionalProperties",
+                "/oneOf/1/additionalProperties",
+            ),
+            (
+                "ADDITIONAL_PROPERTIES_ADDED",
+                "forward",
+                "/additionalProperties",
+                "/oneOf/1/patternProperties/^a",
+            ),
+        ],
+    ),
+    (
+        "multiple_of_decimal_judged_in_floating_point",
+        {"multipleOf": 0.3},
+        {"multipleOf": 0.1},
+        "strict",
+        [
+            ("MULTIPLE_OF_CHANGED", "backward", "/multipleOf", "/multipleOf"),
+            ("MULTIPLE_OF_REDUCED", "forward", "/multipleOf", "/multipleOf"),
+        ],
+    ),
+    (
+        "contains_against_untyped_items",
+        {"type": "array", "minItems": 1},
+        {"type": "array", "contains": {"type": "string"}},
+        "strict",
+        [("CONTAINS_NARROWED", "backward", "", "/contains")],
+    ),
+    ("double_negation_is_true", {}, {"not": {"not": {}}}, "strict", []),
+    (
+        "additional_properties_allof_true",
+        {"additionalProperties": True},
+        {"additionalProperties": {"allOf": [True]}},
+        "strict",
+        [],
+    ),
+    (
+        "type_string_vs_list_beside_unevaluated_items",
+        {"type": "array", "prefixItems": [True], "unevaluatedItems": False},
+        {"type": ["array"], "prefixItems": [True], "unevaluatedItems": False},
+        "strict",
+        [],
+    ),
+    (
+        "oneof_overlap_behind_ref",
+        {
+            "$defs": {"p": {"minimum": 0}},
+            "oneOf": [{"$ref": "#/$defs/p"}, {"maximum": 10}],
+        },
+        {"oneOf": [{"minimum": 0}, {"maximum": 10}]},
+        "strict",
+        [],
     ),
 ]
