@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from runtime.backoff import Backoff
 from runtime.constants import MAX_PAYLOAD_BYTES
 from runtime.envelope import Envelope, flat_size_over
 from runtime.errors import EventTooLarge, NotSupportedError, TransportError
@@ -132,7 +133,7 @@ class RedisTransport:
         if not batch:
             return
         deadline = time.monotonic() + self.publish_timeout_s
-        delay = 0.05
+        backoff = Backoff(max_s=1.0)
         left = list(batch)
         while True:
             try:
@@ -143,6 +144,7 @@ class RedisTransport:
                 failure = exc
             if failure is None:
                 return
+            delay = backoff.next()
             if time.monotonic() + delay > deadline:
                 raise TransportError(
                     f"publishing {len(left)} of {len(batch)} events failed for "
@@ -152,7 +154,6 @@ class RedisTransport:
                 "publishing %d events failed (%s); retrying in %.2fs", len(left), failure, delay
             )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
 
     async def _publish_once(
         self, batch: list[Outbound]

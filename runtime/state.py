@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from runtime.backoff import Backoff
 from runtime.errors import ConfigError
 from runtime.redis_conn import RedisClient, make_client
 from runtime.redis_errors import is_transient
@@ -98,16 +99,16 @@ class RedisState:
 
     async def _call(self, command: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
         deadline = time.monotonic() + self.retry_s
-        delay = 0.05
+        backoff = Backoff(max_s=1.0)
         while True:
             try:
                 return await command(*args, **kw)
             except Exception as exc:
+                delay = backoff.next()
                 if not is_transient(exc) or time.monotonic() + delay > deadline:
                     raise
                 log.warning("state store: %s; retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
 
     @classmethod
     def from_url(cls, url: str) -> RedisState:

@@ -34,6 +34,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js import api as js_api
 
+from runtime.backoff import Backoff
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.settings import ConsumerSettings
 from runtime.transport import DeadLetter, Inbound, NoEffects, Settled
@@ -208,7 +209,7 @@ class NatsSource:
     async def _pull_loop(
         self, pull: JetStreamContext.PullSubscription, config: JetStreamSubject
     ) -> None:
-        delay = 0.05
+        backoff = Backoff()
         while not self._closing:
             room = self._queue.maxsize - self._queue.qsize()
             want = max(1, min(self._settings.batch, room))
@@ -223,11 +224,11 @@ class NatsSource:
                     return  # a closed connection never comes back
                 # The consumer or stream vanished (deleted, server lost its store) or
                 # the connection is down: back off, then recreate and carry on.
+                delay = backoff.next()
                 log.warning(
                     "pull from %s failed (%s); retrying in %.2fs", config.stream, exc, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
                 self._t.streams.forget(config)
                 with contextlib.suppress(Exception):
                     fresh = await self._pull_subscribe(config)
@@ -236,7 +237,7 @@ class NatsSource:
                     self._pulls.remove(pull)
                     pull = fresh
                 continue
-            delay = 0.05
+            backoff.reset()
             for msg in msgs:
                 key = (msg.subject, str(msg.metadata.sequence.stream))
                 if key in self._held:

@@ -24,6 +24,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from runtime import constants as C
+from runtime.backoff import Backoff
 from runtime.deadletter import dead_letter_fields
 from runtime.envelope import Envelope, MalformedEnvelope
 from runtime.errors import NoRespondersError, RequestTimeoutError, TransportError
@@ -146,7 +147,7 @@ class NatsTransport:
             await self._retrying(lambda c=config: self.streams.ensure(c), len(batch))
         todo = list(batch)
         deadline = time.monotonic() + self.publish_timeout_s
-        delay = 0.05
+        backoff = Backoff(max_s=1.0)
         while True:
             errors = await self._js_publish_all(todo)
             failed = [o for o, e in zip(todo, errors, strict=True) if e is not None]
@@ -156,6 +157,7 @@ class NatsTransport:
             fatal = next((e for e in errors if e is not None and not _retryable(e)), None)
             if fatal is not None:
                 raise TransportError(f"JetStream refused {len(failed)} events: {fatal}") from fatal
+            delay = backoff.next()
             if time.monotonic() + delay > deadline:
                 raise TransportError(
                     f"publishing {len(failed)} events to JetStream failed for "
@@ -163,7 +165,6 @@ class NatsTransport:
                 )
             log.warning("JetStream publish of %d events failed (%r); retrying", len(failed), first)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
             todo = failed
 
     async def _js_publish_all(self, batch: Sequence[Outbound]) -> list[BaseException | None]:
@@ -202,7 +203,7 @@ class NatsTransport:
 
     async def _retrying(self, op: Any, count: int) -> None:
         deadline = time.monotonic() + self.publish_timeout_s
-        delay = 0.05
+        backoff = Backoff(max_s=1.0)
         while True:
             try:
                 await op()
@@ -210,12 +211,12 @@ class NatsTransport:
             except JetStreamUnavailableError:
                 raise
             except Exception as exc:
+                delay = backoff.next()
                 if not _retryable(exc) or time.monotonic() + delay > deadline:
                     raise TransportError(
                         f"JetStream is not available for {count} events: {exc!r}"
                     ) from exc
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 1.0)
 
     # --- consuming ----------------------------------------------------------------------
 
