@@ -57,6 +57,7 @@ DEFAULT_NAMES = [n for n in SUITES if n not in clusters.SUITES] + [
 ABLATIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("durable", "no tracing hooks", {"tracing": False}),
     ("durable", "dedupe=redelivered", {"dedupe": "redelivered"}),
+    ("durable", "dedupe=off (no idempotency checks at read)", {"dedupe": "off"}),
     ("publish", "no tracing hooks", {"tracing": False}),
     ("realtime", "no tracing hooks", {"tracing": False}),
     ("latency-durable", "dedupe=redelivered", {"dedupe": "redelivered"}),
