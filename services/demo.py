@@ -355,6 +355,21 @@ async def _place(bus: Bus, i: int, retry: bool) -> OrderPlaceReplyV1:
             await asyncio.sleep(0.2)
 
 
+async def _report_stuck(client: RedisClient, ids: list[str]) -> None:
+    """Name a few orders that never reached a final state, with what Redis holds of them
+    (their status and partitions), so a stuck run can be diagnosed from its output."""
+    stuck = []
+    for order_id in ids:
+        status = await client.hget(order_key(order_id), "status")
+        if status not in (b"payment_completed", b"payment_failed"):
+            stuck.append((order_id, status))
+    for order_id, status in stuck[:5]:
+        where = REGISTRY.spec("order.created", 2).route(order_id)
+        _say(f"  stuck: {order_id} status={status!r} (orders partition {where})")
+    if len(stuck) > 5:
+        _say(f"  ... and {len(stuck) - 5} more")
+
+
 async def _count(client: RedisClient, *keys: str) -> int:
     """SCARD summed; a failover in progress reads as 'no news yet' (-1)."""
     try:
@@ -445,6 +460,7 @@ async def drive(run: Run, orders: int, concurrency: int) -> dict[str, object]:
             elif time.monotonic() - last_change > 60:
                 progress.close()
                 _say("no progress for 60 s; giving up")
+                await _report_stuck(client, placed_ids)
                 break
             _check_alive(run)
             await asyncio.sleep(0.2)

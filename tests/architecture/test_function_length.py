@@ -17,6 +17,7 @@ KNOWN = {
     "codegen/build.py:_assemble",
     "codegen/against.py:against_ref",
     "codegen/compat/arrays.py:_check_contains",
+    "codegen/dialects.py:_node",
     "codegen/compat/object_counts.py:check_dependencies",
     "codegen/compat/object_keys.py:check_other_keys",
     "codegen/compat/objects.py:check_object",
