@@ -14,7 +14,9 @@ Per partition, in this order:
 3. new entries (`>`). All assigned partitions are read in one pipelined round trip; when
    none has anything, one `XREAD BLOCK` over them waits for the next entry (XREAD only
    watches: it delivers nothing to the group, so it needs no fencing) and the read is
-   repeated.
+   repeated. (Pipelining that XREAD with the reads themselves, one round trip per wake-up,
+   was measured slower: p50 latency at 1,000 ev/s went from 1.15 to 1.85 ms, throughput
+   unchanged.)
 
 The read script also looks up the idempotency mark of each entry it returns (dedupe at no
 extra round trip) and bounds what it returns: an entry over `max_entry_bytes` comes back
@@ -34,7 +36,7 @@ from typing import Any, SupportsIndex
 
 from redis.asyncio.cluster import RedisCluster
 from redis.crc import key_slot
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import ResponseError
 
 from runtime import constants as C
 from runtime.deadletter import dead_letter_entry
@@ -189,8 +191,6 @@ class RedisSource:
     ) -> list[Inbound]:
         try:
             async with transient():
-                if block_ms > 0 and self._steady(full):
-                    return await self._read_blocking(max_count, block_ms, full)
                 out = await self._read(max_count, full)
                 if out or block_ms <= 0:
                     return out
@@ -208,50 +208,6 @@ class RedisSource:
 
     def _readable(self, full: Set[str]) -> list[_Partition]:
         return [p for k, p in self._assigned.items() if k not in full]
-
-    def _steady(self, full: Set[str]) -> bool:
-        """Only new entries to read (no takeover, history or vanished entries pending), on
-        one server: the case `_read_blocking` serves in one round trip."""
-        if self._cluster:
-            return False
-        parts = self._readable(full)
-        return bool(parts) and all(
-            p.history is None and p.claim is None and not p.vanished for p in parts
-        )
-
-    async def _read_blocking(self, max_count: int, block_ms: int, full: Set[str]) -> list[Inbound]:
-        """Wait for new entries and read them in ONE round trip: a pipeline of `XREAD BLOCK`
-        (which only watches: it delivers nothing to the group) followed by the fenced
-        reads. Redis runs the reads the moment the XREAD returns (data, or the timeout),
-        so an idle consumer costs what a plain blocking XREADGROUP costs."""
-        parts = self._readable(full)
-        generations = [p.generation for p in parts]
-        calls = self._fetch_calls(parts, max_count)
-        pipe = self._r.pipeline(transaction=False)
-        pipe.xread({p.key: p.last for p in parts}, count=1, block=block_ms)
-        for script, keys, args in calls:
-            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
-        self._waiting = asyncio.ensure_future(_execute(pipe))
-        try:
-            replies = await self._waiting
-        except asyncio.CancelledError:
-            if self._waiting.cancelled() and not _current_cancelling():
-                # wake(): the reads may have run with their reply lost; what they
-                # delivered is pending here and comes back from history.
-                for part in parts:
-                    part.history = "0"
-                    part.generation += 1
-                return []
-            raise
-        finally:
-            self._waiting = None
-        reads = replies[1:]
-        if any(isinstance(r, NoScriptError) for r in reads):
-            await load_all(self._r)  # Redis restarted: nothing was read; next time it is
-            return []
-        out: list[Inbound] = []
-        self._process(parts, calls, reads, out, generations)
-        return out
 
     def _fetch_calls(self, parts: list[_Partition], max_count: int) -> list[Call]:
         per = max(1, max_count // len(parts))
@@ -610,11 +566,6 @@ class ColocatedEffects(list[StagedEffect]):
     def __iadd__(self, effects: Iterable[StagedEffect]) -> ColocatedEffects:  # type: ignore[override,misc]
         self.extend(effects)
         return self
-
-
-async def _execute(pipe: Any) -> list[Any]:
-    # A coroutine of our own, so a wake() before it starts cancels nothing of redis-py's.
-    return list(await pipe.execute(raise_on_error=False))
 
 
 def _current_cancelling() -> int:
