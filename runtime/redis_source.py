@@ -71,6 +71,8 @@ class _Partition:
     claim: str | None = None  # XAUTOCLAIM cursor while taking over
     history: str | None = "0"  # own-pending cursor, None once caught up
     last: str = "0-0"  # last id of the stream when it was last found empty (for XREAD)
+    # The last read of new entries got fewer than it asked for: nothing more was there.
+    caught_up: bool = False
     # Bumped whenever history must be read again from the start (a release, a
     # reconnect): a read issued before that must not move the cursors afterwards.
     generation: int = 0
@@ -191,6 +193,12 @@ class RedisSource:
     ) -> list[Inbound]:
         try:
             async with transient():
+                if block_ms > 0 and self._caught_up(full):
+                    # The last read emptied every partition: wait first, then read once,
+                    # instead of a read that is known to come back empty.
+                    if not await self._wait(block_ms, full):
+                        return []
+                    return await self._read(max_count, full)
                 out = await self._read(max_count, full)
                 if out or block_ms <= 0:
                     return out
@@ -208,6 +216,12 @@ class RedisSource:
 
     def _readable(self, full: Set[str]) -> list[_Partition]:
         return [p for k, p in self._assigned.items() if k not in full]
+
+    def _caught_up(self, full: Set[str]) -> bool:
+        parts = self._readable(full)
+        return bool(parts) and all(
+            p.caught_up and p.history is None and p.claim is None and not p.vanished for p in parts
+        )
 
     def _fetch_calls(self, parts: list[_Partition], max_count: int) -> list[Call]:
         per = max(1, max_count // len(parts))
@@ -250,7 +264,14 @@ class RedisSource:
             if reply[0] == FENCED:
                 self._fenced(part, token)
             elif self._assigned.get(part.key) is part and part.token == token:
-                self._take(part, reply, out, history=args[4] != ">", stale=gen != part.generation)
+                self._take(
+                    part,
+                    reply,
+                    out,
+                    history=args[4] != ">",
+                    stale=gen != part.generation,
+                    asked=int(args[3]),
+                )
             # else: unassigned while the read was out; what it delivered stays pending
             # for the partition's next owner (this member's own history, if it is us).
 
@@ -285,13 +306,22 @@ class RedisSource:
         return out
 
     def _take(
-        self, part: _Partition, reply: Any, out: list[Inbound], *, history: bool, stale: bool
+        self,
+        part: _Partition,
+        reply: Any,
+        out: list[Inbound],
+        *,
+        history: bool,
+        stale: bool,
+        asked: int,
     ) -> None:
         """Hand out what one read of `part` returned. `history`: it read this consumer's
         own pending entries (not new ones). `stale`: a history re-read from the start was
         asked for while this read was out (a release, a reconnect): its entries are handed
         out, but the cursors stay where that request put them."""
         entries = reply[2]
+        if not history:
+            part.caught_up = len(entries) < asked
         if not entries:
             if stale:
                 return
