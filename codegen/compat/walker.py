@@ -8,16 +8,16 @@ functions for each JSON type live in ``scalars``, ``arrays`` and ``objects``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from codegen.validation import without_dialect
 
-from . import arrays, combinators, objects, scalars
+from . import arrays, combinators, objects, rules, scalars
 from .branches import expand, finite_values, is_empty
+from .checker import Candidates, Conj, Issue, Path
 from .emptiness import live_types
 from .equality import Equality, same_model
+from .model import Rule
 from .nodes import (
     ALL_TYPES,
     ANNOTATIONS,
@@ -34,11 +34,7 @@ from .runtime_subset import unmodelled_keyword
 from .sample import counter_samples, sample_candidates
 from .text import where
 
-Conj = tuple[Node, ...]
 NodeKey = tuple[str, str, str]
-# One step of the instance path: ("prop", name | None, writer conj) or ("item", index, conj).
-Seg = tuple[str, Any, Conj]
-Path = tuple[Seg, ...]
 
 # Keywords the generated pydantic models neither enforce on writers nor check on readers.
 RUNTIME_IGNORED = frozenset(
@@ -47,17 +43,9 @@ RUNTIME_IGNORED = frozenset(
 )
 
 
-@dataclass
-class Issue:
-    rule: str
-    a_ptr: str
-    b_ptr: str
-    message: str
-    path: Path
-    candidates: Callable[[], list[Any]] | None = None
+class Walker:
+    """The ``Checker`` the rule modules see (``checker.py``), and the walk itself."""
 
-
-class Checker:
     def __init__(
         self, writer: Doc, reader: Doc, *, backward: bool, runtime: bool, memo: bool = True
     ) -> None:
@@ -77,7 +65,7 @@ class Checker:
         self.memo = memo
 
     # --- helpers shared by the rule modules -------------------------------------------
-    def name(self, backward_rule: str, forward_rule: str) -> str:
+    def pick(self, backward_rule: Rule, forward_rule: Rule) -> Rule:
         return backward_rule if self.backward else forward_rule
 
     def old_new(self, writer_value: Any, reader_value: Any) -> tuple[Any, Any]:
@@ -85,6 +73,10 @@ class Checker:
         if self.backward:
             return writer_value, reader_value
         return reader_value, writer_value
+
+    def labels(self) -> tuple[str, str]:
+        """(writer, reader) named as "old"/"new" for messages."""
+        return ("old", "new") if self.backward else ("new", "old")
 
     def accepts_all(self, schema: Any) -> bool:
         """Reader schema that accepts every value. At runtime only ``true`` and
@@ -101,12 +93,12 @@ class Checker:
 
     def report(
         self,
-        rule: str,
+        rule: Rule,
         a_ptr: str,
         b_ptr: str,
         message: str,
         path: Path,
-        candidates: Callable[[], list[Any]] | None = None,
+        candidates: Candidates | None = None,
     ) -> None:
         self.issues.append(Issue(rule, a_ptr, b_ptr, message, path, candidates))
 
@@ -158,7 +150,7 @@ class Checker:
             self.issues = saved
 
     def wrapped(
-        self, a: Conj, b: Node, path: Path, rule: str, a_ptr: str, b_ptr: str, message: str
+        self, a: Conj, b: Node, path: Path, rule: Rule, a_ptr: str, b_ptr: str, message: str
     ) -> None:
         """Check a sub-pair but report one finding under ``rule`` (nested witness kept)."""
         nested = self.collect(a, b, path)
@@ -189,8 +181,8 @@ class Checker:
         b: Node | None,
         path: Path,
         *,
-        false_rule: str,
-        open_rule: str,
+        false_rule: Rule,
+        open_rule: Rule,
         a_ptr: str,
         message: str,
     ) -> None:
@@ -214,7 +206,7 @@ class Checker:
             return
         if bs is False:
             self.report(
-                "SCHEMA_FALSE",
+                rules.SCHEMA_FALSE,
                 a[0].ptr if a else "",
                 b.ptr,
                 f"At {where(path)} the reading schema is false, so nothing is accepted.",
@@ -243,7 +235,7 @@ class Checker:
             unmodelled = unmodelled_keyword(bs)
             if unmodelled is not None:
                 self.report(
-                    "UNSUPPORTED_KEYWORD",
+                    rules.UNSUPPORTED_KEYWORD,
                     a[0].ptr,
                     b.kw(unmodelled),
                     f"At {where(path)} the generated reader model for this schema "
@@ -262,16 +254,19 @@ class Checker:
         finally:
             self._active.discard(key)
 
-    def _check_node(self, a: Conj, b: Node, path: Path) -> None:
-        bs = b.schema
+    def check_refs(self, a: Conj, b: Node, path: Path) -> None:
         for ref_key in REF_KEYWORDS:
-            if ref_key not in bs:
+            if ref_key not in b.schema:
                 continue
             try:
                 # one resource per bundled document: a $dynamicRef resolves like a $ref
-                self.check(a, resolve_ref(b.doc, bs[ref_key]), path)
+                self.check(a, resolve_ref(b.doc, b.schema[ref_key]), path)
             except UnresolvableRef as exc:
-                self.report("UNRESOLVABLE_REF", a[0].ptr, b.kw(ref_key), f"{exc}.", path)
+                self.report(rules.UNRESOLVABLE_REF, a[0].ptr, b.kw(ref_key), f"{exc}.", path)
+
+    def _check_node(self, a: Conj, b: Node, path: Path) -> None:
+        bs = b.schema
+        self.check_refs(a, b, path)
         for i in range(len(bs.get("allOf", ()))):
             self.check(a, b.child("allOf", i), path)
         for branch in expand(a):

@@ -16,11 +16,6 @@ LIMIT = 60
 KNOWN = {
     "codegen/build.py:_assemble",
     "codegen/against.py:against_ref",
-    "codegen/compat/arrays.py:_check_contains",
-    "codegen/compat/object_counts.py:check_dependencies",
-    "codegen/compat/object_keys.py:check_other_keys",
-    "codegen/compat/objects.py:check_object",
-    "codegen/compat/scalars.py:check_number",
     "codegen/load.py:bundle",
     "codegen/positions.py:_scan_json",
     "codegen/render/asyncapi.py:asyncapi",
