@@ -14,13 +14,11 @@ from codegen.validation import without_dialect
 
 from . import arrays, combinators, objects, rules, scalars
 from .branches import expand, finite_values, is_empty
-from .checker import Candidates, Conj, Issue, Path
+from .checker import Checker, Conj, Path
 from .emptiness import live_types
 from .equality import Equality, same_model
-from .model import Rule
 from .nodes import (
     ALL_TYPES,
-    ANNOTATIONS,
     REF_KEYWORDS,
     Doc,
     Node,
@@ -28,32 +26,22 @@ from .nodes import (
     flatten,
     resolve_ref,
     schema_types,
-    trivially_true,
 )
 from .runtime_subset import unmodelled_keyword
-from .sample import counter_samples, sample_candidates
+from .sample import sample_candidates
 from .text import where
 
 NodeKey = tuple[str, str, str]
 
-# Keywords the generated pydantic models neither enforce on writers nor check on readers.
-RUNTIME_IGNORED = frozenset(
-    {"uniqueItems", "not", "contains", "minContains", "maxContains", "dependentRequired"}
-    | {"if", "then", "else"}
-)
 
-
-class Walker:
-    """The ``Checker`` the rule modules see (``checker.py``), and the walk itself."""
+class Walker(Checker):
+    """The walk: a ``Checker`` (``checker.py``) that proves containment keyword by
+    keyword, dispatching to the rule modules per JSON type."""
 
     def __init__(
         self, writer: Doc, reader: Doc, *, backward: bool, runtime: bool, memo: bool = True
     ) -> None:
-        self.writer = writer
-        self.reader = reader
-        self.backward = backward
-        self.runtime = runtime
-        self.issues: list[Issue] = []
+        super().__init__(writer, reader, backward=backward, runtime=runtime)
         # Every cache is keyed by Node.key (document role, pointer, synthetic content):
         # never by id() of a schema object, which a freed slice could hand to another.
         self._active: set[tuple[tuple[NodeKey, ...], NodeKey]] = set()
@@ -61,46 +49,7 @@ class Walker:
         self._validators: dict[str, Any] = {}
         self._empty: dict[tuple[NodeKey, ...], bool] = {}
         self._types: dict[tuple[NodeKey, ...], frozenset[str]] = {}
-        self.witness_bases: list[Any] | None = None  # filled lazily by witness.build
         self.memo = memo
-
-    # --- helpers shared by the rule modules -------------------------------------------
-    def pick(self, backward_rule: Rule, forward_rule: Rule) -> Rule:
-        return backward_rule if self.backward else forward_rule
-
-    def old_new(self, writer_value: Any, reader_value: Any) -> tuple[Any, Any]:
-        """Map writer/reader values to (old, new) for messages."""
-        if self.backward:
-            return writer_value, reader_value
-        return reader_value, writer_value
-
-    def labels(self) -> tuple[str, str]:
-        """(writer, reader) named as "old"/"new" for messages."""
-        return ("old", "new") if self.backward else ("new", "old")
-
-    def accepts_all(self, schema: Any) -> bool:
-        """Reader schema that accepts every value. At runtime only ``true`` and
-        annotation-only schemas: ``{"allOf": [true]}`` is equivalent in JSON Schema, but
-        the generator may still turn it into a model class that accepts objects only."""
-        if self.runtime:
-            return schema is True or (
-                isinstance(schema, dict) and all(k in ANNOTATIONS for k in schema)
-            )
-        return trivially_true(schema)
-
-    def ignored(self, keyword: str) -> bool:
-        return self.runtime and keyword in RUNTIME_IGNORED
-
-    def report(
-        self,
-        rule: Rule,
-        a_ptr: str,
-        b_ptr: str,
-        message: str,
-        path: Path,
-        candidates: Candidates | None = None,
-    ) -> None:
-        self.issues.append(Issue(rule, a_ptr, b_ptr, message, path, candidates))
 
     def types(self, a: Conj) -> frozenset[str]:
         if not self.memo:
@@ -130,34 +79,6 @@ class Walker:
                 self._equal_cache[key] = cached
         return cached
 
-    def probe(self, a: Conj, b: Node, path: Path = ()) -> bool:
-        """Silent containment check: True when no issue would be reported."""
-        saved = self.issues
-        self.issues = []
-        try:
-            self.check(a, b, path)
-            return not self.issues
-        finally:
-            self.issues = saved
-
-    def collect(self, a: Conj, b: Node, path: Path) -> list[Issue]:
-        saved = self.issues
-        self.issues = []
-        try:
-            self.check(a, b, path)
-            return self.issues
-        finally:
-            self.issues = saved
-
-    def wrapped(
-        self, a: Conj, b: Node, path: Path, rule: Rule, a_ptr: str, b_ptr: str, message: str
-    ) -> None:
-        """Check a sub-pair but report one finding under ``rule`` (nested witness kept)."""
-        nested = self.collect(a, b, path)
-        if nested:
-            first = nested[0]
-            self.report(rule, a_ptr, b_ptr, message, first.path, first.candidates)
-
     def validator(self, doc: Doc) -> Any:
         found = self._validators.get(doc.role)
         if found is None:
@@ -174,27 +95,6 @@ class Walker:
             raise
         except BaseException:  # also rpds' PanicException on a ref cycle (RecursionError)
             return unknown
-
-    def slot(
-        self,
-        a: Conj,
-        b: Node | None,
-        path: Path,
-        *,
-        false_rule: Rule,
-        open_rule: Rule,
-        a_ptr: str,
-        message: str,
-    ) -> None:
-        """Check one sub-position (a property, an item, additional keys) of a pair."""
-        if b is None or self.accepts_all(b.schema) or self.empty(a):
-            return
-        if b.schema is False:
-            self.report(false_rule, a_ptr, b.ptr, message, path, lambda: sample_candidates(a))
-        elif all(trivially_true(n.schema) for n in a):
-            self.report(open_rule, a_ptr, b.ptr, message, path, lambda: counter_samples(b))
-        else:
-            self.check(a, b, path)
 
     # --- the walk ----------------------------------------------------------------------
     def check(self, a: Conj, b: Node, path: Path) -> None:
