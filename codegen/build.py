@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from codegen import lint, shapes
-from codegen.catalog import CatalogDoc, read_catalog, validate_catalog
+from codegen.cache import Cache
+from codegen.catalog import CatalogDoc, read_catalog, retry_defaults, validate_catalog
 from codegen.errors import BadInput, Finding
 from codegen.ir import EventConfig, EventType, Operation, Project, Retry, Service, Version
 from codegen.load import Bundler, JsonFile, fingerprint
@@ -26,8 +27,10 @@ CATALOG_REL = "schemas/catalog.yaml"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]{0,5})\.json$")
 
 
-def build_project(root: Path) -> tuple[Project, list[Finding]]:
-    """Read, lint and assemble the whole contracts tree. Raises BadInput for unreadable input."""
+def build_project(root: Path, cache: Cache | None = None) -> tuple[Project, list[Finding]]:
+    """Read, lint and assemble the whole contracts tree. Raises BadInput for unreadable input.
+    `cache` remembers lint passes (memory only when None; nothing is written here)."""
+    cache = cache if cache is not None else Cache()
     schemas = root / "schemas"
     catalog = read_catalog(root / CATALOG_REL, CATALOG_REL)
     findings = validate_catalog(catalog)
@@ -47,7 +50,7 @@ def build_project(root: Path) -> tuple[Project, list[Finding]]:
             except BadInput as exc:
                 bad += exc.findings
                 continue
-            found, version = _version(bundler, jf, type_name, number)
+            found, version = _version(bundler, jf, type_name, number, cache)
             findings += found
             if version is not None:
                 versions.setdefault(type_name, []).append(version)
@@ -140,9 +143,9 @@ def _discover(root: Path, schemas: Path) -> tuple[dict[str, list[tuple[int, Path
 
 
 def _version(
-    bundler: Bundler, jf: JsonFile, type_name: str, number: int
+    bundler: Bundler, jf: JsonFile, type_name: str, number: int, cache: Cache
 ) -> tuple[list[Finding], Version | None]:
-    findings = lint.lint_metaschema_cached(jf)
+    findings = lint.lint_metaschema_cached(jf, cache)
     if findings:
         return findings, None
     findings += lint.lint_event_header(jf, type_name, number)
@@ -154,7 +157,7 @@ def _version(
     hostile = lint.lint_names_and_patterns(bundle.schema, bundle.locate)
     if hostile:  # before the examples: they would run an unsupported pattern
         return findings + hostile, None
-    findings += lint.lint_examples_cached(jf, bundle.schema)
+    findings += lint.lint_examples_cached(jf, bundle.schema, cache)
     version = Version(
         type=type_name,
         version=number,
@@ -199,23 +202,72 @@ def _assemble(
     service_modules: frozenset[str] = frozenset(),
 ) -> tuple[Project, list[Finding]]:
     """Cross-check the catalog with the schemas. `versions` holds the versions that passed
-    lint; `on_disk` every version file, so a broken schema is not also reported missing."""
-    data = cat.data
-    findings: list[Finding] = []
-    defaults = data.get("defaults", {})
-    default_retry = Retry(**defaults.get("retry", {}))
-    ops_data: dict[str, Any] = data.get("operations") or {}
-    message_types: dict[str, str] = {}
-    for op_name, op in ops_data.items():
-        for role in ("request", "reply"):
-            t, _, _ = op[role].partition("@")
-            message_types.setdefault(t, f"/operations/{op_name}/{role}")
+    lint; `on_disk` every version file, so a broken schema is not also reported missing.
+    One builder per section, each returning (items, findings)."""
+    sections = _Sections(cat, versions, on_disk)
+    types, findings = _event_types(sections)
+    findings += _stream_findings(types, cat)
+    bodies, found = _message_types(sections)
+    types += bodies
+    findings += found + _types_not_in_catalog(sections)
+    refs = _VersionRefs(cat, types, on_disk)
+    operations, found = _operations(sections, refs)
+    findings += found
+    services, found = _services(sections, types, refs, service_modules)
+    findings += found
+    findings += _collisions(cat, [t.name for t in types], "events", "TYPE_NAME_COLLISION")
+    findings += _collisions(
+        cat, list(sections.operations), "operations", "OPERATION_NAME_COLLISION"
+    )
+    project = Project(
+        tuple(sorted(types, key=lambda t: t.name)),
+        tuple(sorted(operations, key=lambda o: o.name)),
+        tuple(sorted(services, key=lambda s: s.name)),
+    )
+    return project, findings
 
+
+class _Sections:
+    """The catalog's sections as the builders read them, with the schemas found."""
+
+    def __init__(
+        self, cat: CatalogDoc, versions: dict[str, list[Version]], on_disk: dict[str, set[int]]
+    ) -> None:
+        self.cat = cat
+        self.versions = versions
+        self.on_disk = on_disk
+        data = cat.data
+        self.defaults: dict[str, Any] = data.get("defaults", {})
+        self.events: dict[str, Any] = data.get("events") or {}
+        self.operations: dict[str, Any] = data.get("operations") or {}
+        self.services: dict[str, Any] = data.get("services") or {}
+        # request/reply bodies: type -> where the catalog first uses it
+        self.message_types: dict[str, str] = {}
+        for op_name, op in self.operations.items():
+            for role in ("request", "reply"):
+                t, _, _ = op[role].partition("@")
+                self.message_types.setdefault(t, f"/operations/{op_name}/{role}")
+
+    def compatibility(self, ev: dict[str, Any]) -> str:
+        return str(ev.get("compatibility", self.defaults.get("compatibility", "FULL_TRANSITIVE")))
+
+    def semantics(self, ev: dict[str, Any]) -> str:
+        return str(ev.get("semantics", self.defaults.get("semantics", "runtime")))
+
+    def retry(self, ev: dict[str, Any]) -> Retry:
+        """The schema's defaults, overridden by the catalog's defaults, then the event's."""
+        return Retry(
+            **{**retry_defaults(), **self.defaults.get("retry", {}), **ev.get("retry", {})}
+        )
+
+
+def _event_types(sections: _Sections) -> tuple[list[EventType], list[Finding]]:
+    cat = sections.cat
     types: list[EventType] = []
-    events_data: dict[str, Any] = data.get("events") or {}
-    for name, ev in events_data.items():
+    findings: list[Finding] = []
+    for name, ev in sections.events.items():
         ptr = pointer("events", name)
-        if name not in on_disk:
+        if name not in sections.on_disk:
             findings.append(
                 cat.finding(
                     ptr,
@@ -225,9 +277,9 @@ def _assemble(
                 )
             )
             continue
-        if len(versions.get(name, [])) != len(on_disk[name]):
+        if len(sections.versions.get(name, [])) != len(sections.on_disk[name]):
             continue  # some version failed lint; its findings say why
-        if name in message_types:
+        if name in sections.message_types:
             findings.append(
                 cat.finding(
                     ptr,
@@ -235,97 +287,124 @@ def _assemble(
                     "CATALOG_ROLE_CONFLICT",
                 )
             )
-        retention = ev.get("retention", {})
-        config = EventConfig(
-            delivery=ev["delivery"],
-            stream=ev.get("stream") if ev["delivery"] == "durable" else None,
-            subject=ev.get("subject", f"evt.{name}"),
-            aggregate_id=ev["aggregate_id"],
-            maxlen=retention.get("maxlen"),
-            max_age_ms=retention.get("max_age_ms"),
-            compatibility=ev.get("compatibility", defaults.get("compatibility", "FULL_TRANSITIVE")),
-            semantics=ev.get("semantics", defaults.get("semantics", "runtime")),
-            retry=Retry(**{**vars(default_retry), **ev.get("retry", {})}),
-            jetstream=bool(ev.get("jetstream", False)),
-            breaking_versions=tuple(sorted(ev.get("breaking_versions", []))),
-            partitions=int(ev.get("partitions", 1)) if ev["delivery"] == "durable" else 1,
-            durability=str(ev.get("durability", "default")),
-            replicas=int(ev.get("replicas", 1)),
-            catalog_line=cat.line_of(pointer("events", name, "partitions")),
-        )
-        vs = tuple(versions[name])
+        config = _event_config(sections, name, ev)
+        vs = tuple(sections.versions[name])
         for v in vs:
             findings += _aggregate_id_findings(v, config.aggregate_id or "", cat, ptr)
         types.append(EventType(name, config, vs))
-    findings += _stream_findings(types, cat)
+    return types, findings
 
-    for name in sorted(message_types):
-        if name in events_data:
+
+def _event_config(sections: _Sections, name: str, ev: dict[str, Any]) -> EventConfig:
+    retention = ev.get("retention", {})
+    durable = ev["delivery"] == "durable"
+    return EventConfig(
+        delivery=ev["delivery"],
+        stream=ev.get("stream") if durable else None,
+        subject=ev.get("subject", f"evt.{name}"),
+        aggregate_id=ev["aggregate_id"],
+        maxlen=retention.get("maxlen"),
+        max_age_ms=retention.get("max_age_ms"),
+        compatibility=sections.compatibility(ev),
+        semantics=sections.semantics(ev),
+        retry=sections.retry(ev),
+        jetstream=bool(ev.get("jetstream", False)),
+        breaking_versions=tuple(sorted(ev.get("breaking_versions", []))),
+        partitions=int(ev.get("partitions", 1)) if durable else 1,
+        durability=str(ev.get("durability", "default")),
+        replicas=int(ev.get("replicas", 1)),
+        catalog_line=sections.cat.line_of(pointer("events", name, "partitions")),
+    )
+
+
+def _message_types(sections: _Sections) -> tuple[list[EventType], list[Finding]]:
+    """Request/reply bodies: types only operations use (published on msg.<type>)."""
+    types = []
+    for name in sorted(sections.message_types):
+        if name in sections.events:
             continue
-        if name not in versions or len(versions[name]) != len(on_disk[name]):
-            continue  # missing (reported below) or broken (reported by lint)
+        found = sections.versions.get(name)
+        if found is None or len(found) != len(sections.on_disk[name]):
+            continue  # missing (reported by the operations) or broken (reported by lint)
         config = EventConfig(
             delivery="message",
             stream=None,
-            subject="",
+            subject=f"msg.{name}",
             aggregate_id=None,
-            compatibility=defaults.get("compatibility", "FULL_TRANSITIVE"),
-            semantics=defaults.get("semantics", "runtime"),
+            compatibility=sections.compatibility({}),
+            semantics=sections.semantics({}),
+            retry=Retry(**retry_defaults()),
         )
-        types.append(EventType(name, config, tuple(versions[name])))
+        types.append(EventType(name, config, tuple(found)))
+    return types, []
 
-    for name in sorted(set(on_disk) - set(events_data) - set(message_types)):
-        findings.append(
-            Finding(
-                f"schemas/events/{name}",
-                0,
-                f"{name} has schemas but the catalog neither declares it under events: nor uses "
-                "it in an operation; add it to schemas/catalog.yaml.",
-                "TYPE_NOT_IN_CATALOG",
-            )
+
+def _types_not_in_catalog(sections: _Sections) -> list[Finding]:
+    unclaimed = set(sections.on_disk) - set(sections.events) - set(sections.message_types)
+    return [
+        Finding(
+            f"schemas/events/{name}",
+            0,
+            f"{name} has schemas but the catalog neither declares it under events: nor uses "
+            "it in an operation; add it to schemas/catalog.yaml.",
+            "TYPE_NOT_IN_CATALOG",
         )
+        for name in sorted(unclaimed)
+    ]
 
-    known = {t.name: {v.version for v in t.versions} for t in types}
-    broken = {n for n in on_disk if n not in known}
 
-    def check_ref(ref: str, ptr: str) -> tuple[str, int] | None:
+class _VersionRefs:
+    """Resolves `type@N` references of the operations and services."""
+
+    def __init__(self, cat: CatalogDoc, types: list[EventType], on_disk: dict[str, set[int]]):
+        self.cat = cat
+        self.known = {t.name: {v.version for v in t.versions} for t in types}
+        self.broken = {n for n in on_disk if n not in self.known}
+
+    def resolve(self, ref: str, ptr: str) -> tuple[tuple[str, int] | None, list[Finding]]:
         t, _, num = ref.partition("@")
-        if t in broken:
-            return None  # lint already reported why this type is unusable
-        if t not in known:
-            findings.append(cat.finding(ptr, f"Unknown message type {t}.", "CATALOG_UNKNOWN_TYPE"))
-            return None
-        if int(num) not in known[t]:
-            findings.append(
-                cat.finding(
+        if t in self.broken:
+            return None, []  # lint already reported why this type is unusable
+        if t not in self.known:
+            return None, [
+                self.cat.finding(ptr, f"Unknown message type {t}.", "CATALOG_UNKNOWN_TYPE")
+            ]
+        if int(num) not in self.known[t]:
+            listed = ", ".join(str(x) for x in sorted(self.known[t]))
+            return None, [
+                self.cat.finding(
                     ptr,
-                    f"{t} has no version {num} (versions: "
-                    f"{', '.join(str(x) for x in sorted(known[t]))}).",
+                    f"{t} has no version {num} (versions: {listed}).",
                     "CATALOG_UNKNOWN_VERSION",
                 )
-            )
-            return None
-        return (t, int(num))
+            ]
+        return (t, int(num)), []
 
+
+def _operations(sections: _Sections, refs: _VersionRefs) -> tuple[list[Operation], list[Finding]]:
     operations: list[Operation] = []
-    for op_name, op in ops_data.items():
-        req = check_ref(op["request"], pointer("operations", op_name, "request"))
-        rep = check_ref(op["reply"], pointer("operations", op_name, "reply"))
+    findings: list[Finding] = []
+    for op_name, op in sections.operations.items():
+        req, found = refs.resolve(op["request"], pointer("operations", op_name, "request"))
+        findings += found
+        rep, found = refs.resolve(op["reply"], pointer("operations", op_name, "reply"))
+        findings += found
         if req and rep:
-            operations.append(
-                Operation(
-                    op_name,
-                    op.get("subject", f"rpc.{op_name}"),
-                    req,
-                    rep,
-                    op.get("timeout_ms", 2000),
-                )
-            )
+            subject = op.get("subject", f"rpc.{op_name}")
+            operations.append(Operation(op_name, subject, req, rep, op.get("timeout_ms", 2000)))
+    return operations, findings
 
+
+def _services(
+    sections: _Sections,
+    types: list[EventType],
+    refs: _VersionRefs,
+    service_modules: frozenset[str],
+) -> tuple[list[Service], list[Finding]]:
     services: list[Service] = []
+    findings: list[Finding] = []
     event_names = {t.name for t in types if t.config.delivery != "message"}
-    for svc_name, svc in (data.get("services") or {}).items():
-        sptr = pointer("services", svc_name)
+    for svc_name, svc in sections.services.items():
         if not is_valid_service_name(svc_name, service_modules):
             why = (
                 "is a Python keyword"
@@ -333,59 +412,67 @@ def _assemble(
                 else "would shadow the module services/" + svc_name + ".py"
             )
             findings.append(
-                cat.finding(
-                    sptr,
+                sections.cat.finding(
+                    pointer("services", svc_name),
                     f'"{svc_name}" {why}; pick another service name.',
                     "SERVICE_NAME_INVALID",
                 )
             )
             continue
-        consumes = []
-        for t, num in (svc.get("consumes") or {}).items():
-            p = pointer("services", svc_name, "consumes", t)
-            if t not in event_names and t in known:
+        service, found = _service(sections, svc_name, svc, event_names, refs)
+        services.append(service)
+        findings += found
+    return services, findings
+
+
+def _service(
+    sections: _Sections,
+    svc_name: str,
+    svc: dict[str, Any],
+    event_names: set[str],
+    refs: _VersionRefs,
+) -> tuple[Service, list[Finding]]:
+    cat = sections.cat
+    findings: list[Finding] = []
+    consumes = []
+    for t, num in (svc.get("consumes") or {}).items():
+        p = pointer("services", svc_name, "consumes", t)
+        if t not in event_names and t in refs.known:
+            findings.append(
+                cat.finding(
+                    p, f"{t} is a request/reply body, not an event.", "CATALOG_ROLE_CONFLICT"
+                )
+            )
+            continue
+        ref, found = refs.resolve(f"{t}@{num}", p)
+        findings += found
+        if ref:
+            consumes.append(ref)
+    produces = []
+    for i, r in enumerate(svc.get("produces") or []):
+        ref, found = refs.resolve(r, pointer("services", svc_name, "produces", i))
+        findings += found
+        if ref:
+            produces.append(ref)
+    ops = sections.operations
+    for key in ("serves", "calls"):
+        for i, op_name in enumerate(svc.get(key) or []):
+            if op_name not in ops:
                 findings.append(
                     cat.finding(
-                        p, f"{t} is a request/reply body, not an event.", "CATALOG_ROLE_CONFLICT"
+                        pointer("services", svc_name, key, i),
+                        f"Unknown operation {op_name}; declare it under operations:.",
+                        "CATALOG_UNKNOWN_OPERATION",
                     )
                 )
-                continue
-            ref = check_ref(f"{t}@{num}", p)
-            if ref:
-                consumes.append(ref)
-        produces = []
-        for i, r in enumerate(svc.get("produces") or []):
-            ref = check_ref(r, pointer("services", svc_name, "produces", i))
-            if ref:
-                produces.append(ref)
-        for key in ("serves", "calls"):
-            for i, op_name in enumerate(svc.get(key) or []):
-                if op_name not in ops_data:
-                    findings.append(
-                        cat.finding(
-                            pointer("services", svc_name, key, i),
-                            f"Unknown operation {op_name}; declare it under operations:.",
-                            "CATALOG_UNKNOWN_OPERATION",
-                        )
-                    )
-        services.append(
-            Service(
-                svc_name,
-                tuple(consumes),
-                tuple(produces),
-                tuple(o for o in svc.get("serves") or [] if o in ops_data),
-                tuple(o for o in svc.get("calls") or [] if o in ops_data),
-            )
-        )
-
-    findings += _collisions(cat, [t.name for t in types], "events", "TYPE_NAME_COLLISION")
-    findings += _collisions(cat, list(ops_data), "operations", "OPERATION_NAME_COLLISION")
-    project = Project(
-        tuple(sorted(types, key=lambda t: t.name)),
-        tuple(sorted(operations, key=lambda o: o.name)),
-        tuple(sorted(services, key=lambda s: s.name)),
+    service = Service(
+        svc_name,
+        tuple(consumes),
+        tuple(produces),
+        tuple(o for o in svc.get("serves") or [] if o in ops),
+        tuple(o for o in svc.get("calls") or [] if o in ops),
     )
-    return project, findings
+    return service, findings
 
 
 def _aggregate_id_findings(v: Version, field: str, cat: CatalogDoc, ptr: str) -> list[Finding]:

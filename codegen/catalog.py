@@ -40,6 +40,13 @@ def catalog_schema() -> dict[str, Any]:
     return loaded
 
 
+def retry_defaults() -> dict[str, int]:
+    """The retry policy of an event the catalog says nothing about: the `default`s of
+    catalog.schema.json (the one place they are written)."""
+    properties = catalog_schema()["$defs"]["retry"]["properties"]
+    return {name: int(spec["default"]) for name, spec in properties.items()}
+
+
 def read_catalog(path: Path, rel: str) -> CatalogDoc:
     try:
         text = path.read_text("utf-8")

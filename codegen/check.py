@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from codegen.cache import Cache
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.report import format_findings
@@ -14,6 +15,7 @@ from codegen.report import format_findings
 def run_check(
     root: Path,
     *,
+    cache: Cache | None = None,
     against: str | None,
     fmt: str,
     deployed: str | None = None,
@@ -53,7 +55,7 @@ def run_check(
 
     notes: list[str] = []
     try:
-        result = plan(root, on_built=on_built)
+        result = plan(root, cache=cache, on_built=on_built)
         findings = list(result.findings)
         drift = False
         if not findings:
@@ -75,7 +77,7 @@ def run_check(
                 )
         if against:
             try:
-                findings += against_ref(root, against, result.project)
+                findings += against_ref(root, against, result.project, cache)
             except BadInput as exc:
                 findings += exc.findings
         if snapshots is not None:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from codegen.cache import Cache
 from codegen.errors import BadInput, Finding, LintFailed
 
 
@@ -22,14 +23,14 @@ def _print_findings(findings: Sequence[Finding], fmt: str = "text") -> None:
 
 def cmd_gen(args: argparse.Namespace) -> int:
     from codegen.pipeline import plan
-    from codegen.write import diff_tree, write_stubs, write_tree
+    from codegen.write import SERVICES, diff_tree, write_files, write_stubs, write_tree
 
     root = Path(args.root)
-    result = plan(root)
+    result = plan(root, cache=args.cache)
     if result.upcaster_stub is not None and not args.check:
         from codegen.upcasters import UPCASTERS_REL
 
-        (root / UPCASTERS_REL).write_text(result.upcaster_stub, "utf-8")
+        write_files(root, {UPCASTERS_REL: result.upcaster_stub}, SERVICES)
         print(f"codegen: added upcaster stubs to {UPCASTERS_REL}", file=sys.stderr)
     if result.findings:
         _print_findings(result.findings)
@@ -69,6 +70,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     return run_check(
         Path(args.root),
+        cache=args.cache,
         against=args.against,
         fmt=args.format,
         deployed=args.deployed,
@@ -92,12 +94,14 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         )
         return 2
     root = Path(args.root)
-    result = plan(root)
+    result = plan(root, cache=args.cache)
     if not result.built:
         _print_findings(result.findings)
         print("codegen: fix the findings above first.", file=sys.stderr)
         return 1
-    rollout = run_rollout(root, result.project, deployed=args.deployed, against=args.against)
+    rollout = run_rollout(
+        root, result.project, deployed=args.deployed, against=args.against, cache=args.cache
+    )
     if args.format == "json":
         print(json.dumps(rollout.to_json(), indent=2, ensure_ascii=False))
     elif args.format == "github":
@@ -157,16 +161,17 @@ def cmd_docs(args: argparse.Namespace) -> int:
     """Write only the documentation (also part of `gen`) to --out."""
     from codegen.pipeline import plan
     from codegen.render.docs import render_docs
+    from codegen.write import INSIDE, write_files
 
-    result = plan(Path(args.root))
+    result = plan(Path(args.root), cache=args.cache)
     if result.findings:
         _print_findings(result.findings)
         return 1
     out = Path(args.out)
-    for rel, text in sorted(render_docs(result.project).items()):
-        target = out / rel.removeprefix("generated/docs/")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, "utf-8")
+    docs = render_docs(result.project)
+    write_files(
+        out, {rel.removeprefix("generated/docs/"): text for rel, text in docs.items()}, INSIDE
+    )
     print(f"codegen: wrote AsyncAPI 3.0 and the event catalog to {out}/", file=sys.stderr)
     return 0
 
@@ -175,7 +180,7 @@ def cmd_dump_ir(args: argparse.Namespace) -> int:
     from codegen.build import build_project
     from codegen.dump import dump_ir
 
-    project, findings = build_project(Path(args.root))
+    project, findings = build_project(Path(args.root), args.cache)
     if findings:
         _print_findings(findings)
         return 1
@@ -296,9 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from codegen.render.models import use_cache_root
-
-    use_cache_root(Path(args.root))
+    # One cache per command, passed explicitly; what the command computed for it is
+    # written once it is done (plan() itself never writes).
+    cache = args.cache = Cache.for_root(Path(args.root))
     try:
         code = int(args.func(args))
     except BadInput as exc:
@@ -312,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        cache.flush()
     return code
 
 

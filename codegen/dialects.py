@@ -170,8 +170,7 @@ def translate(doc: Any, dialect: str) -> Translation:
     if dialect == "2020-12":
         return Translation(doc, dialect)
     out = Translation(None, dialect)
-    formats = _formats(dialect)
-    out.doc = _node(doc, "", "", dialect, formats, out.origins)
+    out.doc = _Translator(dialect, _formats(dialect), out.origins).node(doc, "", "")
     if isinstance(out.doc, dict):
         out.doc["$schema"] = _URIS["2020-12"]
     return out
@@ -184,78 +183,91 @@ def _formats(dialect: str) -> frozenset[str]:
     return frozenset(cls.FORMAT_CHECKER.checkers)
 
 
-def _node(
-    schema: Any,
-    new_ptr: str,
-    old_ptr: str,
-    dialect: str,
-    formats: frozenset[str],
-    origins: dict[str, str],
-) -> Any:
-    origins[new_ptr] = old_ptr
-    if not isinstance(schema, dict):
-        return schema
-    known = _KNOWN[dialect]
+def _key_ptr(base: str, key: str) -> str:
+    return base + "/" + escape(key)
 
-    def sub(value: Any, new_key: str, old_key: str) -> Any:
-        return _node(value, new_key, old_key, dialect, formats, origins)
 
-    def key_ptr(base: str, key: str) -> str:
-        return base + "/" + escape(key)
+@dataclass
+class _Translator:
+    """One document's translation: each schema object keyword by keyword, recording in
+    ``origins`` where every translated pointer came from."""
 
-    out: dict[str, Any] = {}
-    keys = list(schema)
-    if dialect == "draft-07" and "$ref" in schema:
-        # Draft-07: "All other properties in a $ref object MUST be ignored"; definitions
-        # stay, they are where refs point
-        keys = [k for k in keys if k == "$ref" or k in ("definitions", "$defs", "$id")]
-    for key in keys:
+    dialect: str
+    formats: frozenset[str]  # the formats the dialect's validator asserts
+    origins: dict[str, str]
+
+    def node(self, schema: Any, new_ptr: str, old_ptr: str) -> Any:
+        self.origins[new_ptr] = old_ptr
+        if not isinstance(schema, dict):
+            return schema
+        out: dict[str, Any] = {}
+        keys = list(schema)
+        if self.dialect == "draft-07" and "$ref" in schema:
+            # Draft-07: "All other properties in a $ref object MUST be ignored"; definitions
+            # stay, they are where refs point
+            keys = [k for k in keys if k == "$ref" or k in ("definitions", "$defs", "$id")]
+        for key in keys:
+            self._keyword(schema, key, out, new_ptr, old_ptr)
+        return out
+
+    def _keyword(
+        self, schema: dict[str, Any], key: str, out: dict[str, Any], new_ptr: str, old_ptr: str
+    ) -> None:
         value = schema[key]
-        at_old = key_ptr(old_ptr, key)
+        at_old = _key_ptr(old_ptr, key)
+        if self._identity(key, value, out, new_ptr, at_old):
+            return
+        if key == "items" and isinstance(value, list):
+            at_new = _key_ptr(new_ptr, "prefixItems")
+            self.origins[at_new] = at_old
+            out["prefixItems"] = [
+                self.node(v, f"{at_new}/{i}", f"{at_old}/{i}") for i, v in enumerate(value)
+            ]
+        elif key == "additionalItems":
+            if isinstance(schema.get("items"), list):  # else it has no effect
+                out["items"] = self.node(value, _key_ptr(new_ptr, "items"), at_old)
+        elif key == "dependencies" and self.dialect == "draft-07" and isinstance(value, dict):
+            self._dependencies(value, out, new_ptr, at_old)
+        elif key == "format" and isinstance(value, str) and value not in self.formats:
+            pass  # the dialect's validator does not assert it
+        elif key in _KNOWN[self.dialect] or key in _ANNOTATIONS:
+            # (anything else is not a keyword of this dialect: its validators ignore it)
+            out[key] = _children(key, value, _key_ptr(new_ptr, key), at_old, self.node)
+
+    def _identity(
+        self, key: str, value: Any, out: dict[str, Any], new_ptr: str, at_old: str
+    ) -> bool:
+        """Ids, anchors and recursive refs; True when ``key`` is handled."""
         if key == "$id" and isinstance(value, str) and value.startswith("#"):
-            if dialect == "draft-07" and len(value) > 1:
+            if self.dialect == "draft-07" and len(value) > 1:
                 out["$anchor"] = value[1:]  # a plain-name fragment id is an anchor
-            continue
+            return True
         if key in ("$id", "$schema", "$comment"):
             out[key] = value
-            continue
-        if key == "$recursiveRef" and dialect == "2019-09":
+            return True
+        if key == "$recursiveRef" and self.dialect == "2019-09":
             out["$ref"] = value  # one resource: "#" is the document root
-            origins[key_ptr(new_ptr, "$ref")] = at_old
-            continue
-        if key == "$recursiveAnchor" or (key == "$anchor" and dialect == "draft-07"):
-            continue
-        if key == "items" and isinstance(value, list):
-            at_new = key_ptr(new_ptr, "prefixItems")
-            origins[at_new] = at_old
-            out["prefixItems"] = [
-                sub(v, f"{at_new}/{i}", f"{at_old}/{i}") for i, v in enumerate(value)
-            ]
-            continue
-        if key == "additionalItems":
-            if isinstance(schema.get("items"), list):
-                at_new = key_ptr(new_ptr, "items")
-                out["items"] = sub(value, at_new, at_old)
-            continue  # without an array items it has no effect
-        if key == "dependencies" and dialect == "draft-07" and isinstance(value, dict):
-            for kind in ("dependentRequired", "dependentSchemas"):
-                origins.setdefault(key_ptr(new_ptr, kind), at_old)
-            for name, dep in value.items():
-                kind = "dependentRequired" if isinstance(dep, list) else "dependentSchemas"
-                at_new = key_ptr(key_ptr(new_ptr, kind), name)
-                target = out.setdefault(kind, {})
-                target[name] = (
-                    dep if kind == "dependentRequired" else sub(dep, at_new, key_ptr(at_old, name))
-                )
-                origins[at_new] = key_ptr(at_old, name)
-            continue
-        if key == "format" and isinstance(value, str) and value not in formats:
-            continue  # the dialect's validator does not assert it
-        if key not in known and key not in _ANNOTATIONS:
-            continue  # not a keyword of this dialect: its validators ignore it
-        at_new = key_ptr(new_ptr, key)
-        out[key] = _children(key, value, at_new, at_old, sub)
-    return out
+            self.origins[_key_ptr(new_ptr, "$ref")] = at_old
+            return True
+        return key == "$recursiveAnchor" or (key == "$anchor" and self.dialect == "draft-07")
+
+    def _dependencies(
+        self, value: dict[str, Any], out: dict[str, Any], new_ptr: str, at_old: str
+    ) -> None:
+        """Draft-07 dependencies: arrays become dependentRequired, schemas
+        dependentSchemas."""
+        for kind in ("dependentRequired", "dependentSchemas"):
+            self.origins.setdefault(_key_ptr(new_ptr, kind), at_old)
+        for name, dep in value.items():
+            kind = "dependentRequired" if isinstance(dep, list) else "dependentSchemas"
+            at_new = _key_ptr(_key_ptr(new_ptr, kind), name)
+            target = out.setdefault(kind, {})
+            target[name] = (
+                dep
+                if kind == "dependentRequired"
+                else self.node(dep, at_new, _key_ptr(at_old, name))
+            )
+            self.origins[at_new] = _key_ptr(at_old, name)
 
 
 def _children(

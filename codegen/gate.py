@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
-from functools import cache
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from codegen.cache import Cache
 from codegen.errors import Finding
 from codegen.ir import EventType, Project, ReadPlan, Version
+from codegen.load import fingerprint
 from codegen.upcasters import upcaster_findings
 
 if TYPE_CHECKING:
@@ -32,79 +34,54 @@ def needs(mode: str) -> tuple[str, ...]:
     return _NEEDS[mode.removesuffix("_TRANSITIVE")]
 
 
-@cache
-def _compare(old: Version, new: Version, semantics: str) -> PairReport:
-    # Verdicts depend only on the two bundled schemas (their fingerprints), the semantics
-    # and the engine's code: remembered on disk like model sources, so a `check` after a
-    # `gen` re-judges only pairs that changed.
-    key = _verdict_key(old.fingerprint, new.fingerprint, semantics)
-    cached = _load_verdict(key)
-    if cached is not None:
-        return cached
-    from codegen.compat import compare
+# Verdicts depend only on the two bundled schemas (their fingerprints), the semantics and
+# the engine's code: remembered per process here, and across runs in the codegen cache
+# (whose key covers the code), so a `check` after a `gen` re-judges only pairs that changed.
+_VERDICTS: dict[tuple[str, str, str], PairReport] = {}
 
-    report = compare(old.bundled, new.bundled, semantics=semantics)  # type: ignore[arg-type]
-    _store_verdict(key, report)
+
+def _fingerprint(v: Version) -> str:
+    return v.fingerprint or fingerprint(v.bundled)
+
+
+def _compare(old: Version, new: Version, semantics: str, cache: Cache | None) -> PairReport:
+    ids = (_fingerprint(old), _fingerprint(new), semantics)
+    key = Cache.key(b"compat", *(part.encode() for part in ids))
+    text = cache.get("compat", key) if cache is not None else None
+    report = _VERDICTS.get(ids)
+    if report is None and text is not None:
+        report = _load_verdict(text)
+    if report is None:
+        from codegen.compat import compare
+
+        report = compare(old.bundled, new.bundled, semantics=semantics)  # type: ignore[arg-type]
+    if cache is not None and text is None:
+        cache.put("compat", key, _dump_verdict(report))  # also a verdict judged earlier
+    _VERDICTS[ids] = report
     return report
 
 
-@cache
-def _engine_revision() -> str:
-    import hashlib
-    from importlib import resources
-
-    h = hashlib.sha256()
-    package = resources.files("codegen.compat")
-    for entry in sorted(package.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith(".py"):
-            h.update(entry.name.encode())
-            h.update(entry.read_bytes())
-    # the validators (regex engine, refused retrieval) decide verdicts too
-    h.update(resources.files("codegen").joinpath("validation.py").read_bytes())
-    return h.hexdigest()[:16]
-
-
-def _verdict_key(old: str, new: str, semantics: str) -> str:
-    import hashlib
-
-    text = f"{_engine_revision()}|{old}|{new}|{semantics}"
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _verdict_path(key: str) -> Path:
-    from codegen.render.models import cache_dir
-
-    return cache_dir() / "compat" / key[:2] / f"{key}.json"
-
-
-def _load_verdict(key: str) -> PairReport | None:
+def _load_verdict(text: str) -> PairReport | None:
     from codegen.compat import Finding as CompatFinding
     from codegen.compat import PairReport as Report
 
     try:
-        data = json.loads(_verdict_path(key).read_text("utf-8"))
+        data = json.loads(text)
         findings = tuple(CompatFinding(**f) for f in data["findings"])
         return Report(bool(data["backward"]), bool(data["forward"]), findings)
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return None
 
 
-def _store_verdict(key: str, report: PairReport) -> None:
+def _dump_verdict(report: PairReport) -> str:
     import dataclasses
 
-    path = _verdict_path(key)
     body = {
         "backward": report.backward,
         "forward": report.forward,
         "findings": [dataclasses.asdict(f) for f in report.findings],
     }
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body, ensure_ascii=False), "utf-8")
-        tmp.replace(path)
-    except (OSError, TypeError, ValueError):
-        pass  # an optimisation only
+    return json.dumps(body, ensure_ascii=False)
 
 
 def locate(v: Version, ptr: str) -> tuple[str, int]:
@@ -120,9 +97,13 @@ def witness_text(witness: Any) -> str:
 
 
 def pair_findings(
-    t: EventType, old: Version, new: Version, directions: tuple[str, ...]
+    t: EventType,
+    old: Version,
+    new: Version,
+    directions: tuple[str, ...],
+    cache: Cache | None = None,
 ) -> list[Finding]:
-    report = _compare(old, new, t.config.semantics)
+    report = _compare(old, new, t.config.semantics, cache)
     out = []
     for f in report.findings:
         if f.direction not in directions:
@@ -142,7 +123,7 @@ def pair_findings(
     return out
 
 
-def gate_findings(project: Project) -> list[Finding]:
+def gate_findings(project: Project, cache: Cache | None = None) -> list[Finding]:
     """Findings for every version that breaks its type's compatibility mode."""
     out: list[Finding] = []
     for t in project.types:
@@ -155,25 +136,43 @@ def gate_findings(project: Project) -> list[Finding]:
                 continue  # declared breaking: consumers get upcasters instead (see read_plans)
             olds = t.versions[:i] if mode.endswith("_TRANSITIVE") else t.versions[max(0, i - 1) : i]
             for old in olds:
-                out += pair_findings(t, old, new, directions)
+                out += pair_findings(t, old, new, directions, cache)
     return out
 
 
-def can_read(t: EventType, writer: Version, reader: Version) -> bool:
+def can_read(t: EventType, writer: Version, reader: Version, cache: Cache | None = None) -> bool:
     """Does the generated model of `reader` read every event the generated `writer` emits?"""
     if writer.version < reader.version:
-        return _compare(writer, reader, t.config.semantics).backward
-    return _compare(reader, writer, t.config.semantics).forward
+        return _compare(writer, reader, t.config.semantics, cache).backward
+    return _compare(reader, writer, t.config.semantics, cache).forward
 
 
-def _upcast_plan(t: EventType, writer: Version, reader: Version) -> ReadPlan:
+def with_compat_matrix(project: Project, cache: Cache | None = None) -> Project:
+    """The project with every type's compatibility matrix (`EventType.readable`): which
+    reader version reads which writer version, for the renderers."""
+    types = tuple(
+        replace(
+            t,
+            readable=tuple(
+                (w.version, r.version)
+                for r in t.versions
+                for w in t.versions
+                if w.version != r.version and can_read(t, w, r, cache)
+            ),
+        )
+        for t in project.types
+    )
+    return replace(project, types=types)
+
+
+def _upcast_plan(t: EventType, writer: Version, reader: Version, cache: Cache | None) -> ReadPlan:
     # Adjacent steps the gate proved readable pass the payload through unchanged; every
     # other step needs a hand-written upcaster from version a to version b.
     chain = [v for v in t.versions if writer.version <= v.version <= reader.version]
     steps = tuple(
         (t.name, a.version, b.version)
         for a, b in itertools.pairwise(chain)
-        if not can_read(t, a, b)
+        if not can_read(t, a, b, cache)
     )
     if not steps:
         # Each step is readable but the whole jump is not (non-transitive history).
@@ -181,7 +180,9 @@ def _upcast_plan(t: EventType, writer: Version, reader: Version) -> ReadPlan:
     return ReadPlan(t.name, writer.version, reader.version, "upcast", steps)
 
 
-def read_plans(root: Path, project: Project) -> tuple[tuple[ReadPlan, ...], list[Finding]]:
+def read_plans(
+    root: Path, project: Project, cache: Cache | None = None
+) -> tuple[tuple[ReadPlan, ...], list[Finding]]:
     """How each consumer reads each published version of the types it consumes."""
     plans: set[ReadPlan] = set()
     for svc in project.services:
@@ -191,23 +192,25 @@ def read_plans(root: Path, project: Project) -> tuple[tuple[ReadPlan, ...], list
             for writer in t.versions:
                 if writer.version == declared:
                     continue
-                if can_read(t, writer, reader):
+                if can_read(t, writer, reader, cache):
                     plans.add(ReadPlan(t.name, writer.version, declared, "direct"))
                 elif writer.version < declared:
-                    plans.add(_upcast_plan(t, writer, reader))
+                    plans.add(_upcast_plan(t, writer, reader, cache))
                 # A newer writer that an older reader cannot read gets no plan: the runtime
                 # dead-letters such events with the reason (consumers must upgrade first).
     ordered = tuple(sorted(plans, key=lambda p: (p.type, p.source, p.target)))
     return ordered, upcaster_findings(root, project, ordered)
 
 
-def read_failures(t: EventType, writer: Version, reader: Version) -> list[Any]:
+def read_failures(
+    t: EventType, writer: Version, reader: Version, cache: Cache | None = None
+) -> list[Any]:
     """Why the generated model of `reader` cannot read every event the generated `writer`
     emits: the compat findings of that direction (empty when it can)."""
     if writer.version == reader.version:
         return []
     if writer.version < reader.version:
-        report = _compare(writer, reader, t.config.semantics)
+        report = _compare(writer, reader, t.config.semantics, cache)
         return [f for f in report.findings if f.direction == "backward"]
-    report = _compare(reader, writer, t.config.semantics)
+    report = _compare(reader, writer, t.config.semantics, cache)
     return [f for f in report.findings if f.direction == "forward"]

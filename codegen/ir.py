@@ -8,22 +8,27 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Retry:
-    max_deliveries: int = 5
-    backoff_ms: int = 100
-    backoff_max_ms: int = 5000
+    """Redelivery policy of a durable event. No defaults here: the build fills every field
+    from the catalog, whose schema (`catalog.schema.json`) holds the defaults."""
+
+    max_deliveries: int
+    backoff_ms: int
+    backoff_max_ms: int
 
 
 @dataclass(frozen=True)
 class EventConfig:
     delivery: str  # durable | realtime | message (request/reply bodies)
     stream: str | None
+    # The NATS subject, with the default filled in by the build: evt.<type> for events,
+    # msg.<type> for request/reply bodies (what the registry records).
     subject: str
     aggregate_id: str | None
     maxlen: int | None = None
     max_age_ms: int | None = None
     compatibility: str = "FULL_TRANSITIVE"
     semantics: str = "runtime"
-    retry: Retry = Retry()
+    retry: Retry = field(kw_only=True)
     jetstream: bool = False
     breaking_versions: tuple[int, ...] = ()
     partitions: int = 1
@@ -69,6 +74,10 @@ class EventType:
     name: str
     config: EventConfig
     versions: tuple[Version, ...]
+    # The compatibility matrix: (writer, reader) version pairs, writer != reader, where the
+    # generated reader model reads every event the generated writer emits (the gate's
+    # verdicts; filled by pipeline.plan after the gate, before rendering).
+    readable: tuple[tuple[int, int], ...] = ()
 
     @property
     def latest(self) -> Version:
@@ -78,7 +87,7 @@ class EventType:
 @dataclass(frozen=True)
 class Operation:
     name: str
-    subject: str
+    subject: str  # default filled in by the build: rpc.<name>
     request: tuple[str, int]
     reply: tuple[str, int]
     timeout_ms: int

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from codegen.cache import Cache
 from codegen.errors import Finding
 from codegen.load import JsonFile, canonical_json
 from codegen.positions import escape, pointer
@@ -44,48 +43,27 @@ def lint_metaschema(f: JsonFile, dialect: str = "2020-12") -> list[Finding]:
 
 
 # Metaschema and example validation dominate a warm `gen` (~6 ms a file with jsonschema).
-# Their result depends only on the bytes validated, so a pass is remembered in the cache
-# directory keyed by a hash of exactly those bytes; failures are never cached.
-_LINT_REVISION = b"lint-1;"
-
-
-def _passed_before(*parts: bytes) -> tuple[bool, Path]:
-    from codegen.render.models import cache_dir
-
-    h = hashlib.sha256(_LINT_REVISION)
-    for part in parts:
-        h.update(hashlib.sha256(part).digest())
-    digest = h.hexdigest()
-    marker = cache_dir() / "lint" / digest[:2] / digest
-    return marker.exists(), marker
-
-
-def _remember_pass(marker: Path) -> None:
-    try:
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
-    except OSError:
-        pass  # an optimisation only
-
-
-def lint_metaschema_cached(f: JsonFile) -> list[Finding]:
-    hit, marker = _passed_before(b"meta", canonical_json(f.doc))
-    if hit:
+# Their result depends only on the bytes validated (and on this code: the cache key has
+# its fingerprint), so a pass is remembered keyed by exactly those bytes; failures are
+# never cached.
+def lint_metaschema_cached(f: JsonFile, cache: Cache) -> list[Finding]:
+    key = cache.key(b"lint:meta", canonical_json(f.doc))
+    if cache.get("lint", key) is not None:
         return []
     out = lint_metaschema(f)
     if not out:
-        _remember_pass(marker)
+        cache.put("lint", key, "")
     return out
 
 
-def lint_examples_cached(f: JsonFile, bundled: Any) -> list[Finding]:
+def lint_examples_cached(f: JsonFile, bundled: Any, cache: Cache) -> list[Finding]:
     examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
-    hit, marker = _passed_before(b"examples", canonical_json(bundled), canonical_json(examples))
-    if hit:
+    key = cache.key(b"lint:examples", canonical_json(bundled), canonical_json(examples))
+    if cache.get("lint", key) is not None:
         return []
     out = lint_examples(f, bundled)
     if not out:
-        _remember_pass(marker)
+        cache.put("lint", key, "")
     return out
 
 

@@ -152,128 +152,150 @@ class Bundler:
             return path.as_posix()
 
     def bundle(self, root: JsonFile) -> Bundle:
-        out = Bundle(schema=None, sources=[root.rel], root=root)
-        keys: dict[Path, str] = {}
-        defs: dict[str, Any] = {}
-        root_path = root.path.resolve()
+        return _Bundling(self, root).run()
+
+
+class _Bundling:
+    """One root file's bundle: every ref rewritten to "#" plus a pointer into the bundle,
+    the shared files it reaches inlined under ``$defs``, findings for refs that may not
+    be followed."""
+
+    def __init__(self, bundler: Bundler, root: JsonFile) -> None:
+        self.bundler = bundler
+        self.root = root
+        self.root_path = root.path.resolve()
+        self.out = Bundle(schema=None, sources=[root.rel], root=root)
+        self.keys: dict[Path, str] = {}
+        self.defs: dict[str, Any] = {}
         local_defs = root.doc.get("$defs", {}) if isinstance(root.doc, dict) else {}
-        taken = set(local_defs) if isinstance(local_defs, dict) else set()
+        self.taken = set(local_defs) if isinstance(local_defs, dict) else set()
 
-        def key_for(target: Path) -> str:
-            if target not in keys:
-                base = pascal_case(target.stem) or "Def"
-                key, n = base, 2
-                while key in taken:
-                    key, n = f"{base}{n}", n + 1
-                taken.add(key)
-                keys[target] = key
-                src = self.file(target)
-                out.sources.append(src.rel)
-                out.def_files[key] = src
-                defs[key] = None  # reserve the slot first: refs may be recursive
-                defs[key] = rewrite(src.doc, src, "")
-            return keys[target]
-
-        def resolve(keyword: str, ref: Any, base: JsonFile, ptr: str) -> Any:
-            """The bundled form of one ref: always "#" plus a JSON pointer into the bundle."""
-            where = (base, ptr)  # located lazily: the line scan costs, findings are rare
-            if not isinstance(ref, str):
-                fail(where, f"The {keyword} must be a string.", "REF_INVALID")
-                return ref
-            url, _, raw = ref.partition("#")
-            frag = unquote(raw)
-            if url and keyword != "$ref":
-                fail(
-                    where,
-                    f'The {keyword} "{ref}" must point inside this document ("#..."); only '
-                    "$ref may name another file under schemas/.",
-                    "REF_NOT_LOCAL",
-                )
-                return ref
-            if url == "":
-                target_path = base.path
-            elif ":" in url.split("/", 1)[0] or url.startswith("/") or url.startswith("\\"):
-                fail(
-                    where,
-                    f'The {keyword} "{ref}" is absolute; refer to shared shapes by a relative '
-                    'path such as "../../defs/money.json".',
-                    "REF_NOT_RELATIVE",
-                )
-                return ref
-            else:
-                target_path = self._target(base.path.parent, url)
-                if not target_path.is_relative_to(self.schemas_dir):
-                    fail(
-                        where,
-                        f'The {keyword} "{ref}" points outside schemas/; move the shared '
-                        "shape under schemas/defs/.",
-                        "REF_OUTSIDE_SCHEMAS",
-                    )
-                    return ref
-                if not target_path.is_file():
-                    fail(
-                        where,
-                        f'The {keyword} "{ref}" does not resolve: {self._rel(target_path)} '
-                        "does not exist.",
-                        "REF_UNRESOLVED",
-                    )
-                    return ref
-            target = root if target_path == root_path else self.file(target_path)
-            pointer = fragment_pointer(target.doc, frag)
-            if pointer is None:
-                fail(
-                    where,
-                    f'The {keyword} "{ref}" does not resolve: no "{frag}" in {target.rel}.',
-                    "REF_UNRESOLVED",
-                )
-                return ref
-            if target_path == root_path:
-                # pointers are kept as written; anchors become (percent-encoded) pointers
-                # ("#" inside a fragment is re-encoded: the model generator reads "#/a#b"
-                # as an external ref)
-                clean = url == "" and pointer == frag and "#" not in raw
-                return ref if clean else "#" + quote(pointer, _SAFE)
-            return f"#/$defs/{escape(key_for(target_path))}{pointer}"
-
-        def fail(where: tuple[JsonFile, str], message: str, rule: str) -> None:
-            out.findings.append(Finding(where[0].rel, where[0].line_of(where[1]), message, rule))
-
-        def rewrite(node: Any, base: JsonFile, ptr: str) -> Any:
-            if isinstance(node, dict):
-                shared = base.path != root_path
-                new: dict[str, Any] = {}
-                for k, v in node.items():
-                    child = f"{ptr}/{escape(k)}"
-                    if k in REF_KEYWORDS:
-                        new[k] = resolve(k, v, base, child)
-                    elif k in ("$id", "$schema") and shared and not ptr:
-                        continue  # an embedded $id would change the base URI of its refs
-                    elif k == "$id" and ptr and not (isinstance(v, str) and v.startswith("#")):
-                        fail(
-                            (base, child),
-                            f'The nested "$id" {json.dumps(v)} would change how the refs '
-                            "inside it resolve; remove it (name a subschema with $anchor).",
-                            "REF_NESTED_ID",
-                        )
-                    elif k in ANCHOR_KEYWORDS and shared:
-                        continue  # refs to it are pointers now; anchors could collide
-                    elif k in VALUE_KEYWORDS:
-                        new[k] = v  # instances, not schemas: nothing to rewrite
-                    else:
-                        new[k] = rewrite(v, base, child)
-                return new
-            if isinstance(node, list):
-                return [rewrite(v, base, f"{ptr}/{i}") for i, v in enumerate(node)]
-            return node
-
-        schema = rewrite(root.doc, root, "")
-        if defs and isinstance(schema, dict):
+    def run(self) -> Bundle:
+        schema = self.rewrite(self.root.doc, self.root, "")
+        if self.defs and isinstance(schema, dict):
             merged = dict(schema.get("$defs", {}))
-            merged.update(defs)
+            merged.update(self.defs)
             schema["$defs"] = merged
-        out.schema = schema
-        _check_local_refs(out)
-        return out
+        self.out.schema = schema
+        _check_local_refs(self.out)
+        return self.out
+
+    def key_for(self, target: Path) -> str:
+        """The $defs key of a shared file (inlined the first time it is reached)."""
+        if target not in self.keys:
+            base = pascal_case(target.stem) or "Def"
+            key, n = base, 2
+            while key in self.taken:
+                key, n = f"{base}{n}", n + 1
+            self.taken.add(key)
+            self.keys[target] = key
+            src = self.bundler.file(target)
+            self.out.sources.append(src.rel)
+            self.out.def_files[key] = src
+            self.defs[key] = None  # reserve the slot first: refs may be recursive
+            self.defs[key] = self.rewrite(src.doc, src, "")
+        return self.keys[target]
+
+    def fail(self, where: tuple[JsonFile, str], message: str, rule: str) -> None:
+        self.out.findings.append(Finding(where[0].rel, where[0].line_of(where[1]), message, rule))
+
+    def resolve(self, keyword: str, ref: Any, base: JsonFile, ptr: str) -> Any:
+        """The bundled form of one ref: always "#" plus a JSON pointer into the bundle."""
+        where = (base, ptr)  # located lazily: the line scan costs, findings are rare
+        if not isinstance(ref, str):
+            self.fail(where, f"The {keyword} must be a string.", "REF_INVALID")
+            return ref
+        url, _, raw = ref.partition("#")
+        frag = unquote(raw)
+        target_path = self._target_path(keyword, ref, url, where)
+        if target_path is None:
+            return ref
+        target = self.root if target_path == self.root_path else self.bundler.file(target_path)
+        pointer = fragment_pointer(target.doc, frag)
+        if pointer is None:
+            self.fail(
+                where,
+                f'The {keyword} "{ref}" does not resolve: no "{frag}" in {target.rel}.',
+                "REF_UNRESOLVED",
+            )
+            return ref
+        if target_path == self.root_path:
+            # pointers are kept as written; anchors become (percent-encoded) pointers
+            # ("#" inside a fragment is re-encoded: the model generator reads "#/a#b"
+            # as an external ref)
+            clean = url == "" and pointer == frag and "#" not in raw
+            return ref if clean else "#" + quote(pointer, _SAFE)
+        return f"#/$defs/{escape(self.key_for(target_path))}{pointer}"
+
+    def _target_path(
+        self, keyword: str, ref: str, url: str, where: tuple[JsonFile, str]
+    ) -> Path | None:
+        """The file a ref names; None (with a finding) when it may not be followed."""
+        base = where[0]
+        if url and keyword != "$ref":
+            self.fail(
+                where,
+                f'The {keyword} "{ref}" must point inside this document ("#..."); only '
+                "$ref may name another file under schemas/.",
+                "REF_NOT_LOCAL",
+            )
+            return None
+        if url == "":
+            return base.path
+        if ":" in url.split("/", 1)[0] or url.startswith("/") or url.startswith("\\"):
+            self.fail(
+                where,
+                f'The {keyword} "{ref}" is absolute; refer to shared shapes by a relative '
+                'path such as "../../defs/money.json".',
+                "REF_NOT_RELATIVE",
+            )
+            return None
+        target = self.bundler._target(base.path.parent, url)
+        if not target.is_relative_to(self.bundler.schemas_dir):
+            self.fail(
+                where,
+                f'The {keyword} "{ref}" points outside schemas/; move the shared '
+                "shape under schemas/defs/.",
+                "REF_OUTSIDE_SCHEMAS",
+            )
+            return None
+        if not target.is_file():
+            self.fail(
+                where,
+                f'The {keyword} "{ref}" does not resolve: {self.bundler._rel(target)} '
+                "does not exist.",
+                "REF_UNRESOLVED",
+            )
+            return None
+        return target
+
+    def rewrite(self, node: Any, base: JsonFile, ptr: str) -> Any:
+        if isinstance(node, list):
+            return [self.rewrite(v, base, f"{ptr}/{i}") for i, v in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        shared = base.path != self.root_path
+        new: dict[str, Any] = {}
+        for k, v in node.items():
+            child = f"{ptr}/{escape(k)}"
+            if k in REF_KEYWORDS:
+                new[k] = self.resolve(k, v, base, child)
+            elif k in ("$id", "$schema") and shared and not ptr:
+                continue  # an embedded $id would change the base URI of its refs
+            elif k == "$id" and ptr and not (isinstance(v, str) and v.startswith("#")):
+                self.fail(
+                    (base, child),
+                    f'The nested "$id" {json.dumps(v)} would change how the refs '
+                    "inside it resolve; remove it (name a subschema with $anchor).",
+                    "REF_NESTED_ID",
+                )
+            elif k in ANCHOR_KEYWORDS and shared:
+                continue  # refs to it are pointers now; anchors could collide
+            elif k in VALUE_KEYWORDS:
+                new[k] = v  # instances, not schemas: nothing to rewrite
+            else:
+                new[k] = self.rewrite(v, base, child)
+        return new
 
 
 def _check_local_refs(bundle: Bundle) -> None:

@@ -1,4 +1,5 @@
-"""The chain load -> IR -> lint/lock/compat -> render, as one pure function."""
+"""The chain load -> IR -> lint/lock/compat -> render, as one pure function: it reads the
+tree (and the cache it is given) and writes nothing; `write.py` writes what it planned."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from codegen.build import build_project
+from codegen.cache import Cache
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.lock import (
@@ -35,14 +37,22 @@ class Plan:
     built: bool = True
 
 
-def plan(root: Path, *, on_built: Callable[[Project], None] | None = None) -> Plan:
+def plan(
+    root: Path,
+    *,
+    cache: Cache | None = None,
+    on_built: Callable[[Project], None] | None = None,
+) -> Plan:
     """Everything `gen` would do, computed in memory. Raises BadInput for unreadable input.
+    `cache` (memory only when None) supplies lint passes, verdicts and model sources
+    computed before and receives new ones, in memory: the caller decides to flush it.
     `on_built` sees the project as soon as it built without findings, before the gate and
     rendering (`check` starts its broker-side work there)."""
-    from codegen.gate import gate_findings, read_plans
+    from codegen.gate import gate_findings, read_plans, with_compat_matrix
     from codegen.upcasters import upcaster_stub_text
 
-    project, findings = build_project(root)
+    cache = cache if cache is not None else Cache()
+    project, findings = build_project(root, cache)
     if findings:
         # An edit that breaks a published version: say that it is published (and how to
         # make a new version) in the same round as what else is wrong with it.
@@ -55,17 +65,18 @@ def plan(root: Path, *, on_built: Callable[[Project], None] | None = None) -> Pl
     locked_streams = read_streams(root / LOCK_REL)
     findings += check_lock(project, locked)
     findings += check_streams(project, locked_streams)
-    findings += gate_findings(project)
-    plans, plan_findings = read_plans(root, project)
+    findings += gate_findings(project, cache)
+    plans, plan_findings = read_plans(root, project, cache)
     findings += plan_findings
     stub = upcaster_stub_text(root, plans)
     if findings:
         return Plan(project, sorted(set(findings)), upcaster_stub=stub)
-    project = replace(project, read_plans=plans)
+    # Everything the renderers show is in the IR from here on: they judge nothing.
+    project = with_compat_matrix(replace(project, read_plans=plans), cache)
 
     from codegen.render.python import render_generated, render_stubs
 
-    files = render_generated(project)
+    files = render_generated(project, cache)
     streams = {**stream_partitions(project), **locked_streams}
     files[LOCK_REL] = render_lock(updated_lock(project, locked), streams)
     return Plan(project, [], files, render_stubs(project), upcaster_stub=stub)

@@ -37,76 +37,85 @@ class JsonLines:
 
 
 def _scan_json(text: str) -> dict[str, int]:
-    lines: dict[str, int] = {}
-    pos = 0
-    line = 1
-    n = len(text)
+    scanner = _JsonScanner(text)
+    scanner.value("")
+    return scanner.lines
 
-    def skip_ws() -> None:
-        nonlocal pos, line
-        while pos < n and text[pos] in " \t\r\n":
-            if text[pos] == "\n":
-                line += 1
-            pos += 1
 
-    def read_string() -> str:
-        nonlocal pos
-        start = pos
-        pos += 1
-        while pos < n and text[pos] != '"':
-            pos += 2 if text[pos] == "\\" else 1
-        pos += 1
+class _JsonScanner:
+    """Walks a JSON text once, noting the line where each pointer's value (or key)
+    starts. Tolerant: it never raises, whatever the text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.n = len(text)
+        self.pos = 0
+        self.line = 1
+        self.lines: dict[str, int] = {}
+
+    def skip_ws(self) -> None:
+        text, n = self.text, self.n
+        while self.pos < n and text[self.pos] in " \t\r\n":
+            if text[self.pos] == "\n":
+                self.line += 1
+            self.pos += 1
+
+    def read_string(self) -> str:
+        text = self.text
+        start = self.pos
+        self.pos += 1
+        while self.pos < self.n and text[self.pos] != '"':
+            self.pos += 2 if text[self.pos] == "\\" else 1
+        self.pos += 1
         try:
-            value = json.loads(text[start:pos])
+            value = json.loads(text[start : self.pos])
         except ValueError:
-            return text[start + 1 : pos - 1]
+            return text[start + 1 : self.pos - 1]
         return str(value)
 
-    def value(ptr: str) -> None:
-        nonlocal pos
-        skip_ws()
-        lines.setdefault(ptr, line)
-        if pos >= n:
+    def value(self, ptr: str) -> None:
+        self.skip_ws()
+        self.lines.setdefault(ptr, self.line)
+        if self.pos >= self.n:
             return
-        ch = text[pos]
+        ch = self.text[self.pos]
         if ch == "{":
-            pos += 1
-            while True:
-                skip_ws()
-                if pos >= n or text[pos] == "}":
-                    pos += 1
-                    return
-                if text[pos] == ",":
-                    pos += 1
-                    continue
-                key_line = line
-                key = read_string()
-                child = ptr + "/" + escape(key)
-                lines.setdefault(child, key_line)
-                skip_ws()
-                pos += 1  # the colon
-                value(child)
+            self._object(ptr)
         elif ch == "[":
-            pos += 1
-            index = 0
-            while True:
-                skip_ws()
-                if pos >= n or text[pos] == "]":
-                    pos += 1
-                    return
-                if text[pos] == ",":
-                    pos += 1
-                    continue
-                value(f"{ptr}/{index}")
-                index += 1
+            self._array(ptr)
         elif ch == '"':
-            read_string()
+            self.read_string()
         else:
-            while pos < n and text[pos] not in ",]} \t\r\n":
-                pos += 1
+            while self.pos < self.n and self.text[self.pos] not in ",]} \t\r\n":
+                self.pos += 1
 
-    value("")
-    return lines
+    def _members(self, close: str) -> bool:
+        """Before the next member of an object or array: False at its end (consumed)."""
+        while True:
+            self.skip_ws()
+            if self.pos >= self.n or self.text[self.pos] == close:
+                self.pos += 1
+                return False
+            if self.text[self.pos] != ",":
+                return True
+            self.pos += 1
+
+    def _object(self, ptr: str) -> None:
+        self.pos += 1
+        while self._members("}"):
+            key_line = self.line
+            child = ptr + "/" + escape(self.read_string())
+            self.lines.setdefault(child, key_line)
+            self.skip_ws()
+            self.pos += 1  # the colon
+            self.value(child)
+
+    def _array(self, ptr: str) -> None:
+        self.pos += 1
+        index = 0
+        while self._members("]"):
+            self.value(f"{ptr}/{index}")
+            index += 1
 
 
 def yaml_lines(node: yaml.Node) -> dict[str, int]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codegen.cache import Cache
 from codegen.deployed import Reader, Replica, Route, Snapshot, Writer, project_fingerprint
 from codegen.ir import Project
 from codegen.readability import UNKNOWN, Judge, describe_change
@@ -339,7 +340,12 @@ def _layer(plan: RolloutPlan) -> None:
 
 
 def run_rollout(
-    root: Path, project: Project, *, deployed: str | None, against: str | None
+    root: Path,
+    project: Project,
+    *,
+    deployed: str | None,
+    against: str | None,
+    cache: Cache | None = None,
 ) -> RolloutPlan:
     """The plan against a deployed snapshot (URL or file) or the contracts at a git ref."""
     from codegen.deployed import load_snapshot
@@ -350,8 +356,8 @@ def run_rollout(
     from codegen.against import project_at
     from codegen.gate import read_plans
 
-    old = project_at(root, against)
+    old = project_at(root, against, cache)
     if old is None:
         return plan_rollout(project, Snapshot(against, 0, ()))
-    plans, _ = read_plans(root, old)
+    plans, _ = read_plans(root, old, cache)
     return plan_rollout(project, baseline_of(old, f"at {against}", plans))

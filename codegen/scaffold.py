@@ -9,6 +9,7 @@ from pathlib import Path
 
 from codegen.lock import LOCK_REL, read_lock, read_streams, render_lock
 from codegen.names import is_valid_type_name
+from codegen.write import CONTRACTS, write_files
 
 _SKELETON = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -42,8 +43,6 @@ def new_type(root: Path, type_name: str) -> int:
     doc = dict(_SKELETON)
     doc["$id"] = f"https://schemabus.dev/schemas/events/{type_name}/v1.json"
     doc["title"] = type_name.replace(".", " ").replace("_", " ").capitalize()
-    folder.mkdir(parents=True)
-    (folder / "v1.json").write_text(_dump(doc), "utf-8")
     catalog = root / "schemas" / "catalog.yaml"
     text = catalog.read_text("utf-8") if catalog.exists() else "version: 1\nevents:\nservices: {}\n"
     stream = type_name.split(".")[0]
@@ -53,7 +52,8 @@ def new_type(root: Path, type_name: str) -> int:
         text = text.rstrip("\n") + "\nevents:\n" + block
     else:
         text = text[: match.start()] + "events:\n" + block + text[match.end() + 1 :]
-    catalog.write_text(text, "utf-8")
+    schema_rel = f"schemas/events/{type_name}/v1.json"
+    write_files(root, {schema_rel: _dump(doc), "schemas/catalog.yaml": text}, CONTRACTS)
     print(f"codegen: created schemas/events/{type_name}/v1.json and registered it in the catalog")
     print("codegen: edit the schema and its example, then run `make gen`")
     return 0
@@ -83,9 +83,9 @@ def bump_type(root: Path, type_name: str) -> int:
         return _fail(f"schemas/events/{type_name}/v{latest}.json is not valid JSON: {exc}")
     if isinstance(doc, dict) and isinstance(doc.get("$id"), str):
         doc["$id"] = re.sub(r"/v\d+\.json$", f"/v{latest + 1}.json", doc["$id"])
-    target = folder / f"v{latest + 1}.json"
-    target.write_text(_dump(doc), "utf-8")
-    print(f"codegen: created {target.relative_to(root).as_posix()} from v{latest}")
+    target = f"schemas/events/{type_name}/v{latest + 1}.json"
+    write_files(root, {target: _dump(doc)}, CONTRACTS)
+    print(f"codegen: created {target} from v{latest}")
     print("codegen: edit it and run `make gen`; consumers opt in via their catalog version")
     return 0
 
@@ -104,7 +104,7 @@ def repartition(root: Path, stream: str) -> int:
     streams = read_streams(root / LOCK_REL)
     old = streams.get(stream)
     streams[stream] = wanted
-    (root / LOCK_REL).write_text(render_lock(read_lock(root / LOCK_REL), streams), "utf-8")
+    write_files(root, {LOCK_REL: render_lock(read_lock(root / LOCK_REL), streams)}, CONTRACTS)
     print(f"codegen: stream {stream} now has {wanted} partition(s) (was {old or 'unrecorded'})")
     print("codegen: run `make gen`, then deploy consumers before producers")
     return 0
@@ -118,6 +118,6 @@ def unlock(root: Path, ref: str) -> int:
     if ref not in locked:
         return _fail(f"{ref} is not in {LOCK_REL}; nothing to unlock (expected TYPE@N).")
     del locked[ref]
-    (root / LOCK_REL).write_text(render_lock(locked, read_streams(root / LOCK_REL)), "utf-8")
+    write_files(root, {LOCK_REL: render_lock(locked, read_streams(root / LOCK_REL))}, CONTRACTS)
     print(f"codegen: unlocked {ref}; `make gen` will record its new fingerprint")
     return 0

@@ -1,26 +1,79 @@
-"""Stage 5: the only module that writes files. It refuses paths outside its territory."""
+"""Stage 5: the only module that writes files. Every write names its territory, the
+folders (or files) its caller may change, and a path outside it is refused.
+
+| territory | who writes there |
+|---|---|
+| ``GENERATED``: generated/ and schemas/schemas.lock | `gen` (made exactly equal to the plan) |
+| ``SERVICES``: services/ | `gen`: handler stubs (once) and upcaster stubs |
+| ``CONTRACTS``: schemas/ | `new`, `bump`, `unlock`, `repartition` |
+| ``INSIDE``: anything inside the folder given | `docs --out`, the cache directory |
+"""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from codegen.lock import LOCK_REL
 
-GENERATED = "generated/"
+GENERATED_DIR = "generated/"
 # Files under generated/ that codegen owns; anything else there is left alone.
 _OWNED_SUFFIXES = (".py", ".md", ".json", ".yaml", "py.typed")
 
 
-def _check_territory(rel: str) -> None:
-    if rel != LOCK_REL and not rel.startswith(GENERATED):
-        raise ValueError(f"refusing to write {rel!r}: codegen only writes under generated/")
-    if ".." in Path(rel).parts or Path(rel).is_absolute():
-        raise ValueError(f"refusing to write {rel!r}: path escapes the repository")
+@dataclass(frozen=True)
+class Territory:
+    """Where a caller may write: folder prefixes ending in "/" or exact files, relative
+    to the base it writes into ("" = anywhere inside the base)."""
+
+    roots: tuple[str, ...]
+    what: str  # for the refusal: "codegen only writes under <what>"
+
+    def check(self, rel: str) -> None:
+        if ".." in Path(rel).parts or Path(rel).is_absolute():
+            raise ValueError(f"refusing to write {rel!r}: path escapes the repository")
+        if not any(
+            root == "" or rel == root or (root.endswith("/") and rel.startswith(root))
+            for root in self.roots
+        ):
+            raise ValueError(f"refusing to write {rel!r}: codegen only writes under {self.what}")
+
+
+GENERATED = Territory((GENERATED_DIR, LOCK_REL), "generated/")
+SERVICES = Territory(("services/",), "services/")
+CONTRACTS = Territory(("schemas/",), "schemas/")
+INSIDE = Territory(("",), "the folder it was given")
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomically: a reader (or a second codegen process) sees the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(text.encode("utf-8"))
+    tmp.replace(path)
+
+
+def write_files(base: Path, files: dict[str, str], territory: Territory) -> list[str]:
+    """Write ``files`` (paths relative to ``base``) that differ from what is on disk;
+    returns the paths written. Nothing is written when one path is outside
+    ``territory``."""
+    for rel in files:
+        territory.check(rel)
+    changed = []
+    for rel, text in sorted(files.items()):
+        path = base / rel
+        if path.is_file() and path.read_bytes() == text.encode("utf-8"):
+            continue
+        _write(path, text)
+        changed.append(rel)
+    return changed
 
 
 def _existing(root: Path) -> dict[str, str]:
-    base = root / GENERATED
+    base = root / GENERATED_DIR
     out: dict[str, str] = {}
     if base.is_dir():
         for p in sorted(base.rglob("*")):
@@ -55,23 +108,19 @@ def diff_tree(root: Path, files: dict[str, str]) -> list[str]:
 def write_tree(root: Path, files: dict[str, str]) -> list[str]:
     """Make generated/ (and the lock) exactly `files`; returns the paths that changed."""
     for rel in files:
-        _check_territory(rel)
+        GENERATED.check(rel)
     current = _existing(root)
     changed: list[str] = []
     for rel, text in sorted(files.items()):
         if current.get(rel) == text:
             continue
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(text.encode("utf-8"))
-        tmp.replace(path)
+        _write(root / rel, text)
         changed.append(rel)
     for rel in sorted(set(current) - set(files)):
-        if rel.startswith(GENERATED):
+        if rel.startswith(GENERATED_DIR):
             (root / rel).unlink()
             changed.append(rel)
-    _prune_empty_dirs(root / GENERATED)
+    _prune_empty_dirs(root / GENERATED_DIR)
     return changed
 
 
@@ -87,16 +136,21 @@ def _prune_empty_dirs(base: Path) -> None:
 
 def write_stubs(root: Path, stubs: dict[str, str]) -> list[str]:
     """Write hand-written starting points under services/ once; never overwrite."""
+    for rel in stubs:
+        SERVICES.check(rel)
     written = []
     for rel, text in sorted(stubs.items()):
-        if not rel.startswith("services/") or ".." in Path(rel).parts:
-            raise ValueError(f"refusing to write stub {rel!r} outside services/")
         path = root / rel
         # A service package that exists is the user's code now, even if they renamed files.
         package = path.parent if path.name == "__init__.py" else path
         if package.exists():
             continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
+        _write(path, text)
         written.append(rel)
     return written
+
+
+def write_cache(directory: Path, entries: dict[str, str]) -> None:
+    """Cache entries (codegen/cache.py): best effort, a read-only disk only costs speed."""
+    with contextlib.suppress(OSError):
+        write_files(directory, entries, INSIDE)

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import rules
+from .checker import Checker, Conj, Path
 from .evaluated import evaluated_prefix
-from .nodes import Node, flatten, is_num
-from .rules import BOUND_BY_KEYWORD, bound_rule
+from .nodes import Node, first_ptr, flatten, is_num
+from .rules import BOUND_BY_KEYWORD
 from .sample import first_sample, item_conj, sample_candidates
 from .scalars import check_bounds, length_view
 from .text import where
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj, Path
 
 
 def _max_items(a: Conj) -> float | None:
@@ -68,7 +67,6 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     derived: dict[str, float] = {} if max_a is None else {"maxItems": max_a}
     if not ch.ignored("contains") and _min_items(a):
         derived["minItems"] = float(_min_items(a))  # contains needs at least one item
-    item0 = item_conj(a, 0)
 
     def lengths(keyword: str, limit: float) -> list[Any]:
         n = int(limit) + 1 if keyword == "maxItems" else max(int(limit) - 1, 0)
@@ -76,22 +74,34 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
 
     a_len, b_len = length_view(ch, a, b, "Items")
     check_bounds(ch, a_len, b_len, path, ("minItems", "maxItems"), derived, lengths)
-    writer, reader = ("old", "new") if ch.backward else ("new", "old")
-    unique_guaranteed = any(n.get("uniqueItems") is True for n in a) or (
-        max_a is not None and max_a <= 1
+    if b.get("uniqueItems") is True and not ch.ignored("uniqueItems"):
+        check_unique_items(ch, a, b, path, max_a)
+    check_items(ch, a, b, path, max_a)
+    check_unevaluated_items(ch, a, b, path)
+    if b.has("contains") and not ch.ignored("contains"):
+        check_min_contains(ch, a, b, path)
+        check_max_contains(ch, a, b, path, max_a)
+
+
+def check_unique_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+    """The reader requires unique items: the writer must guarantee them (or at most one)."""
+    if any(n.get("uniqueItems") is True for n in a) or (max_a is not None and max_a <= 1):
+        return
+    writer, reader = ch.labels()
+    count = max(2, _min_items(a))
+    item0 = item_conj(a, 0)
+    ch.report(
+        ch.pick(rules.UNIQUE_ITEMS_ADDED, rules.UNIQUE_ITEMS_REMOVED),
+        first_ptr(a, "uniqueItems"),
+        b.kw("uniqueItems"),
+        f"At {where(path)} the {reader} schema requires unique items, which the "
+        f"{writer} schema does not guarantee.",
+        path,
+        lambda: [[v] * count for v in sample_candidates(item0)[:2]],
     )
-    if b.get("uniqueItems") is True and not ch.ignored("uniqueItems") and not unique_guaranteed:
-        count = max(2, _min_items(a))
-        ch.report(
-            ch.name("UNIQUE_ITEMS_ADDED", "UNIQUE_ITEMS_REMOVED"),
-            next((n.kw("uniqueItems") for n in a if n.has("uniqueItems")), a[0].ptr),
-            b.kw("uniqueItems"),
-            f"At {where(path)} the {reader} schema requires unique items, which the "
-            f"{writer} schema does not guarantee.",
-            path,
-            lambda: [[v] * count for v in sample_candidates(item0)[:2]],
-        )
-    _check_items(ch, a, b, path, max_a)
+
+
+def check_unevaluated_items(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     if (
         b.has("unevaluatedItems")
         and not ch.accepts_all(b.get("unevaluatedItems"))
@@ -100,58 +110,55 @@ def check_array(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     ):
         # which items count as evaluated depends on the instance (contains, anyOf, ...)
         ch.report(
-            "UNEVALUATED_ITEMS_CHANGED",
+            rules.UNEVALUATED_ITEMS_CHANGED,
             a[0].ptr,
             b.kw("unevaluatedItems"),
             f"At {where(path)} unevaluatedItems depends on other applicators, so "
             "compatibility could not be proved.",
             path,
         )
-    if b.has("contains") and not ch.ignored("contains"):
-        _check_contains(ch, a, b, path, max_a)
 
 
-def _check_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+def check_items(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+    """Each tuple position and the tail (items from the longest prefix on)."""
     a_prefix = max((_prefix_span(ch, n) for n in a), default=0)
     span = max(a_prefix, _prefix_span(ch, b))
+    writer, reader = ch.labels()
     for index in range(span + 1):
         if max_a is not None and index >= max_a:
             break
-        tail = index == span
         a_item = item_conj(a, index)
         b_item = _b_item(ch, b, index)
         if b_item is None:
             continue
-        seg = ("item", index, a_item)
-        if tail:
-            rules = (
-                ch.name("ADDITIONAL_ITEMS_REMOVED", "ADDITIONAL_ITEMS_ADDED"),
-                ch.name("ADDITIONAL_ITEMS_NARROWED", "ADDITIONAL_ITEMS_EXTENDED"),
-            )
+        if index == span:
+            false_rule = ch.pick(rules.ADDITIONAL_ITEMS_REMOVED, rules.ADDITIONAL_ITEMS_ADDED)
+            open_rule = ch.pick(rules.ADDITIONAL_ITEMS_NARROWED, rules.ADDITIONAL_ITEMS_EXTENDED)
             what = f"items from position {index} on"
         else:
-            rules = (
-                ch.name(
-                    "ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL", "ITEM_ADDED_TO_CLOSED_CONTENT_MODEL"
-                ),
-                ch.name("ITEM_ADDED_TO_OPEN_CONTENT_MODEL", "ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL"),
+            false_rule = ch.pick(
+                rules.ITEM_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+                rules.ITEM_ADDED_TO_CLOSED_CONTENT_MODEL,
+            )
+            open_rule = ch.pick(
+                rules.ITEM_ADDED_TO_OPEN_CONTENT_MODEL, rules.ITEM_REMOVED_FROM_OPEN_CONTENT_MODEL
             )
             what = f"the item at position {index}"
-        a_ptr = a_item[0].ptr if a_item else a[0].ptr
         ch.slot(
             a_item,
             b_item,
-            (*path, seg),
-            false_rule=rules[0],
-            open_rule=rules[1],
-            a_ptr=a_ptr,
-            message=f"At {where(path)} {what} accepts less in the "
-            f"{'new' if ch.backward else 'old'} schema than the "
-            f"{'old' if ch.backward else 'new'} schema allows.",
+            (*path, ("item", index, a_item)),
+            false_rule=false_rule,
+            open_rule=open_rule,
+            a_ptr=a_item[0].ptr if a_item else a[0].ptr,
+            message=f"At {where(path)} {what} accepts less in the {reader} schema than the "
+            f"{writer} schema allows.",
         )
 
 
-def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+def check_min_contains(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    """The reader's contains (at least minContains matches) must hold for every writer
+    array: a writer contains that implies it, or every writer item matching."""
     wanted = b.child("contains")
     need = b.get("minContains", 1)
     if not is_num(need):
@@ -168,50 +175,57 @@ def _check_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | No
     if not ok and _min_items(a) >= need:
         a_prefix = max((_prefix_span(ch, n) for n in a), default=0)
         ok = all(ch.probe(item_conj(a, i), wanted) for i in range(a_prefix + 1))
-    if not ok and too_few:
+    if ok:
+        return
+    writer, reader = ch.labels()
+    if too_few:
         bound = BOUND_BY_KEYWORD["minContains"]
         ch.report(
-            bound_rule(
-                bound, writer_has=any(n.has("minContains") for n in a), backward=ch.backward
-            ),
-            next((n.kw("minContains") for n in a if n.has("minContains")), a[0].ptr),
+            bound.rule(writer_has=any(n.has("minContains") for n in a), backward=ch.backward),
+            first_ptr(a, "minContains"),
             b.kw("minContains"),
             f"At {where(path)} at least {need} items must match contains in the "
-            f"{'new' if ch.backward else 'old'} schema, more than the "
-            f"{'old' if ch.backward else 'new'} schema guarantees.",
+            f"{reader} schema, more than the {writer} schema guarantees.",
             path,
         )
-    elif not ok:
-        ch.report(
-            ch.name("CONTAINS_NARROWED", "CONTAINS_EXTENDED"),
-            next((n.kw("contains") for n in a if n.has("contains")), a[0].ptr),
-            b.kw("contains"),
-            f"At {where(path)} the {'new' if ch.backward else 'old'} schema requires matching "
-            "items (contains) that could not be proved present.",
-            path,
-            lambda: [[]],
-        )
+        return
+    ch.report(
+        ch.pick(rules.CONTAINS_NARROWED, rules.CONTAINS_EXTENDED),
+        first_ptr(a, "contains"),
+        b.kw("contains"),
+        f"At {where(path)} the {reader} schema requires matching "
+        "items (contains) that could not be proved present.",
+        path,
+        lambda: [[]],
+    )
+
+
+def check_max_contains(ch: Checker, a: Conj, b: Node, path: Path, max_a: float | None) -> None:
+    """At most maxContains items may match: the writer's own maxContains (of a contains
+    at least as wide) or its length must bound them."""
     most = b.get("maxContains")
-    if is_num(most):
-        fine = max_a is not None and max_a <= most
-        for n in a:
-            limit = n.get("maxContains")
-            if (
-                is_num(limit)
-                and limit <= most
-                and n.has("contains")
-                and ch.probe(flatten((wanted,)), n.child("contains"))
-            ):
-                fine = True
-        if not fine:
-            bound = BOUND_BY_KEYWORD["maxContains"]
-            ch.report(
-                bound_rule(
-                    bound, writer_has=any(n.has("maxContains") for n in a), backward=ch.backward
-                ),
-                next((n.kw("maxContains") for n in a if n.has("maxContains")), a[0].ptr),
-                b.kw("maxContains"),
-                f"At {where(path)} at most {most} items may match contains in the "
-                f"{'new' if ch.backward else 'old'} schema, which could not be proved.",
-                path,
-            )
+    if not is_num(most):
+        return
+    wanted = b.child("contains")
+    fine = max_a is not None and max_a <= most
+    for n in a:
+        limit = n.get("maxContains")
+        if (
+            is_num(limit)
+            and limit <= most
+            and n.has("contains")
+            and ch.probe(flatten((wanted,)), n.child("contains"))
+        ):
+            fine = True
+    if fine:
+        return
+    bound = BOUND_BY_KEYWORD["maxContains"]
+    _, reader = ch.labels()
+    ch.report(
+        bound.rule(writer_has=any(n.has("maxContains") for n in a), backward=ch.backward),
+        first_ptr(a, "maxContains"),
+        b.kw("maxContains"),
+        f"At {where(path)} at most {most} items may match contains in the "
+        f"{reader} schema, which could not be proved.",
+        path,
+    )

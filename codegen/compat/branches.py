@@ -4,15 +4,13 @@ anyOf/oneOf/if-then-else into branches."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import scalars
+from .checker import Checker, Conj
 from .emptiness import live_types
 from .jsonvalue import json_in, json_type
 from .nodes import Node, conj_types, flatten, int_bounds, trivially_true
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj
 
 MAX_BRANCHES = 64
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
 
+from . import rules
+from .checker import Checker, Conj, Path
 from .disjoint import provably_disjoint
 from .nodes import ANNOTATIONS, Node, conj_types, flatten, synthetic
 from .sample import sample_candidates
 from .text import where
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj, Path
 
 
 def slices(a: Conj) -> list[tuple[str, Conj]]:
@@ -33,19 +31,20 @@ def any_of(ch: Checker, a: Conj, b: Node, keyword: str, path: Path) -> None:
     for t, sliced in slices(a):
         if len(sliced) > len(a) and any(ch.probe(sliced, br, path) for br in branches):
             continue
-        _report_no_branch(ch, a, sliced, b, keyword, t, path)
+        report_no_branch(ch, a, sliced, b, keyword, t, path)
 
 
-def _report_no_branch(
+def report_no_branch(
     ch: Checker, a: Conj, sliced: Conj, b: Node, keyword: str, t: str, path: Path
 ) -> None:
+    """No reader alternative accepts the writer's ``t`` values."""
+    writer, reader = ch.labels()
     ch.report(
-        ch.name("SUM_TYPE_NARROWED", "SUM_TYPE_EXTENDED"),
+        ch.pick(rules.SUM_TYPE_NARROWED, rules.SUM_TYPE_EXTENDED),
         a[0].ptr,
         b.kw(keyword),
-        f"At {where(path)} no {keyword} alternative of the "
-        f"{'new' if ch.backward else 'old'} schema accepts every "
-        f"{t} value the {'old' if ch.backward else 'new'} schema allows.",
+        f"At {where(path)} no {keyword} alternative of the {reader} schema accepts every "
+        f"{t} value the {writer} schema allows.",
         path,
         lambda s=sliced: sample_candidates(s),  # type: ignore[misc]
     )
@@ -76,10 +75,10 @@ def one_of(ch: Checker, orig: Conj, a: Conj, b: Node, path: Path) -> None:
         if verdict == "ok":
             continue
         if verdict == "none":
-            _report_no_branch(ch, a, sliced, b, "oneOf", t, path)
+            report_no_branch(ch, a, sliced, b, "oneOf", t, path)
             continue
         ch.report(
-            "ONE_OF_NOT_PROVABLY_EXCLUSIVE",
+            rules.ONE_OF_NOT_PROVABLY_EXCLUSIVE,
             a[0].ptr,
             b.kw("oneOf"),
             f"At {where(path)} the oneOf alternatives may overlap, so compatibility could "
@@ -108,13 +107,13 @@ def negation(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     for n in a:
         if n.has("not") and ch.probe(flatten((negated,)), n.child("not")):
             return
+    writer, reader = ch.labels()
     ch.report(
-        ch.name("NOT_TYPE_EXTENDED", "NOT_TYPE_NARROWED"),
+        ch.pick(rules.NOT_TYPE_EXTENDED, rules.NOT_TYPE_NARROWED),
         a[0].ptr,
         b.kw("not"),
-        f"At {where(path)} the {'new' if ch.backward else 'old'} schema forbids "
-        "(not) values that could not be proved absent from the "
-        f"{'old' if ch.backward else 'new'} schema.",
+        f"At {where(path)} the {reader} schema forbids (not) values that could not be "
+        f"proved absent from the {writer} schema.",
         path,
         lambda: sample_candidates(a),
     )
@@ -140,7 +139,7 @@ def conditional(ch: Checker, orig: Conj, a: Conj, b: Node, path: Path) -> None:
     if b.has("then") and not then_ok and else_ok and ch.probe((*a, *cond), b.child("then"), path):
         return
     ch.report(
-        "CONDITIONAL_CHANGED",
+        rules.CONDITIONAL_CHANGED,
         a[0].ptr,
         b.kw("if"),
         f"At {where(path)} the if/then/else of the reading schema could not be proved "

@@ -4,14 +4,12 @@ under strict semantics or as the generated pydantic models see them (runtime).""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .checker import Checker, Conj
 from .evaluated import PropertyScope, property_scope
 from .nodes import Node, synthetic
 from .sample import counter_samples, first_sample, required_names
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj
 
 
 def matches(pattern: str, name: str) -> bool:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from .checker import Checker, Conj
 from .emptiness import live_types
 from .nodes import conj_types, flatten
 from .sample import prop_conj, required_names
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj
 
 
 def provably_disjoint(ch: Checker, x: Conj, y: Conj, depth: int = 0) -> bool:

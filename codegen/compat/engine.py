@@ -10,13 +10,13 @@ from .equality import Equality, same_model
 from .jsonvalue import json_equal
 from .model import Direction, Finding, PairReport, Semantics
 from .nodes import Doc, Node
-from .walker import Checker
+from .walker import Walker
 
 
 def _direction(
     writer: Any, reader: Any, *, backward: bool, runtime: bool, memo: bool
 ) -> list[Finding]:
-    ch = Checker(
+    ch = Walker(
         Doc(writer, "writer"), Doc(reader, "reader"), backward=backward, runtime=runtime, memo=memo
     )
     ch.check((Node(writer, "", ch.writer),), Node(reader, "", ch.reader), ())
@@ -25,7 +25,9 @@ def _direction(
     for issue in ch.issues:
         old_ptr, new_ptr = (issue.a_ptr, issue.b_ptr) if backward else (issue.b_ptr, issue.a_ptr)
         has, value = witness.build(ch, issue)
-        findings.append(Finding(issue.rule, direction, old_ptr, new_ptr, issue.message, value, has))
+        findings.append(
+            Finding(issue.rule.id, direction, old_ptr, new_ptr, issue.message, value, has)
+        )
     return findings
 
 

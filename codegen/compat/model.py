@@ -56,8 +56,11 @@ class PairReport:
 
 @dataclass(frozen=True)
 class Rule:
-    """One row of the rule table: stable id, purpose and the direction(s) it can break."""
+    """One row of the rule table (``rules.py``): stable id, one-sentence purpose, the
+    direction(s) it can break and its handler, the check that reports it (``module.function``
+    inside ``codegen.compat``)."""
 
     id: str
     purpose: str
     directions: tuple[Direction, ...]
+    handler: str

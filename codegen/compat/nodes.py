@@ -119,6 +119,11 @@ class Node:
         return self.ptr + "/" + escape_pointer(key) if self.has(key) else self.ptr
 
 
+def first_ptr(a: tuple[Node, ...], keyword: str) -> str:
+    """Pointer of ``keyword`` in the first conjunct that has it, else of the first one."""
+    return next((n.kw(keyword) for n in a if n.has(keyword)), a[0].ptr)
+
+
 def synthetic(schema: Any, at: Node) -> Node:
     """A schema the engine made up, reported at ``at``'s location."""
     text = json.dumps(schema, sort_keys=True, separators=(",", ":"))

@@ -3,16 +3,15 @@ dependentSchemas."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import rules
+from .checker import Checker, Conj, Path
 from .content import closed_names, is_empty_slot, props, writer_closed
 from .nodes import Node, synthetic
 from .sample import counter_samples, first_sample
 from .scalars import check_bounds
 from .text import where
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj, Path
 
 
 def check_counts(
@@ -81,64 +80,86 @@ def _dependent_candidates(
 def check_dependencies(
     ch: Checker, a: Conj, b: Node, path: Path, required: set[str], a_slot: Any, base: Any
 ) -> None:
-    writer, reader = ("old", "new") if ch.backward else ("new", "old")
     deps = b.get("dependentRequired")
     if isinstance(deps, dict) and not ch.ignored("dependentRequired"):
         for key, needed in deps.items():
-            if not isinstance(needed, list) or is_empty_slot(list(a_slot(key)[0])):
-                continue
-            have = set(required)
-            mine = [
-                n
-                for n in a
-                if isinstance(n.get("dependentRequired"), dict)
-                and key in n.get("dependentRequired")
-            ]
-            for n in mine:
-                have |= set(n.get("dependentRequired")[key])
-            missing = [x for x in needed if x not in have]
-            if not missing:
-                continue
-            rule = (
-                ch.name("DEPENDENCY_ARRAY_EXTENDED", "DEPENDENCY_ARRAY_NARROWED")
-                if mine
-                else ch.name("DEPENDENCY_ARRAY_ADDED", "DEPENDENCY_ARRAY_REMOVED")
-            )
-            ch.report(
-                rule,
-                mine[0].kw("dependentRequired") if mine else a[0].ptr,
-                b.kw("dependentRequired"),
-                f'At {where(path)} the {reader} schema requires {missing} whenever "{key}" is '
-                f"present (dependentRequired), which the {writer} schema does not.",
-                path,
-                lambda k=key, h=have: [_with_names(base(), [k, *sorted(h)], a_slot)],  # type: ignore[misc]
-            )
+            if isinstance(needed, list) and not is_empty_slot(list(a_slot(key)[0])):
+                check_dependent_required(ch, a, b, path, (key, needed), required, a_slot, base)
     schemas = b.get("dependentSchemas")
     if isinstance(schemas, dict):
         for key in schemas:
-            if is_empty_slot(list(a_slot(key)[0])):
-                continue
-            wanted = b.child("dependentSchemas", key)
-            mine = [
-                n.child("dependentSchemas", key)
-                for n in a
-                if isinstance(n.get("dependentSchemas"), dict) and key in n.get("dependentSchemas")
-            ]
-            if any(ch.equal(m, wanted) for m in mine):
-                continue
-            rule = (
-                "DEPENDENCY_SCHEMA_CHANGED"
-                if mine
-                else ch.name("DEPENDENCY_SCHEMA_ADDED", "DEPENDENCY_SCHEMA_REMOVED")
-            )
-            if not ch.collect((*a, *mine), wanted, path):
-                continue
-            ch.report(
-                rule,
-                mine[0].ptr if mine else a[0].ptr,
-                wanted.ptr,
-                f'At {where(path)} the {reader} schema applies extra constraints when "{key}" is '
-                f"present (dependentSchemas) that the {writer} schema does not guarantee.",
-                path,
-                lambda k=key, m=mine, w=wanted: _dependent_candidates(base(), k, m, w, a_slot),  # type: ignore[misc]
-            )
+            if not is_empty_slot(list(a_slot(key)[0])):
+                check_dependent_schemas(ch, a, b, path, key, a_slot, base)
+
+
+def check_dependent_required(
+    ch: Checker,
+    a: Conj,
+    b: Node,
+    path: Path,
+    entry: tuple[str, list[Any]],
+    required: set[str],
+    a_slot: Any,
+    base: Any,
+) -> None:
+    """One reader dependentRequired entry: when ``key`` is present the writer must have
+    the needed names (required, or by its own entry for ``key``)."""
+    key, needed = entry
+    have = set(required)
+    mine = [
+        n
+        for n in a
+        if isinstance(n.get("dependentRequired"), dict) and key in n.get("dependentRequired")
+    ]
+    for n in mine:
+        have |= set(n.get("dependentRequired")[key])
+    missing = [x for x in needed if x not in have]
+    if not missing:
+        return
+    writer, reader = ch.labels()
+    rule = (
+        ch.pick(rules.DEPENDENCY_ARRAY_EXTENDED, rules.DEPENDENCY_ARRAY_NARROWED)
+        if mine
+        else ch.pick(rules.DEPENDENCY_ARRAY_ADDED, rules.DEPENDENCY_ARRAY_REMOVED)
+    )
+    ch.report(
+        rule,
+        mine[0].kw("dependentRequired") if mine else a[0].ptr,
+        b.kw("dependentRequired"),
+        f'At {where(path)} the {reader} schema requires {missing} whenever "{key}" is '
+        f"present (dependentRequired), which the {writer} schema does not.",
+        path,
+        lambda: [_with_names(base(), [key, *sorted(have)], a_slot)],
+    )
+
+
+def check_dependent_schemas(
+    ch: Checker, a: Conj, b: Node, path: Path, key: str, a_slot: Any, base: Any
+) -> None:
+    """One reader dependentSchemas entry: when ``key`` is present the writer (with its own
+    entry for ``key``) must satisfy it."""
+    wanted = b.child("dependentSchemas", key)
+    mine = [
+        n.child("dependentSchemas", key)
+        for n in a
+        if isinstance(n.get("dependentSchemas"), dict) and key in n.get("dependentSchemas")
+    ]
+    if any(ch.equal(m, wanted) for m in mine):
+        return
+    rule = (
+        rules.DEPENDENCY_SCHEMA_CHANGED
+        if mine
+        else ch.pick(rules.DEPENDENCY_SCHEMA_ADDED, rules.DEPENDENCY_SCHEMA_REMOVED)
+    )
+    if not ch.collect((*a, *mine), wanted, path):
+        return
+    writer, reader = ch.labels()
+    ch.report(
+        rule,
+        mine[0].ptr if mine else a[0].ptr,
+        wanted.ptr,
+        f'At {where(path)} the {reader} schema applies extra constraints when "{key}" is '
+        f"present (dependentSchemas) that the {writer} schema does not guarantee.",
+        path,
+        lambda: _dependent_candidates(base(), key, mine, wanted, a_slot),
+    )

@@ -3,8 +3,10 @@ propertyNames."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from . import rules
+from .checker import Checker, Conj, Path
 from .content import (
     additional,
     closed_names,
@@ -15,12 +17,10 @@ from .content import (
     with_key,
     writer_closed,
 )
+from .model import Rule
 from .nodes import Node, flatten, synthetic
 from .sample import first_sample
 from .text import where
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj, Path
 
 _META = set(".[](){}*+?|\\^$")
 
@@ -71,7 +71,6 @@ def _fresh_name(a: Conj, b: Node, names: set[str]) -> str | None:
 
 def check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]) -> None:
     """Undeclared property names: patternProperties and additionalProperties."""
-    writer, reader = ("old", "new") if ch.backward else ("new", "old")
     a_extra_nodes: list[Node] = []
     for n in a:
         extra = additional(ch, n)
@@ -87,77 +86,107 @@ def check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str])
     }
     if writer_closed(ch, a):
         a_patterns = {}  # a closed generated writer emits its declared fields only
+    keys = WriterKeys(a_extra, a_patterns, names)
+    check_additional(ch, a, b, path, keys)
+    check_patterns(ch, a, b, path, keys)
+
+
+@dataclass(frozen=True)
+class WriterKeys:
+    """The writer's schemas for names it does not declare."""
+
+    extra: Conj  # for names no pattern matches (additionalProperties)
+    patterns: dict[str, Conj]  # per pattern (patternProperties)
+    names: set[str]  # the declared names of both sides (witness keys avoid them)
+
+
+def check_additional(ch: Checker, a: Conj, b: Node, path: Path, keys: WriterKeys) -> None:
+    """The reader's additionalProperties against the writer's undeclared names: its
+    additional ones and those matching a pattern the reader does not have."""
     b_extra = additional(ch, b)
-    fresh = _fresh_name(a, b, names)
-    if b_extra is not None:
-        ch.slot(
-            a_extra,
-            b_extra,
-            (*path, ("prop", fresh, a_extra)),
-            false_rule=ch.name("ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_ADDED"),
-            open_rule=ch.name("ADDITIONAL_PROPERTIES_NARROWED", "ADDITIONAL_PROPERTIES_EXTENDED"),
-            a_ptr=a_extra[0].ptr if a_extra else a[0].ptr,
-            message=f"At {where(path)} the {reader} schema accepts fewer undeclared properties "
-            f"(additionalProperties) than the {writer} schema allows.",
+    if b_extra is None:
+        return
+    writer, reader = ch.labels()
+    pair = (
+        ch.pick(rules.ADDITIONAL_PROPERTIES_REMOVED, rules.ADDITIONAL_PROPERTIES_ADDED),
+        ch.pick(rules.ADDITIONAL_PROPERTIES_NARROWED, rules.ADDITIONAL_PROPERTIES_EXTENDED),
+    )
+    message = (
+        f"At {where(path)} the {reader} schema accepts fewer undeclared properties "
+        f"(additionalProperties) than the {writer} schema allows."
+    )
+    _key_slot(ch, a, path, (_fresh_name(a, b, keys.names), keys.extra), b_extra, pair, message)
+    for pattern, conj in keys.patterns.items():
+        if pattern in rt_patterns(ch, b):
+            continue
+        key = _key_for([pattern], list(rt_patterns(ch, b)), keys.names)
+        message = (
+            f"At {where(path)} properties matching {pattern!r} are not accepted by "
+            f"the {reader} schema's additionalProperties."
         )
-        for pattern, conj in a_patterns.items():
-            if pattern in rt_patterns(ch, b):
-                continue
-            key = _key_for([pattern], list(rt_patterns(ch, b)), names)
-            ch.slot(
-                conj,
-                b_extra,
-                (*path, ("prop", key, conj)),
-                false_rule=ch.name("ADDITIONAL_PROPERTIES_REMOVED", "ADDITIONAL_PROPERTIES_ADDED"),
-                open_rule=ch.name(
-                    "ADDITIONAL_PROPERTIES_NARROWED", "ADDITIONAL_PROPERTIES_EXTENDED"
-                ),
-                a_ptr=conj[0].ptr if conj else a[0].ptr,
-                message=f"At {where(path)} properties matching {pattern!r} are not accepted by "
-                f"the {reader} schema's additionalProperties.",
-            )
+        _key_slot(ch, a, path, (key, conj), b_extra, pair, message)
+
+
+def _key_slot(
+    ch: Checker,
+    a: Conj,
+    path: Path,
+    slot: tuple[str | None, Conj],
+    bn: Node,
+    pair: tuple[Rule, Rule],
+    message: str,
+) -> None:
+    """Check the writer's schemas for undeclared names (``slot``: a name for witnesses and
+    the writer conjunction) against the reader's ``bn``; ``pair``: the rules for a false
+    reader and for an open writer."""
+    key, conj = slot
+    ch.slot(
+        conj,
+        bn,
+        (*path, ("prop", key, conj)),
+        false_rule=pair[0],
+        open_rule=pair[1],
+        a_ptr=conj[0].ptr if conj else a[0].ptr,
+        message=message,
+    )
+
+
+def check_patterns(ch: Checker, a: Conj, b: Node, path: Path, keys: WriterKeys) -> None:
+    """Each reader patternProperties entry against every writer slot whose names may match
+    it: the same pattern (or the writer's additional names) and overlapping patterns."""
+    writer, reader = ch.labels()
+    rule = ch.pick(rules.PATTERN_PROPERTIES_NARROWED, rules.PATTERN_PROPERTIES_EXTENDED)
     for pattern in rt_patterns(ch, b):
         bn = b.child("patternProperties", pattern)
-        # keys matching other writer patterns may match this one as well, unless the
-        # two patterns provably never match the same name
-        keyed = (
-            [
-                (a_patterns.get(pattern, a_extra), _key_for([pattern], [], names)),
-                *[
-                    (c, _key_for([pattern, p], [], names))
-                    for p, c in a_patterns.items()
-                    if p != pattern and not patterns_disjoint(p, pattern)
-                ],
-            ]
-            if pattern in a_patterns
-            else [
-                (a_extra, _key_for([pattern], list(a_patterns), names)),
-                *[
-                    (c, _key_for([pattern, p], [], names))
-                    for p, c in a_patterns.items()
-                    if not patterns_disjoint(p, pattern)
-                ],
-            ]
+        message = (
+            f"At {where(path)} properties matching {pattern!r} accept less in the "
+            f"{reader} schema than the {writer} schema allows."
         )
-        for conj, key in keyed:
-            ch.slot(
-                conj,
-                bn,
-                (*path, ("prop", key, conj)),
-                false_rule=ch.name("PATTERN_PROPERTIES_NARROWED", "PATTERN_PROPERTIES_EXTENDED"),
-                open_rule=ch.name("PATTERN_PROPERTIES_NARROWED", "PATTERN_PROPERTIES_EXTENDED"),
-                a_ptr=conj[0].ptr if conj else a[0].ptr,
-                message=f"At {where(path)} properties matching {pattern!r} accept less in the "
-                f"{reader} schema than the {writer} schema allows.",
-            )
+        for conj, key in _pattern_slots(pattern, keys):
+            _key_slot(ch, a, path, (key, conj), bn, (rule, rule), message)
+
+
+def _pattern_slots(pattern: str, keys: WriterKeys) -> list[tuple[Conj, str | None]]:
+    """Writer slots whose names may match ``pattern``, each with a name for witnesses. Keys
+    matching other writer patterns may match this one as well, unless the two patterns
+    provably never match the same name."""
+    names = keys.names
+    overlapping = [
+        (c, _key_for([pattern, p], [], names))
+        for p, c in keys.patterns.items()
+        if p != pattern and not patterns_disjoint(p, pattern)
+    ]
+    if pattern in keys.patterns:
+        return [(keys.patterns[pattern], _key_for([pattern], [], names)), *overlapping]
+    return [(keys.extra, _key_for([pattern], list(keys.patterns), names)), *overlapping]
 
 
 def check_property_names(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]) -> None:
     if not b.has("propertyNames") or ch.accepts_all(b.get("propertyNames")):
         return
-    writer, reader = ("old", "new") if ch.backward else ("new", "old")
+    writer, reader = ch.labels()
     wanted = b.child("propertyNames")
-    rule = ch.name("PROPERTY_NAMES_NARROWED", "PROPERTY_NAMES_EXTENDED")
+    rule = ch.pick(rules.PROPERTY_NAMES_NARROWED, rules.PROPERTY_NAMES_EXTENDED)
     message = (
         f"At {where(path)} the {reader} schema restricts property names (propertyNames) "
         f"more than the {writer} schema."

@@ -4,8 +4,12 @@ counts and dependencies in ``object_counts``."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
+from . import rules
+from .checker import Checker, Conj, Path
 from .content import (
     counter,
     esc,
@@ -16,14 +20,11 @@ from .content import (
     slot_nodes,
     writer_closed,
 )
-from .nodes import Node, flatten, synthetic, trivially_true
+from .nodes import Node, first_ptr, flatten, synthetic, trivially_true
 from .object_counts import check_counts, check_dependencies
 from .object_keys import check_other_keys, check_property_names
 from .sample import first_sample, sample_candidates
 from .text import where
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj, Path
 
 
 def _no_properties(ch: Checker, a: Conj) -> bool:
@@ -33,49 +34,48 @@ def _no_properties(ch: Checker, a: Conj) -> bool:
     return any(n.get("maxProperties") == 0 for n in a)
 
 
+Slot = tuple[Conj, str]  # the writer schemas for one property name, and where they come from
+
+
+class WriterSlots:
+    """What the writer allows for each property name (memoised: the property, key,
+    count and dependency checks all ask)."""
+
+    def __init__(self, ch: Checker, a: Conj) -> None:
+        self.ch = ch
+        self.a = a
+        self.closed = writer_closed(ch, a)
+        # a merged model class (allOf/anyOf members, refs) makes required names fields too
+        self.required = {r for n in a for r in n.get("required", []) or [] if isinstance(r, str)}
+        self._slots: dict[str, Slot] = {}
+
+    def __call__(self, name: str) -> Slot:
+        if name not in self._slots:
+            nodes: list[Node] = []
+            origin = "additional"
+            for n in self.a:
+                found, kind = slot_nodes(self.ch, n, name)
+                nodes += found
+                if kind == "declared" or (kind == "pattern" and origin == "additional"):
+                    origin = kind
+            if origin == "additional" and self.closed and name not in self.required:
+                nodes = [synthetic(False, self.a[0])]
+            self._slots[name] = (flatten(nodes), origin)
+        return self._slots[name]
+
+
 def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
-    writer, reader = ("old", "new") if ch.backward else ("new", "old")
     required = required_of(a)
     if ch.runtime and a[0].doc.role == "writer":
         # a required name without a declared field is no model field: a generated writer
         # model (a class ignores undeclared keys) may drop it
         required &= {name for n in a for name in props(n)}
-    a_slots = {}
-    closed_writer = writer_closed(ch, a)
-    # a merged model class (allOf/anyOf members, refs) makes required names fields too
-    writer_required = {r for n in a for r in n.get("required", []) or [] if isinstance(r, str)}
-
-    def a_slot(name: str) -> tuple[tuple[Node, ...], str]:
-        if name not in a_slots:
-            nodes: list[Node] = []
-            origin = "additional"
-            for n in a:
-                found, kind = slot_nodes(ch, n, name)
-                nodes += found
-                if kind == "declared" or (kind == "pattern" and origin == "additional"):
-                    origin = kind
-            if origin == "additional" and closed_writer and name not in writer_required:
-                nodes = [synthetic(False, a[0])]
-            a_slots[name] = (flatten(nodes), origin)
-        return a_slots[name]
+    a_slot = WriterSlots(ch, a)
 
     def base_sample() -> Any:
         return first_sample(a)
 
-    # A generated reader may require a name it does not declare (allOf members are merged
-    # into one class whose required names become fields), so every name counts.
-    for name in b.get("required", []) or []:
-        if isinstance(name, str) and name not in required:
-            ch.report(
-                ch.name("REQUIRED_ATTRIBUTE_ADDED", "REQUIRED_ATTRIBUTE_REMOVED"),
-                next((x.kw("required") for x in a if x.has("required")), a[0].ptr),
-                b.kw("required"),
-                f'At {where(path)} property "{name}" is required by the {reader} schema but '
-                f"not by the {writer} schema.",
-                path,
-                lambda: [base_sample()],
-            )
-
+    check_required(ch, a, b, path, required, base_sample)
     if _no_properties(ch, a):
         # the writer's objects are all empty: no property can break the reader
         check_counts(ch, a, b, path, required, set())
@@ -88,72 +88,139 @@ def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
         if is_empty_slot(list(conj)):
             continue
         a_ptr = next((x.ptr + "/properties/" + esc(name) for x in a if name in props(x)), a[0].ptr)
-        seg = (*path, ("prop", name, conj))
+        prop = WriterProperty(name, conj, origin, a_ptr, name in required)
         b_nodes, b_origin = slot_nodes(ch, b, name)
         for bn in b_nodes:
-            if ch.accepts_all(bn.schema):
-                continue
-            label = f'property "{name}"' + (f" of {where(path)}" if path else "")
-            if bn.schema is False:
-                if origin == "declared":
-                    rule = ch.name(
-                        "PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL",
-                        ("REQUIRED" if name in required else "OPTIONAL")
-                        + "_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL",
-                    )
-                else:
-                    rule = ch.name(
-                        "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
-                        "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL",
-                    )
-                ch.report(
-                    rule,
-                    a_ptr,
-                    bn.ptr,
-                    f"The {writer} schema allows {label}, which the {reader} schema forbids "
-                    "(closed content model).",
-                    seg,
-                    lambda c=conj: sample_candidates(c),  # type: ignore[misc]
-                )
-            elif origin != "declared":
-                rule = ch.name(
-                    "PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL",
-                    "PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL",
-                )
-                message = (
-                    f"The {reader} schema declares {label}, which the {writer} schema does not "
-                    "declare and leaves open to other values."
-                )
-                if all(trivially_true(x.schema) for x in conj):
-                    ch.report(rule, a_ptr, bn.ptr, message, seg, counter(bn))
-                else:
-                    ch.wrapped(conj, bn, seg, rule, a_ptr, bn.ptr, message)
-            elif b_origin != "declared":
-                rule = ch.name(
-                    "PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                    "PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL",
-                )
-                message = (
-                    f"The {writer} schema declares {label}, which the {reader} schema only "
-                    "accepts through additionalProperties or patternProperties, and those do "
-                    f"not accept every value the {writer} schema allows."
-                )
-                ch.wrapped(conj, bn, seg, rule, a_ptr, bn.ptr, message)
-            else:
-                ch.check(conj, bn, seg)
-
+            if not ch.accepts_all(bn.schema):
+                check_property(ch, prop, bn, b_origin, path)
     check_other_keys(ch, a, b, path, names)
     check_property_names(ch, a, b, path, names)
     check_counts(ch, a, b, path, required, names)
     check_dependencies(ch, a, b, path, required, a_slot, base_sample)
+    check_unevaluated_properties(ch, a, b, path)
+
+
+def check_required(
+    ch: Checker, a: Conj, b: Node, path: Path, required: set[str], base: Callable[[], Any]
+) -> None:
+    """A name the reader requires and the writer may omit.
+
+    A generated reader may require a name it does not declare (allOf members are merged
+    into one class whose required names become fields), so every name counts."""
+    writer, reader = ch.labels()
+    for name in b.get("required", []) or []:
+        if isinstance(name, str) and name not in required:
+            ch.report(
+                ch.pick(rules.REQUIRED_ATTRIBUTE_ADDED, rules.REQUIRED_ATTRIBUTE_REMOVED),
+                first_ptr(a, "required"),
+                b.kw("required"),
+                f'At {where(path)} property "{name}" is required by the {reader} schema but '
+                f"not by the {writer} schema.",
+                path,
+                lambda: [base()],
+            )
+
+
+@dataclass(frozen=True)
+class WriterProperty:
+    """What the writer allows for one property name, and where to point for it."""
+
+    name: str
+    conj: Conj
+    origin: str  # declared | pattern | additional
+    ptr: str
+    required: bool
+
+    def seg(self, path: Path) -> Path:
+        return (*path, ("prop", self.name, self.conj))
+
+    def label(self, path: Path) -> str:
+        return f'property "{self.name}"' + (f" of {where(path)}" if path else "")
+
+
+def check_property(ch: Checker, prop: WriterProperty, bn: Node, b_origin: str, path: Path) -> None:
+    """One reader schema ``bn`` for a property against the writer's: a declared, pattern
+    or additional property on either side (open, closed and partially open content
+    models)."""
+    if bn.schema is False:
+        report_closed_property(ch, prop, bn, path)
+    elif prop.origin != "declared" or b_origin != "declared":
+        check_open_property(ch, prop, bn, path)
+    else:
+        ch.check(prop.conj, bn, prop.seg(path))
+
+
+def report_closed_property(ch: Checker, prop: WriterProperty, bn: Node, path: Path) -> None:
+    """The writer allows a property the reader's closed content model forbids."""
+    if prop.origin != "declared":
+        rule = ch.pick(
+            rules.PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL,
+            rules.PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
+        )
+    elif prop.required:
+        rule = ch.pick(
+            rules.PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+            rules.REQUIRED_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+        )
+    else:
+        rule = ch.pick(
+            rules.PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL,
+            rules.OPTIONAL_PROPERTY_ADDED_TO_UNOPEN_CONTENT_MODEL,
+        )
+    writer, reader = ch.labels()
+    ch.report(
+        rule,
+        prop.ptr,
+        bn.ptr,
+        f"The {writer} schema allows {prop.label(path)}, which the {reader} schema forbids "
+        "(closed content model).",
+        prop.seg(path),
+        lambda: sample_candidates(prop.conj),
+    )
+
+
+def check_open_property(ch: Checker, prop: WriterProperty, bn: Node, path: Path) -> None:
+    """A property one side declares and the other only leaves open: the writer through
+    patternProperties or additionalProperties (any value, unless they say otherwise), or
+    the reader (partially open: its additional or pattern schema must accept it all)."""
+    writer, reader = ch.labels()
+    label = prop.label(path)
+    if prop.origin != "declared":
+        rule = ch.pick(
+            rules.PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL,
+            rules.PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL,
+        )
+        message = (
+            f"The {reader} schema declares {label}, which the {writer} schema does not "
+            "declare and leaves open to other values."
+        )
+        if all(trivially_true(x.schema) for x in prop.conj):
+            ch.report(rule, prop.ptr, bn.ptr, message, prop.seg(path), counter(bn))
+            return
+    else:
+        rule = ch.pick(
+            rules.PROPERTY_REMOVED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+            rules.PROPERTY_ADDED_NOT_COVERED_BY_PARTIALLY_OPEN_CONTENT_MODEL,
+        )
+        message = (
+            f"The {writer} schema declares {label}, which the {reader} schema only "
+            "accepts through additionalProperties or patternProperties, and those do "
+            f"not accept every value the {writer} schema allows."
+        )
+    ch.wrapped(prop.conj, bn, prop.seg(path), rule, prop.ptr, bn.ptr, message)
+
+
+def check_unevaluated_properties(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    """unevaluatedProperties the reader applies to instance-dependent names."""
     if (
         b.has("unevaluatedProperties")
         and not b.has("additionalProperties")
         and not ch.accepts_all(b.get("unevaluatedProperties"))
         and scope(ch, b) is None
     ):
+        _, reader = ch.labels()
         ch.report(
-            "UNEVALUATED_PROPERTIES_CHANGED",
+            rules.UNEVALUATED_PROPERTIES_CHANGED,
             a[0].ptr,
             b.kw("unevaluatedProperties"),
             f"At {where(path)} unevaluatedProperties depends on anyOf/oneOf/if/dependentSchemas "

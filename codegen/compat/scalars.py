@@ -5,26 +5,27 @@ from __future__ import annotations
 import json
 import math
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from . import rules
+from .checker import Checker, Conj, Path
 from .jsonvalue import json_in, json_type
+from .model import Rule
 from .nodes import (
     ALL_TYPES,
     ANNOTATIONS,
     Node,
     conj_types,
+    first_ptr,
     flatten,
     int_bounds,
     is_num,
     schema_types,
     synthetic,
 )
-from .rules import BOUND_BY_KEYWORD, bound_rule
+from .rules import BOUND_BY_KEYWORD, Bound
 from .sample import counter_samples, sample_candidates
 from .text import type_label, where
-
-if TYPE_CHECKING:
-    from .walker import Checker, Conj, Path
 
 _SIMPLE_KEYS = frozenset({"type", "enum", "const"}) | ANNOTATIONS
 
@@ -33,28 +34,16 @@ def _show(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def _labels(ch: Checker) -> tuple[str, str]:
-    """(writer, reader) described as old/new."""
-    return ("old", "new") if ch.backward else ("new", "old")
-
-
-def _first_ptr(a: Conj, keyword: str) -> str:
-    for n in a:
-        if n.has(keyword):
-            return n.kw(keyword)
-    return a[0].ptr
-
-
 def report_types(
     ch: Checker, a: Conj, b: Node, ta: frozenset[str], tb: frozenset[str], path: Path
 ) -> None:
     missing = ta - tb
-    rule = ch.name("TYPE_NARROWED", "TYPE_EXTENDED") if ta & tb else "TYPE_CHANGED"
+    rule = ch.pick(rules.TYPE_NARROWED, rules.TYPE_EXTENDED) if ta & tb else rules.TYPE_CHANGED
     old, new = ch.old_new(ta, tb if tb != ALL_TYPES else ta | tb)
-    writer, reader = _labels(ch)
+    writer, reader = ch.labels()
     ch.report(
         rule,
-        _first_ptr(a, "type"),
+        first_ptr(a, "type"),
         b.kw("type"),
         f"At {where(path)} the type changed from {type_label(old)} to {type_label(new)}; "
         f"{type_label(missing)} values allowed by the {writer} schema are rejected by the "
@@ -66,10 +55,10 @@ def report_types(
 
 def report_enum_added(ch: Checker, a: Conj, b: Node, path: Path) -> None:
     """The reader restricts to a value set while the writer's set is unbounded."""
-    writer, reader = _labels(ch)
+    writer, reader = ch.labels()
     keyword = "const" if b.has("const") else "enum"
     ch.report(
-        ch.name("ENUM_ARRAY_NARROWED", "ENUM_ARRAY_EXTENDED"),
+        ch.pick(rules.ENUM_ARRAY_NARROWED, rules.ENUM_ARRAY_EXTENDED),
         a[0].ptr,
         b.kw(keyword),
         f"At {where(path)} the {reader} schema only allows listed values ({keyword}) while "
@@ -109,7 +98,7 @@ def check_values(ch: Checker, a: Conj, values: list[Any], b: Node, path: Path) -
         if ok and ch.runtime and not simple:
             ok = _model_accepts(ch, value, b)
         if not ok:
-            _report_value(ch, a, value, values, b, path)
+            report_value(ch, a, value, values, b, path)
 
 
 _OBJECT_KEYWORDS = ("properties", "required", "additionalProperties", "patternProperties")
@@ -148,9 +137,11 @@ def _model_accepts(ch: Checker, value: Any, b: Node, depth: int = 0) -> bool:
     return True
 
 
-def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, path: Path) -> None:
-    writer, reader = _labels(ch)
-    rule = ch.name("ENUM_ARRAY_NARROWED", "ENUM_ARRAY_EXTENDED")
+def report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, path: Path) -> None:
+    """A value of a finite writer that the reader rejects, named by the keyword that
+    rejects it."""
+    writer, reader = ch.labels()
+    rule = ch.pick(rules.ENUM_ARRAY_NARROWED, rules.ENUM_ARRAY_EXTENDED)
     keyword = "enum"
     b_ptr = b.ptr
     b_enum = b.get("enum") if b.has("enum") else ([b.get("const")] if b.has("const") else None)
@@ -158,11 +149,11 @@ def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, 
         keyword = "enum" if b.has("enum") else "const"
         b_ptr = b.kw(keyword)
         if any(not json_in(v, values) for v in b_enum):
-            rule = "ENUM_ARRAY_CHANGED"
+            rule = rules.ENUM_ARRAY_CHANGED
     elif json_type(value) not in conj_types((b,)):
         keyword = "type"
         b_ptr = b.kw("type")
-        rule = ch.name("TYPE_NARROWED", "TYPE_EXTENDED")
+        rule = ch.pick(rules.TYPE_NARROWED, rules.TYPE_EXTENDED)
     elif not _simple(b):
         keyword = _failing_keyword(ch, value, b)
         if keyword and b.has(keyword):
@@ -170,7 +161,7 @@ def _report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, 
         rule = _keyword_rule(ch, a, keyword) or rule
     ch.report(
         rule,
-        _first_ptr(a, "enum") if any(n.has("enum") for n in a) else _first_ptr(a, "const"),
+        first_ptr(a, "enum") if any(n.has("enum") for n in a) else first_ptr(a, "const"),
         b_ptr,
         f"At {where(path)} the value {_show(value)} allowed by the {writer} schema is rejected "
         f"by the {reader} schema ({keyword}).",
@@ -195,16 +186,14 @@ def _failing_keyword(ch: Checker, value: Any, b: Node) -> str:
     return str(path[0]) if path else str(error.validator)
 
 
-def _keyword_rule(ch: Checker, a: Conj, keyword: str) -> str | None:
+def _keyword_rule(ch: Checker, a: Conj, keyword: str) -> Rule | None:
     bound = BOUND_BY_KEYWORD.get(keyword)
     has = any(n.has(keyword) for n in a)
     if bound is not None:
-        return bound_rule(bound, writer_has=has, backward=ch.backward)
-    if keyword in ("pattern", "format"):
-        stem = keyword.upper()
-        return f"{stem}_CHANGED" if has else ch.name(f"{stem}_ADDED", f"{stem}_REMOVED")
-    if keyword == "multipleOf":
-        return "MULTIPLE_OF_CHANGED" if has else ch.name("MULTIPLE_OF_ADDED", "MULTIPLE_OF_REMOVED")
+        return bound.rule(writer_has=has, backward=ch.backward)
+    if keyword in rules.KEYWORD_RULES:
+        added, removed, changed = rules.KEYWORD_RULES[keyword]
+        return changed if has else ch.pick(added, removed)
     return None
 
 
@@ -234,12 +223,11 @@ def check_bounds(
         if ok:
             continue
         old, new = ch.old_new(best, limit)
-        side = "maximum" if bound.kind == "upper" else "minimum"
         ch.report(
-            bound_rule(bound, writer_has=bool(explicit), backward=ch.backward),
-            _first_ptr(a, keyword),
+            bound.rule(writer_has=bool(explicit), backward=ch.backward),
+            first_ptr(a, keyword),
             b.kw(keyword),
-            f"At {where(path)} the {side} {bound.subject} ({keyword}) changed from "
+            f"At {where(path)} the {bound.side} {bound.subject} ({keyword}) changed from "
             f"{_fmt(old)} to {_fmt(new)}.",
             path,
             lambda k=keyword, lim=limit: witness(k, lim),  # type: ignore[misc]
@@ -281,39 +269,55 @@ def check_string(ch: Checker, a: Conj, b: Node, path: Path) -> None:
 
     a_len, b_len = length_view(ch, string_a, b, "Length")
     check_bounds(ch, a_len, b_len, path, ("minLength", "maxLength"), {}, lengths)
-    writer, reader = _labels(ch)
+    check_pattern(ch, string_a, b, path)
+    if not ch.ignored("format"):
+        check_format(ch, a, b, path)
+
+
+def check_pattern(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    """A reader pattern the writer does not share (regex containment is not decided)."""
     pattern = b.get("pattern")
-    if isinstance(pattern, str) and pattern not in ("", ".*"):
-        mine = [n.get("pattern") for n in a if n.has("pattern")]
-        if pattern not in mine:
-            changed = bool(mine)
-            ch.report(
-                "PATTERN_CHANGED" if changed else ch.name("PATTERN_ADDED", "PATTERN_REMOVED"),
-                _first_ptr(a, "pattern"),
-                b.kw("pattern"),
-                f"At {where(path)} the {reader} schema requires the pattern {_show(pattern)}"
-                + (
-                    f" instead of {_show(mine[0])}; regex containment cannot be checked, so "
-                    "compatibility could not be proved."
-                    if changed
-                    else f", which the {writer} schema did not require."
-                ),
-                path,
-                lambda: [*sample_candidates(string_a, "string"), "", "x", "0", "A-1"],
-            )
+    if not isinstance(pattern, str) or pattern in ("", ".*"):
+        return
+    mine = [n.get("pattern") for n in a if n.has("pattern")]
+    if pattern in mine:
+        return
+    writer, reader = ch.labels()
+    changed = bool(mine)
+    ch.report(
+        rules.PATTERN_CHANGED if changed else ch.pick(rules.PATTERN_ADDED, rules.PATTERN_REMOVED),
+        first_ptr(a, "pattern"),
+        b.kw("pattern"),
+        f"At {where(path)} the {reader} schema requires the pattern {_show(pattern)}"
+        + (
+            f" instead of {_show(mine[0])}; regex containment cannot be checked, so "
+            "compatibility could not be proved."
+            if changed
+            else f", which the {writer} schema did not require."
+        ),
+        path,
+        lambda: [*sample_candidates(a, "string"), "", "x", "0", "A-1"],
+    )
+
+
+def check_format(ch: Checker, a: Conj, b: Node, path: Path) -> None:
+    """A reader format the writer does not guarantee (validators may assert it)."""
     fmt = b.get("format")
-    if isinstance(fmt, str) and not ch.ignored("format"):
-        mine = [n.get("format") for n in a if n.has("format")]
-        if fmt not in mine:
-            ch.report(
-                "FORMAT_CHANGED" if mine else ch.name("FORMAT_ADDED", "FORMAT_REMOVED"),
-                _first_ptr(a, "format"),
-                b.kw("format"),
-                f"At {where(path)} the {reader} schema asserts the format {_show(fmt)}, which "
-                f"the {writer} schema does not guarantee, so compatibility could not be proved.",
-                path,
-                lambda: ["not-a-" + fmt, "x", ""],
-            )
+    if not isinstance(fmt, str):
+        return
+    mine = [n.get("format") for n in a if n.has("format")]
+    if fmt in mine:
+        return
+    writer, reader = ch.labels()
+    ch.report(
+        rules.FORMAT_CHANGED if mine else ch.pick(rules.FORMAT_ADDED, rules.FORMAT_REMOVED),
+        first_ptr(a, "format"),
+        b.kw("format"),
+        f"At {where(path)} the {reader} schema asserts the format {_show(fmt)}, which "
+        f"the {writer} schema does not guarantee, so compatibility could not be proved.",
+        path,
+        lambda: ["not-a-" + fmt, "x", ""],
+    )
 
 
 def _lower(a: Conj) -> tuple[float, bool] | None:
@@ -375,29 +379,23 @@ def _divides(small: Any, big: Any) -> bool:
 
 
 def check_number(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: bool) -> None:
+    check_range(ch, a, b, path, integer_only=integer_only)
+    check_multiple_of(ch, a, b, path, integer_only=integer_only)
+
+
+Limit = tuple[float, bool]  # (value, exclusive)
+
+
+def check_range(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: bool) -> None:
+    """minimum/maximum and their exclusive forms: every writer number within the reader's."""
     lo, hi = _lower(a), _upper(a)
     a_int = int_bounds(lo, hi)
-    writer, reader = _labels(ch)
     for keyword in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         limit = b.get(keyword)
         if not is_num(limit):
             continue
         bound = BOUND_BY_KEYWORD[keyword]
-        excl = bound.exclusive
-        if bound.kind == "lower":
-            if integer_only:
-                ok = a_int[0] >= int_bounds((limit, excl), None)[0]
-            else:
-                ok = lo is not None and (lo[0] > limit or (lo[0] == limit and (lo[1] or not excl)))
-            mine = lo
-            guesses = [limit - 1, limit if excl else limit - 0.5, a_int[0], math.floor(limit)]
-        else:
-            if integer_only:
-                ok = a_int[1] <= int_bounds(None, (limit, excl))[1]
-            else:
-                ok = hi is not None and (hi[0] < limit or (hi[0] == limit and (hi[1] or not excl)))
-            mine = hi
-            guesses = [limit + 1, limit if excl else limit + 0.5, a_int[1], math.ceil(limit)]
+        ok, mine, guesses = _range_verdict(bound, limit, (lo, hi), a_int, integer_only)
         if ok:
             continue
         old, new = ch.old_new(mine[0] if mine else None, limit)
@@ -405,43 +403,71 @@ def check_number(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: boo
         if integer_only:
             values = [int(g) for g in values if float(g).is_integer()]
         ch.report(
-            bound_rule(bound, writer_has=any(n.has(keyword) for n in a), backward=ch.backward),
-            _first_ptr(a, keyword),
+            bound.rule(writer_has=any(n.has(keyword) for n in a), backward=ch.backward),
+            first_ptr(a, keyword),
             b.kw(keyword),
-            f"At {where(path)} the {'maximum' if bound.kind == 'upper' else 'minimum'} "
-            f"({keyword}) changed from {_fmt(old)} to {_fmt(new)}.",
+            f"At {where(path)} the {bound.side} ({keyword}) changed from {_fmt(old)} to "
+            f"{_fmt(new)}.",
             path,
             lambda v=values: v,  # type: ignore[misc]
         )
+
+
+def _range_verdict(
+    bound: Bound,
+    limit: float,
+    writer: tuple[Limit | None, Limit | None],
+    a_int: tuple[float, float],
+    integer_only: bool,
+) -> tuple[bool, Limit | None, list[Any]]:
+    """(the writer's range satisfies the reader's ``limit``, the writer's own limit on that
+    side, numbers to try as witnesses)."""
+    lo, hi = writer
+    excl = bound.exclusive
+    if bound.kind == "lower":
+        if integer_only:
+            ok = a_int[0] >= int_bounds((limit, excl), None)[0]
+        else:
+            ok = lo is not None and (lo[0] > limit or (lo[0] == limit and (lo[1] or not excl)))
+        return ok, lo, [limit - 1, limit if excl else limit - 0.5, a_int[0], math.floor(limit)]
+    if integer_only:
+        ok = a_int[1] <= int_bounds(None, (limit, excl))[1]
+    else:
+        ok = hi is not None and (hi[0] < limit or (hi[0] == limit and (hi[1] or not excl)))
+    return ok, hi, [limit + 1, limit if excl else limit + 0.5, a_int[1], math.ceil(limit)]
+
+
+def check_multiple_of(ch: Checker, a: Conj, b: Node, path: Path, *, integer_only: bool) -> None:
+    """A reader step every writer number must be a multiple of."""
     step = b.get("multipleOf")
-    if is_num(step) and step > 0:
-        mine_steps = [n.get("multipleOf") for n in a if is_num(n.get("multipleOf"))]
-        if ch.runtime and not float(step).is_integer() and not integer_only:
-            # pydantic checks float multiples in binary floating point, where 0.1 does not
-            # divide 0.3; only an unchanged step is known to behave the same.
-            proved = step in mine_steps
-        else:
-            proved = any(_float_implies(m, step) for m in mine_steps) or (
-                integer_only and _divides_every_integer(step)
-            )
-        if proved:
-            return
-        if not mine_steps:
-            rule = ch.name("MULTIPLE_OF_ADDED", "MULTIPLE_OF_REMOVED")
-        elif ch.backward:
-            rule = (
-                "MULTIPLE_OF_EXPANDED" if _divides(mine_steps[0], step) else "MULTIPLE_OF_CHANGED"
-            )
-        else:
-            rule = "MULTIPLE_OF_REDUCED" if _divides(mine_steps[0], step) else "MULTIPLE_OF_CHANGED"
-        old, new = ch.old_new(mine_steps[0] if mine_steps else None, step)
-        base = [m * k for m in mine_steps[:1] for k in (1, 3, 5)] or [1, 3, 0.5, 1.5]
-        ch.report(
-            rule,
-            _first_ptr(a, "multipleOf"),
-            b.kw("multipleOf"),
-            f"At {where(path)} multipleOf changed from {_fmt(old)} to {_fmt(new)}; values that "
-            f"are multiples of the {writer} step need not be multiples of the {reader} step.",
-            path,
-            lambda: [v for v in base if not _divides(step, v)],
+    if not is_num(step) or step <= 0:
+        return
+    mine_steps = [n.get("multipleOf") for n in a if is_num(n.get("multipleOf"))]
+    if ch.runtime and not float(step).is_integer() and not integer_only:
+        # pydantic checks float multiples in binary floating point, where 0.1 does not
+        # divide 0.3; only an unchanged step is known to behave the same.
+        proved = step in mine_steps
+    else:
+        proved = any(_float_implies(m, step) for m in mine_steps) or (
+            integer_only and _divides_every_integer(step)
         )
+    if proved:
+        return
+    if not mine_steps:
+        rule = ch.pick(rules.MULTIPLE_OF_ADDED, rules.MULTIPLE_OF_REMOVED)
+    elif _divides(mine_steps[0], step):
+        rule = ch.pick(rules.MULTIPLE_OF_EXPANDED, rules.MULTIPLE_OF_REDUCED)
+    else:
+        rule = rules.MULTIPLE_OF_CHANGED
+    old, new = ch.old_new(mine_steps[0] if mine_steps else None, step)
+    writer, reader = ch.labels()
+    base = [m * k for m in mine_steps[:1] for k in (1, 3, 5)] or [1, 3, 0.5, 1.5]
+    ch.report(
+        rule,
+        first_ptr(a, "multipleOf"),
+        b.kw("multipleOf"),
+        f"At {where(path)} multipleOf changed from {_fmt(old)} to {_fmt(new)}; values that "
+        f"are multiples of the {writer} step need not be multiples of the {reader} step.",
+        path,
+        lambda: [v for v in base if not _divides(step, v)],
+    )

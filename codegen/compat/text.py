@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .walker import Path
+    from .checker import Path
 
 
 def type_label(types: frozenset[str] | set[str]) -> str:

@@ -8,19 +8,17 @@ functions for each JSON type live in ``scalars``, ``arrays`` and ``objects``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from codegen.validation import without_dialect
 
-from . import arrays, combinators, objects, scalars
+from . import arrays, combinators, objects, rules, scalars
 from .branches import expand, finite_values, is_empty
+from .checker import Checker, Conj, Path
 from .emptiness import live_types
 from .equality import Equality, same_model
 from .nodes import (
     ALL_TYPES,
-    ANNOTATIONS,
     REF_KEYWORDS,
     Doc,
     Node,
@@ -28,44 +26,22 @@ from .nodes import (
     flatten,
     resolve_ref,
     schema_types,
-    trivially_true,
 )
 from .runtime_subset import unmodelled_keyword
-from .sample import counter_samples, sample_candidates
+from .sample import sample_candidates
 from .text import where
 
-Conj = tuple[Node, ...]
 NodeKey = tuple[str, str, str]
-# One step of the instance path: ("prop", name | None, writer conj) or ("item", index, conj).
-Seg = tuple[str, Any, Conj]
-Path = tuple[Seg, ...]
-
-# Keywords the generated pydantic models neither enforce on writers nor check on readers.
-RUNTIME_IGNORED = frozenset(
-    {"uniqueItems", "not", "contains", "minContains", "maxContains", "dependentRequired"}
-    | {"if", "then", "else"}
-)
 
 
-@dataclass
-class Issue:
-    rule: str
-    a_ptr: str
-    b_ptr: str
-    message: str
-    path: Path
-    candidates: Callable[[], list[Any]] | None = None
+class Walker(Checker):
+    """The walk: a ``Checker`` (``checker.py``) that proves containment keyword by
+    keyword, dispatching to the rule modules per JSON type."""
 
-
-class Checker:
     def __init__(
         self, writer: Doc, reader: Doc, *, backward: bool, runtime: bool, memo: bool = True
     ) -> None:
-        self.writer = writer
-        self.reader = reader
-        self.backward = backward
-        self.runtime = runtime
-        self.issues: list[Issue] = []
+        super().__init__(writer, reader, backward=backward, runtime=runtime)
         # Every cache is keyed by Node.key (document role, pointer, synthetic content):
         # never by id() of a schema object, which a freed slice could hand to another.
         self._active: set[tuple[tuple[NodeKey, ...], NodeKey]] = set()
@@ -73,42 +49,7 @@ class Checker:
         self._validators: dict[str, Any] = {}
         self._empty: dict[tuple[NodeKey, ...], bool] = {}
         self._types: dict[tuple[NodeKey, ...], frozenset[str]] = {}
-        self.witness_bases: list[Any] | None = None  # filled lazily by witness.build
         self.memo = memo
-
-    # --- helpers shared by the rule modules -------------------------------------------
-    def name(self, backward_rule: str, forward_rule: str) -> str:
-        return backward_rule if self.backward else forward_rule
-
-    def old_new(self, writer_value: Any, reader_value: Any) -> tuple[Any, Any]:
-        """Map writer/reader values to (old, new) for messages."""
-        if self.backward:
-            return writer_value, reader_value
-        return reader_value, writer_value
-
-    def accepts_all(self, schema: Any) -> bool:
-        """Reader schema that accepts every value. At runtime only ``true`` and
-        annotation-only schemas: ``{"allOf": [true]}`` is equivalent in JSON Schema, but
-        the generator may still turn it into a model class that accepts objects only."""
-        if self.runtime:
-            return schema is True or (
-                isinstance(schema, dict) and all(k in ANNOTATIONS for k in schema)
-            )
-        return trivially_true(schema)
-
-    def ignored(self, keyword: str) -> bool:
-        return self.runtime and keyword in RUNTIME_IGNORED
-
-    def report(
-        self,
-        rule: str,
-        a_ptr: str,
-        b_ptr: str,
-        message: str,
-        path: Path,
-        candidates: Callable[[], list[Any]] | None = None,
-    ) -> None:
-        self.issues.append(Issue(rule, a_ptr, b_ptr, message, path, candidates))
 
     def types(self, a: Conj) -> frozenset[str]:
         if not self.memo:
@@ -138,34 +79,6 @@ class Checker:
                 self._equal_cache[key] = cached
         return cached
 
-    def probe(self, a: Conj, b: Node, path: Path = ()) -> bool:
-        """Silent containment check: True when no issue would be reported."""
-        saved = self.issues
-        self.issues = []
-        try:
-            self.check(a, b, path)
-            return not self.issues
-        finally:
-            self.issues = saved
-
-    def collect(self, a: Conj, b: Node, path: Path) -> list[Issue]:
-        saved = self.issues
-        self.issues = []
-        try:
-            self.check(a, b, path)
-            return self.issues
-        finally:
-            self.issues = saved
-
-    def wrapped(
-        self, a: Conj, b: Node, path: Path, rule: str, a_ptr: str, b_ptr: str, message: str
-    ) -> None:
-        """Check a sub-pair but report one finding under ``rule`` (nested witness kept)."""
-        nested = self.collect(a, b, path)
-        if nested:
-            first = nested[0]
-            self.report(rule, a_ptr, b_ptr, message, first.path, first.candidates)
-
     def validator(self, doc: Doc) -> Any:
         found = self._validators.get(doc.role)
         if found is None:
@@ -183,27 +96,6 @@ class Checker:
         except BaseException:  # also rpds' PanicException on a ref cycle (RecursionError)
             return unknown
 
-    def slot(
-        self,
-        a: Conj,
-        b: Node | None,
-        path: Path,
-        *,
-        false_rule: str,
-        open_rule: str,
-        a_ptr: str,
-        message: str,
-    ) -> None:
-        """Check one sub-position (a property, an item, additional keys) of a pair."""
-        if b is None or self.accepts_all(b.schema) or self.empty(a):
-            return
-        if b.schema is False:
-            self.report(false_rule, a_ptr, b.ptr, message, path, lambda: sample_candidates(a))
-        elif all(trivially_true(n.schema) for n in a):
-            self.report(open_rule, a_ptr, b.ptr, message, path, lambda: counter_samples(b))
-        else:
-            self.check(a, b, path)
-
     # --- the walk ----------------------------------------------------------------------
     def check(self, a: Conj, b: Node, path: Path) -> None:
         if not a:  # nothing constrains the writer here: it may be any value
@@ -214,7 +106,7 @@ class Checker:
             return
         if bs is False:
             self.report(
-                "SCHEMA_FALSE",
+                rules.SCHEMA_FALSE,
                 a[0].ptr if a else "",
                 b.ptr,
                 f"At {where(path)} the reading schema is false, so nothing is accepted.",
@@ -243,7 +135,7 @@ class Checker:
             unmodelled = unmodelled_keyword(bs)
             if unmodelled is not None:
                 self.report(
-                    "UNSUPPORTED_KEYWORD",
+                    rules.UNSUPPORTED_KEYWORD,
                     a[0].ptr,
                     b.kw(unmodelled),
                     f"At {where(path)} the generated reader model for this schema "
@@ -262,16 +154,19 @@ class Checker:
         finally:
             self._active.discard(key)
 
-    def _check_node(self, a: Conj, b: Node, path: Path) -> None:
-        bs = b.schema
+    def check_refs(self, a: Conj, b: Node, path: Path) -> None:
         for ref_key in REF_KEYWORDS:
-            if ref_key not in bs:
+            if ref_key not in b.schema:
                 continue
             try:
                 # one resource per bundled document: a $dynamicRef resolves like a $ref
-                self.check(a, resolve_ref(b.doc, bs[ref_key]), path)
+                self.check(a, resolve_ref(b.doc, b.schema[ref_key]), path)
             except UnresolvableRef as exc:
-                self.report("UNRESOLVABLE_REF", a[0].ptr, b.kw(ref_key), f"{exc}.", path)
+                self.report(rules.UNRESOLVABLE_REF, a[0].ptr, b.kw(ref_key), f"{exc}.", path)
+
+    def _check_node(self, a: Conj, b: Node, path: Path) -> None:
+        bs = b.schema
+        self.check_refs(a, b, path)
         for i in range(len(bs.get("allOf", ()))):
             self.check(a, b.child("allOf", i), path)
         for branch in expand(a):

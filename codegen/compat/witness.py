@@ -10,7 +10,7 @@ from .nodes import Node
 from .sample import first_sample, item_conj, sample_candidates
 
 if TYPE_CHECKING:
-    from .walker import Checker, Issue, Path
+    from .checker import Checker, Issue, Path
 
 _MISSING = object()
 MAX_TRIES = 6

@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from codegen.ir import Project, Version
+from codegen.ir import EventType, Project, Service, Version
 from codegen.positions import escape
 from codegen.render.asyncapi_schema import COMPONENTS, Note, Scope, translated
 
@@ -29,91 +29,23 @@ def _message_ref(v: Version) -> dict[str, str]:
 
 def asyncapi(project: Project) -> tuple[str, list[Note]]:
     """The document, and the keywords it could not express (for the docs' notes)."""
-    channels: dict[str, Any] = {}
-    operations: dict[str, Any] = {}
+    channels = _Channels()
     messages: dict[str, Any] = {}
-    channel_of: dict[str, list[str]] = {}
-
-    def add_channel(
-        cid: str, address: str | None, description: str, versions: list[Version]
-    ) -> None:
-        ch = channels.setdefault(
-            cid, {"address": address, "description": description, "messages": {}}
-        )
-        for v in versions:
-            ch["messages"][v.class_name] = _message_ref(v)
-
     for t in project.types:
         for v in t.versions:
-            messages[v.class_name] = {
-                "name": t.name,
-                "title": f"{t.name} v{v.version}",
-                "contentType": "application/json",
-                "payload": {"$ref": f"{COMPONENTS}{escape(v.class_name)}"},
-                "x-schemabus-version": v.version,
-                "x-schemabus-fingerprint": v.fingerprint,
-            }
-        c = t.config
-        vs = list(t.versions)
-        if c.delivery == "durable" and c.stream:
-            cid = _cid(f"stream.{c.stream}")
-            add_channel(
-                cid,
-                c.stream,
-                f"Redis Stream {c.stream}: durable log, one consumer group per service.",
-                vs,
-            )
-            channel_of.setdefault(t.name, []).append(cid)
-        if c.delivery in ("durable", "realtime"):
-            cid = _cid(f"nats.{c.subject}")
-            what = "live mirror of a durable event" if c.delivery == "durable" else "real-time only"
-            add_channel(cid, c.subject, f"NATS subject {c.subject} ({what}).", vs)
-            channel_of.setdefault(t.name, []).append(cid)
-
+            messages[v.class_name] = _message(t.name, v)
+        channels.add_type(t)
     for op in project.operations:
         req = project.version(*op.request)
         rep = project.version(*op.reply)
-        add_channel(
+        channels.add(
             _cid(f"rpc.{op.name}"), op.subject, f"NATS request subject of {op.name}.", [req]
         )
-        add_channel(_cid(f"rpc.{op.name}.reply"), None, f"Reply inbox of {op.name}.", [rep])
-
+        channels.add(_cid(f"rpc.{op.name}.reply"), None, f"Reply inbox of {op.name}.", [rep])
+    operations: dict[str, Any] = {}
     for svc in project.services:
-        for type_name, version in svc.produces:
-            v = project.version(type_name, version)
-            for cid in channel_of.get(type_name, [])[:1]:
-                operations[_cid(f"{svc.name}.send.{type_name}")] = {
-                    "action": "send",
-                    "channel": {"$ref": f"#/channels/{cid}"},
-                    "messages": [{"$ref": f"#/channels/{cid}/messages/{v.class_name}"}],
-                    "summary": f"{svc.name} publishes {type_name} v{version}.",
-                }
-        for type_name, version in svc.consumes:
-            v = project.version(type_name, version)
-            for cid in channel_of.get(type_name, [])[:1]:
-                operations[_cid(f"{svc.name}.receive.{type_name}")] = {
-                    "action": "receive",
-                    "channel": {"$ref": f"#/channels/{cid}"},
-                    "messages": [{"$ref": f"#/channels/{cid}/messages/{v.class_name}"}],
-                    "summary": f"{svc.name} handles {type_name} (declares v{version}).",
-                }
-        for role, action in (("serves", "receive"), ("calls", "send")):
-            for op_name in getattr(svc, role):
-                op = next(o for o in project.operations if o.name == op_name)
-                req = project.version(*op.request)
-                rep = project.version(*op.reply)
-                rid, pid = _cid(f"rpc.{op.name}"), _cid(f"rpc.{op.name}.reply")
-                operations[_cid(f"{svc.name}.{action}.{op.name}")] = {
-                    "action": action,
-                    "channel": {"$ref": f"#/channels/{rid}"},
-                    "messages": [{"$ref": f"#/channels/{rid}/messages/{req.class_name}"}],
-                    "reply": {
-                        "channel": {"$ref": f"#/channels/{pid}"},
-                        "messages": [{"$ref": f"#/channels/{pid}/messages/{rep.class_name}"}],
-                    },
-                    "summary": f"{svc.name} {_VERB[action]} {op.name}.",
-                }
-
+        operations.update(_event_operations(project, svc, channels.of))
+        operations.update(_rpc_operations(project, svc))
     schemas, notes = _schemas(project)
     doc = {
         "asyncapi": ASYNCAPI_VERSION,
@@ -125,7 +57,7 @@ def asyncapi(project: Project) -> tuple[str, list[Note]]:
             "docs/README.md lists anything the translation could not express.",
         },
         "defaultContentType": "application/json",
-        "channels": dict(sorted(channels.items())),
+        "channels": dict(sorted(channels.channels.items())),
         "operations": dict(sorted(operations.items())),
         "components": {
             "schemas": dict(sorted(schemas.items())),
@@ -134,6 +66,96 @@ def asyncapi(project: Project) -> tuple[str, list[Note]]:
     }
     text = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     return text, sorted(set(notes))
+
+
+def _message(type_name: str, v: Version) -> dict[str, Any]:
+    return {
+        "name": type_name,
+        "title": f"{type_name} v{v.version}",
+        "contentType": "application/json",
+        "payload": {"$ref": f"{COMPONENTS}{escape(v.class_name)}"},
+        "x-schemabus-version": v.version,
+        "x-schemabus-fingerprint": v.fingerprint,
+    }
+
+
+class _Channels:
+    """channels (the first description of a channel wins) and, per event type, the
+    channels it travels on (the first is where services send and receive it)."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, Any] = {}
+        self.of: dict[str, list[str]] = {}
+
+    def add(self, cid: str, address: str | None, description: str, versions: list[Version]) -> None:
+        ch = self.channels.setdefault(
+            cid, {"address": address, "description": description, "messages": {}}
+        )
+        for v in versions:
+            ch["messages"][v.class_name] = _message_ref(v)
+
+    def add_type(self, t: EventType) -> None:
+        c = t.config
+        vs = list(t.versions)
+        if c.delivery == "durable" and c.stream:
+            cid = _cid(f"stream.{c.stream}")
+            self.add(
+                cid,
+                c.stream,
+                f"Redis Stream {c.stream}: durable log, one consumer group per service.",
+                vs,
+            )
+            self.of.setdefault(t.name, []).append(cid)
+        if c.delivery in ("durable", "realtime"):
+            cid = _cid(f"nats.{c.subject}")
+            what = "live mirror of a durable event" if c.delivery == "durable" else "real-time only"
+            self.add(cid, c.subject, f"NATS subject {c.subject} ({what}).", vs)
+            self.of.setdefault(t.name, []).append(cid)
+
+
+def _event_operations(
+    project: Project, svc: Service, channel_of: dict[str, list[str]]
+) -> dict[str, Any]:
+    """What a service sends and receives, on the first channel of each event type."""
+    out: dict[str, Any] = {}
+    for action, refs in (("send", svc.produces), ("receive", svc.consumes)):
+        for type_name, version in refs:
+            v = project.version(type_name, version)
+            summary = (
+                f"{svc.name} publishes {type_name} v{version}."
+                if action == "send"
+                else f"{svc.name} handles {type_name} (declares v{version})."
+            )
+            for cid in channel_of.get(type_name, [])[:1]:
+                out[_cid(f"{svc.name}.{action}.{type_name}")] = {
+                    "action": action,
+                    "channel": {"$ref": f"#/channels/{cid}"},
+                    "messages": [{"$ref": f"#/channels/{cid}/messages/{v.class_name}"}],
+                    "summary": summary,
+                }
+    return out
+
+
+def _rpc_operations(project: Project, svc: Service) -> dict[str, Any]:
+    """The request/reply operations a service answers and calls."""
+    out: dict[str, Any] = {}
+    for role, action in (("serves", "receive"), ("calls", "send")):
+        for op_name in getattr(svc, role):
+            op = next(o for o in project.operations if o.name == op_name)
+            req = project.version(*op.request)
+            rep = project.version(*op.reply)
+            rid, pid = _cid(f"rpc.{op.name}"), _cid(f"rpc.{op.name}.reply")
+            out[_cid(f"{svc.name}.{action}.{op.name}")] = {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{rid}"},
+                "messages": [{"$ref": f"#/channels/{rid}/messages/{req.class_name}"}],
+                "reply": {
+                    "channel": {"$ref": f"#/channels/{pid}"},
+                    "messages": [{"$ref": f"#/channels/{pid}/messages/{rep.class_name}"}],
+                },
+                "summary": f"{svc.name} {_VERB[action]} {op.name}.",
+            }
+    return out
 
 
 def _schemas(project: Project) -> tuple[dict[str, Any], list[Note]]:

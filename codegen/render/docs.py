@@ -43,7 +43,8 @@ def _index(project: Project, notes: list[Note]) -> str:
     ]
     for t in project.types:
         producers, consumers = _users(project, t)
-        route = t.config.stream or t.config.subject or "request/reply"
+        c = t.config
+        route = "request/reply" if c.delivery == "message" else c.stream or c.subject
         lines.append(
             f"| [{t.name}](events/{t.name}.md) | {t.config.delivery} | {md_text(route)} | "
             f"{len(t.versions)} | {', '.join(producers) or '-'} | {', '.join(consumers) or '-'} |"
@@ -122,14 +123,14 @@ def _fields(v: Version) -> list[str]:
 
 
 def _matrix(t: EventType) -> list[str]:
-    from codegen.gate import can_read
-
+    """Who reads whom, from the gate's verdicts in the IR (``EventType.readable``)."""
+    readable = set(t.readable)
     head = "| reader \\ writer | " + " | ".join(f"v{v.version}" for v in t.versions) + " |"
     rows = [head, "|---|" + "---|" * len(t.versions)]
     for reader in t.versions:
         cells = []
         for writer in t.versions:
-            ok = writer.version == reader.version or can_read(t, writer, reader)
+            ok = writer.version == reader.version or (writer.version, reader.version) in readable
             cells.append("reads" if ok else "no")
         rows.append(f"| v{reader.version} | " + " | ".join(cells) + " |")
     return rows
@@ -150,7 +151,7 @@ def _event_page(project: Project, t: EventType) -> str:
         "",
         f"- delivery: **{c.delivery}**"
         + (f", Redis stream `{md_text(c.stream)}`" if c.stream else "")
-        + (f", NATS subject `{md_text(c.subject)}`" if c.subject else ""),
+        + (f", NATS subject `{md_text(c.subject)}`" if c.delivery != "message" else ""),
         f"- aggregate id (ordering key): `{md_text(c.aggregate_id)}`"
         if c.aggregate_id
         else "- request/reply body",

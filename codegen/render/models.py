@@ -1,28 +1,25 @@
 """Pydantic models via datamodel-code-generator, called as a library, with a content cache.
 
-The generator is slow to import and run (~0.5 s), so each module's source is cached under
-`.cache/codegen/` keyed by the exact input schema, the generator version and our options:
-a no-op `codegen gen --check` never starts it. The cache only ever holds what the generator
-produced for that key, so a hit is byte-identical to a fresh run.
+The generator is slow to import and run (~0.5 s), so each module's source is kept in the
+codegen cache (codegen/cache.py) keyed by the exact input schema and the post-processing
+spec; the key also covers the code of codegen itself (our options, `render.shared.finish`)
+and the generator's version. A no-op `codegen gen --check` never starts it. The cache only
+ever holds what the generator produced for that key, so a hit is byte-identical to a fresh
+run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
-from functools import cache
-from importlib.metadata import version as dist_version
 from pathlib import Path
 from typing import Any
 
+from codegen.cache import Cache
 from codegen.shapes import strip_annotations
 
 LINE_LENGTH = 100
-# Bump when the options or the post-processing (here and in render/shared.py) change: it
-# invalidates the cache.
-RENDER_REVISION = "4"
 
 
 def model_input(schema: Any, class_name: str) -> Any:
@@ -36,38 +33,14 @@ def model_input(schema: Any, class_name: str) -> Any:
     return prepared
 
 
-_cache_root = Path(".")
-
-
-def use_cache_root(root: Path) -> None:
-    """Caches live in `<repo root>/.cache/codegen` (git-ignored) unless SCHEMABUS_CACHE_DIR
-    says otherwise; the CLI points this at its --root."""
-    global _cache_root
-    _cache_root = root
-
-
-def cache_dir() -> Path:
-    override = os.environ.get("SCHEMABUS_CACHE_DIR")
-    return Path(override) if override else _cache_root / ".cache" / "codegen"
-
-
 def _serialise(schema: Any) -> bytes:
     # Key order is kept (not sorted): the generator emits fields in schema order.
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@cache
-def _generator_tag() -> bytes:
-    return f"dmcg={dist_version('datamodel-code-generator')};rev={RENDER_REVISION};".encode()
-
-
 def _key(prepared: Any, spec: Any) -> str:
-    h = hashlib.sha256()
-    h.update(_generator_tag())
-    h.update(_serialise(prepared))
-    if spec is not None:
-        h.update(b";finish=" + json.dumps(spec, sort_keys=True).encode())
-    return h.hexdigest()
+    finish = b"" if spec is None else json.dumps(spec, sort_keys=True).encode()
+    return Cache.key(b"models", _serialise(prepared), finish)
 
 
 # A module's input: the prepared schema and, for modules that share shapes, the edit that
@@ -76,36 +49,29 @@ Job = tuple[Any, dict[str, Any] | None]
 
 
 def generate_model_sources(
-    schemas: dict[str, Any], specs: dict[str, dict[str, Any] | None] | None = None
+    schemas: dict[str, Any],
+    specs: dict[str, dict[str, Any] | None] | None = None,
+    cache: Cache | None = None,
 ) -> dict[str, str]:
-    """module name -> Python source (without our header) for each prepared schema."""
+    """module name -> Python source (without our header) for each prepared schema. Sources
+    found in `cache` are reused; new ones are put there (in memory: the caller flushes)."""
+    cache = cache if cache is not None else Cache()
     out: dict[str, str] = {}
     jobs: dict[str, Job] = {n: (s, (specs or {}).get(n)) for n, s in schemas.items()}
     missing: dict[str, Job] = {}
     keys = {name: _key(*job) for name, job in jobs.items()}
-    cache = cache_dir()
     for name, key in keys.items():
-        hit = cache / key[:2] / f"{key}.py"
-        if hit.is_file():
-            out[name] = hit.read_text("utf-8")
+        hit = cache.get("models", key)
+        if hit is not None:
+            out[name] = hit
         else:
             missing[name] = jobs[name]
     if missing:
         fresh = _run_parallel(missing)
         for name, source in fresh.items():
             out[name] = source
-            _store(cache / keys[name][:2] / f"{keys[name]}.py", source)
+            cache.put("models", keys[name], source)
     return out
-
-
-def _store(path: Path, source: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(source, "utf-8")
-        tmp.replace(path)
-    except OSError:
-        pass  # the cache is an optimisation; a read-only tree still generates correctly
 
 
 # Below this many modules a second process costs more (generator import) than it saves.
@@ -152,12 +118,14 @@ def _run_datamodel_codegen(schemas: dict[str, Any]) -> dict[str, str]:
     )
     from datamodel_code_generator.format import Formatter
 
+    from codegen.write import INSIDE, write_files
+
     with tempfile.TemporaryDirectory(prefix="schemabus-gen-") as tmp:
         src = Path(tmp) / "in"
         dst = Path(tmp) / "out"
-        src.mkdir()
-        for name, schema in schemas.items():
-            (src / f"{name}.json").write_bytes(_serialise(schema))
+        # the generator reads files: the prepared schemas go to a scratch folder
+        inputs = {f"{name}.json": _serialise(schema).decode() for name, schema in schemas.items()}
+        write_files(src, inputs, INSIDE)
         generate(
             src if len(schemas) > 1 else src / f"{next(iter(schemas))}.json",
             input_file_type=InputFileType.JsonSchema,

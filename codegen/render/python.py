@@ -7,6 +7,7 @@ from typing import Any
 
 import jinja2
 
+from codegen.cache import Cache
 from codegen.ir import EventType, Project, Service, Version
 from codegen.load import canonical_json
 from codegen.names import (
@@ -58,8 +59,9 @@ def _render(template: str, **ctx: Any) -> str:
     return text.rstrip("\n") + "\n"
 
 
-def render_generated(project: Project) -> dict[str, str]:
-    """generated/… relative path -> file contents."""
+def render_generated(project: Project, cache: Cache | None = None) -> dict[str, str]:
+    """generated/… relative path -> file contents. `cache` holds model sources generated
+    before (read only here: new sources are put in memory, never written)."""
     files: dict[str, str] = {}
     versions = [v for t in project.types for v in t.versions]
     schemas: dict[str, Any] = {}
@@ -70,7 +72,7 @@ def render_generated(project: Project) -> dict[str, str]:
     if project.defs:
         schema, specs[DEFS_MODULE] = defs_input(project.defs)
         schemas[DEFS_MODULE] = model_input(schema, defs_root_title())
-    sources = generate_model_sources(schemas, specs)
+    sources = generate_model_sources(schemas, specs, cache)
     files["generated/__init__.py"] = (
         HEADER.format(source="schemas/")
         + '\n"""Output of `codegen gen`: models, registry, service wiring."""\n'
@@ -141,7 +143,7 @@ def _version_ctx(t: EventType, v: Version) -> dict[str, Any]:
         "fingerprint": v.fingerprint,
         "delivery": c.delivery,
         "stream": c.stream,
-        "subject": c.subject if c.delivery != "message" else f"msg.{t.name}",
+        "subject": c.subject,
         "aggregate_field": c.aggregate_id,
         "maxlen": c.maxlen,
         "max_age_ms": c.max_age_ms,

@@ -106,22 +106,8 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 #: Cycles that exist today and are being taken apart (each entry is a debt, never a
-#: place for a new cycle): the compatibility rule modules call back into the walker.
-KNOWN: list[list[str]] = [
-    [
-        "codegen.compat.arrays",
-        "codegen.compat.branches",
-        "codegen.compat.combinators",
-        "codegen.compat.content",
-        "codegen.compat.disjoint",
-        "codegen.compat.object_counts",
-        "codegen.compat.object_keys",
-        "codegen.compat.objects",
-        "codegen.compat.scalars",
-        "codegen.compat.text",
-        "codegen.compat.walker",
-    ]
-]
+#: place for a new cycle).
+KNOWN: list[list[str]] = []
 
 
 @pytest.mark.parametrize("package", PACKAGES)

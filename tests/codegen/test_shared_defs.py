@@ -14,7 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from codegen.build import build_project
-from codegen.ir import EventConfig, EventType, Version
+from codegen.catalog import retry_defaults
+from codegen.ir import EventConfig, EventType, Retry, Version
 from codegen.shapes import share
 from tests.codegen.golden import copy_input, run_codegen
 
@@ -149,7 +150,7 @@ def _bundle(money: dict[str, Any], item_extra: dict[str, Any]) -> tuple[Any, Any
 
 
 def _types(*bundles: tuple[Any, Any]) -> tuple[EventType, ...]:
-    config = EventConfig("durable", "s", "evt.a", "i")
+    config = EventConfig("durable", "s", "evt.a", "i", retry=Retry(**retry_defaults()))
     versions = tuple(
         Version("a", n, f"v{n}.json", raw=None, bundled=b, source=s)
         for n, (b, s) in enumerate(bundles, start=1)

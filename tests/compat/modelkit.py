@@ -23,25 +23,36 @@ def models_for(schemas: list[Any]) -> dict[str, type[BaseModel] | None]:
     """
     from codegen.render.models import generate_model_sources, model_input
 
+    cache = _cache()
     wanted: dict[str, Any] = {}
     for schema in schemas:
         if isinstance(schema, dict):
             wanted[_module_name(schema)] = model_input(schema, "Model")
     try:
-        sources = generate_model_sources(wanted) if wanted else {}
+        sources = generate_model_sources(wanted, cache=cache) if wanted else {}
     except Exception:  # fall back to one at a time so one odd schema costs only itself
         sources = {}
         for name, schema in wanted.items():
             try:
-                sources.update(generate_model_sources({name: schema}))
+                sources.update(generate_model_sources({name: schema}, cache=cache))
             except Exception:
                 continue
+    cache.flush()  # the generator is slow: the next run reuses these sources
     out: dict[str, type[BaseModel] | None] = {}
     for schema in schemas:
         key = json.dumps(schema, sort_keys=True)
         source = sources.get(_module_name(schema)) if isinstance(schema, dict) else None
         out[key] = _load(source) if source else None
     return out
+
+
+@functools.cache
+def _cache() -> Any:
+    from pathlib import Path
+
+    from codegen.cache import Cache
+
+    return Cache.for_root(Path(__file__).resolve().parents[2])
 
 
 @functools.cache
