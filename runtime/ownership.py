@@ -101,8 +101,9 @@ class Ownership:
 
     @property
     def settled(self) -> bool:
-        """True when this member holds exactly its target and no hand-off is running."""
-        return set(self.tokens) == self.target and not self._handoffs
+        """True when this member holds exactly its target and no hand-off is running.
+        Never before the first heartbeat: until then the target is unknown, not empty."""
+        return bool(self.members) and set(self.tokens) == self.target and not self._handoffs
 
     # --- the loop -----------------------------------------------------------------------
 
