@@ -315,11 +315,32 @@ class RedisCluster(ServerGroup[RedisClusterNode]):
         }
         super().kill(member)
 
-    def kill_master_of(self, key: str | bytes) -> RedisClusterNode:
-        """SIGKILL the master that serves `key`; returns it (restart it later)."""
+    def kill_master_of(self, key: str | bytes, *, in_sync: bool = False) -> RedisClusterNode:
+        """SIGKILL the master that serves `key`; returns it (restart it later).
+
+        With `in_sync` the master first stops accepting writes (CLIENT PAUSE WRITE: its
+        clients wait, they get no error) until its replicas applied everything it
+        acknowledged, and is killed in that state: the failover then loses nothing. Without
+        it a kill can lose the last acknowledged writes, as asynchronous replication does
+        (what catalog `durability: replicated` is for)."""
         node = self.master_for_key(key)
+        if in_sync:
+            self._pause_until_replicated(node)
         self.kill(node)
         return node
+
+    def _pause_until_replicated(self, master: RedisClusterNode, timeout: float = 10.0) -> None:
+        replicas = self.replicas_of(master)
+        with self.client(master) as m:
+            # Longer than the wait below: the pause only ends with the process.
+            m.execute_command("CLIENT", "PAUSE", int(timeout * 1000) + 5000, "WRITE")
+            for replica in replicas:
+                with self.client(replica) as r:
+                    wait_for(
+                        f"replica {replica.port} to apply all of {master.port}'s writes",
+                        functools.partial(replica_caught_up, r, m),
+                        timeout,
+                    )
 
     def wait_failover(self, dead: RedisClusterNode, timeout: float = 60.0) -> RedisClusterNode:
         """Wait until a replica of the killed master `dead` was promoted and the cluster
