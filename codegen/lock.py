@@ -11,6 +11,7 @@ from pathlib import Path
 
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
+from codegen.load import Bundler, fingerprint
 
 LOCK_REL = "schemas/schemas.lock"
 
@@ -118,6 +119,18 @@ def key_of(type_name: str, version: int) -> str:
     return f"{type_name}@{version}"
 
 
+def _changed(path: str, name: str, version: int, old: str, new: str) -> Finding:
+    return Finding(
+        path,
+        1,
+        f"{name} v{version} is published and must not change (lock has {old[:19]}…, file is "
+        f"{new[:19]}…). Revert the edit and run `codegen bump {name}` to make "
+        f"v{version + 1}; if v{version} was never released, run "
+        f"`codegen unlock {name}@{version}`.",
+        "LOCK_CHANGED",
+    )
+
+
 def check_lock(project: Project, locked: dict[str, str], *, deleted: bool = True) -> list[Finding]:
     """LOCK_CHANGED: a published version's fingerprint changed. LOCK_VERSION_DELETED
     (``deleted``) needs the whole project: a partial one lacks types that failed lint."""
@@ -126,17 +139,7 @@ def check_lock(project: Project, locked: dict[str, str], *, deleted: bool = True
         for v in t.versions:
             old = locked.get(key_of(t.name, v.version))
             if old is not None and old != v.fingerprint:
-                out.append(
-                    Finding(
-                        v.path,
-                        1,
-                        f"{t.name} v{v.version} is published and must not change (lock has "
-                        f"{old[:19]}…, file is {v.fingerprint[:19]}…). Revert the edit and run "
-                        f"`codegen bump {t.name}` to make v{v.version + 1}; if v{v.version} was "
-                        f"never released, run `codegen unlock {t.name}@{v.version}`.",
-                        "LOCK_CHANGED",
-                    )
-                )
+                out.append(_changed(v.path, t.name, v.version, old, v.fingerprint))
     if not deleted:
         return out
     present = {key_of(t.name, v.version) for t in project.types for v in t.versions}
@@ -152,6 +155,30 @@ def check_lock(project: Project, locked: dict[str, str], *, deleted: bool = True
                 "LOCK_VERSION_DELETED",
             )
         )
+    return out
+
+
+def check_unbuilt(root: Path, project: Project, locked: dict[str, str]) -> list[Finding]:
+    """LOCK_CHANGED for published versions that did not build (they failed lint): their
+    fingerprint is computed from the file as it bundles, when it still bundles, so an
+    edit that breaks a published version says it is published in the same round."""
+    built = {key_of(t.name, v.version) for t in project.types for v in t.versions}
+    bundler = Bundler(root, root / "schemas")
+    out = []
+    for key in sorted(set(locked) - built, key=_sort_key):
+        name, _, number = key.rpartition("@")
+        rel = f"schemas/events/{name}/v{number}.json"
+        if not number.isdigit() or not (root / rel).is_file():
+            continue
+        try:
+            bundle = bundler.bundle(bundler.file(root / rel))
+        except BadInput:  # unreadable JSON: already reported, nothing to compare
+            continue
+        if bundle.findings:
+            continue
+        new = fingerprint(bundle.schema)
+        if new != locked[key]:
+            out.append(_changed(rel, name, int(number), locked[key], new))
     return out
 
 

@@ -16,6 +16,7 @@ from codegen.lock import (
     LOCK_REL,
     check_lock,
     check_streams,
+    check_unbuilt,
     read_lock,
     read_streams,
     render_lock,
@@ -57,7 +58,9 @@ def plan(
         # An edit that breaks a published version: say that it is published (and how to
         # make a new version) in the same round as what else is wrong with it.
         with contextlib.suppress(BadInput):
-            findings += check_lock(project, read_lock(root / LOCK_REL), deleted=False)
+            locked = read_lock(root / LOCK_REL)
+            findings += check_lock(project, locked, deleted=False)
+            findings += check_unbuilt(root, project, locked)
         return Plan(project, sorted(set(findings)), built=False)
     if on_built is not None:
         on_built(project)

@@ -170,3 +170,30 @@ def test_lock_changed_is_reported_with_the_other_findings(tmp_path: Path) -> Non
     rules = [line.rsplit("(", 1)[1].rstrip(")") for line in out.splitlines() if line.endswith(")")]
     assert "LOCK_CHANGED" in rules and "EXAMPLE_INVALID" in rules
     assert "codegen bump payment.failed" in out
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # fails the metaschema
+        lambda doc: doc["properties"]["order_id"].update(type="strin"),
+        # fails the hostile-pattern lint
+        lambda doc: doc["properties"]["order_id"].update(pattern="(a|a)*(?=b)"),
+    ],
+    ids=["metaschema", "pattern"],
+)
+def test_lock_changed_is_reported_when_the_edit_fails_lint_too(tmp_path: Path, edit: Any) -> None:
+    """A published version edited so that it no longer lints still says, in the same
+    round, that it is published (the fix is a new version, not repairing this one)."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    path = root / "schemas" / "events" / "payment.failed" / "v1.json"
+    doc = json.loads(path.read_text())
+    edit(doc)
+    path.write_text(json.dumps(doc, indent=2))
+    code, out, err = run_codegen(root, "check")
+    assert code == 1 and "Traceback" not in out + err
+    rules = [line.rsplit("(", 1)[1].rstrip(")") for line in out.splitlines() if line.endswith(")")]
+    assert "LOCK_CHANGED" in rules, out
+    assert "codegen bump payment.failed" in out
+    assert "schemas/events/payment.failed/v1.json" in out
