@@ -82,10 +82,12 @@ def needs_exact_path(schema: Any) -> bool:
         node = stack.pop()
         if isinstance(node, dict):
             props = node.get("properties")
-            if isinstance(props, dict):
-                for name in node.get("required", []) or []:
-                    if name in props and admits_null(schema, props[name]):
-                        return True
+            props = props if isinstance(props, dict) else {}
+            required = node.get("required")
+            for name in required if isinstance(required, list) else []:
+                # a required name with no schema of its own takes any value, null included
+                if admits_null(schema, props.get(name, True)):
+                    return True
             # Typed maps (a dict field in the model) whose values may be null.
             extra = node.get("additionalProperties")
             if isinstance(extra, dict) and admits_null(schema, extra):

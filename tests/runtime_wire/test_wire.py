@@ -106,3 +106,25 @@ def test_exact_path_writes_integers_beyond_64_bits() -> None:
     assert needs_exact_path(schema)
     payload = writer_for(Big, json.dumps(schema))(Big(n=-(2**70), note=None))
     assert json.loads(payload) == {"n": -(2**70), "note": None}
+
+
+class Undeclared(BaseModel):
+    a: str
+    x: object  # required by the schema but not declared in its properties: any value
+
+
+UNDECLARED_SCHEMA = {
+    "type": "object",
+    "required": ["a", "x"],
+    "properties": {"a": {"type": "string"}},
+}
+
+
+def test_a_required_name_without_a_declared_schema_keeps_its_null() -> None:
+    # Undeclared means any value, null included: dropping it would write an event that
+    # misses a required property.
+    assert needs_exact_path(UNDECLARED_SCHEMA)
+    write = writer_for(Undeclared, json.dumps(UNDECLARED_SCHEMA))
+    payload = write(Undeclared(a="y", x=None))
+    assert orjson.loads(payload) == {"a": "y", "x": None}
+    assert _valid(UNDECLARED_SCHEMA, payload)
