@@ -15,12 +15,14 @@ Two guarantees, whatever a contract says:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from referencing import Registry, Resource
 from referencing.exceptions import NoSuchResource
+
+T = TypeVar("T")
 
 
 def _refuse(uri: str) -> Resource[Any]:
@@ -154,3 +156,17 @@ def metaschema_validator(dialect: str = "2020-12") -> Any:
 
     cls = _classes()[dialect]
     return cls(cls.META_SCHEMA, registry=REGISTRY, format_checker=FormatChecker())
+
+
+def outcome(check: Callable[[], T], fallback: T) -> T:
+    """`check()` (a jsonschema verdict), or `fallback` when jsonschema cannot finish it:
+    an unresolvable ref, or a ref cycle that recurses without end. The RecursionError of a
+    cycle can surface as rpds' PanicException, a BaseException, depending on where the
+    stack runs out, so everything but an interrupt is caught; callers pass the answer
+    that is safe for them."""
+    try:
+        return check()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:
+        return fallback

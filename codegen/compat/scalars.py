@@ -28,6 +28,7 @@ from .sample import counter_samples, sample_candidates
 from .text import type_label, where
 
 _SIMPLE_KEYS = frozenset({"type", "enum", "const"}) | ANNOTATIONS
+_NO_VERDICT = object()  # jsonschema could not finish (see validation.outcome)
 
 
 def _show(value: Any) -> str:
@@ -173,12 +174,12 @@ def report_value(ch: Checker, a: Conj, value: Any, values: list[Any], b: Node, p
 def _failing_keyword(ch: Checker, value: Any, b: Node) -> str:
     from jsonschema.exceptions import best_match
 
-    from codegen.validation import without_dialect
+    from codegen.validation import outcome, without_dialect
 
     validator = ch.validator(b.doc).evolve(schema=without_dialect(b.schema))
-    try:
-        error = best_match(validator.iter_errors(value))
-    except Exception:  # an unresolvable ref: name no keyword
+    # An unresolvable ref or a ref cycle: name no keyword.
+    error: Any = outcome(lambda: best_match(validator.iter_errors(value)), _NO_VERDICT)
+    if error is _NO_VERDICT:
         return "$ref"
     if error is None:
         return "enum"

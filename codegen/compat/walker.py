@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from codegen.validation import without_dialect
+from codegen.validation import outcome, without_dialect
 
 from . import arrays, combinators, objects, rules, scalars
 from .branches import expand, finite_values, is_empty
@@ -89,12 +89,8 @@ class Walker(Checker):
         """jsonschema's verdict on ``value``; ``unknown`` when jsonschema cannot evaluate
         the schema (an unresolvable ref): callers pass the answer that is safe for them."""
         schema = without_dialect(_without_nested_ids(node.schema, keep_root=False))
-        try:
-            return bool(self.validator(node.doc).evolve(schema=schema).is_valid(value))
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException:  # also rpds' PanicException on a ref cycle (RecursionError)
-            return unknown
+        validator = self.validator(node.doc).evolve(schema=schema)
+        return outcome(lambda: bool(validator.is_valid(value)), unknown)
 
     # --- the walk ----------------------------------------------------------------------
     def check(self, a: Conj, b: Node, path: Path) -> None:

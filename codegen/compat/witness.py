@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from codegen.validation import outcome
+
 from .nodes import Node
 from .sample import first_sample, item_conj, sample_candidates
 
@@ -66,13 +68,14 @@ def _embed(base: Any, path: Path, leaf: Any, container: tuple[Node, ...] = ()) -
 
 def build(ch: Checker, issue: Issue) -> tuple[bool, Any]:
     """(True, document) for a verified witness, else (False, None)."""
-    if issue.candidates is None:
+    candidates = issue.candidates
+    if candidates is None:
         return False, None
-    try:
-        leaves = issue.candidates()[:MAX_TRIES]
-        bases = _bases(ch)
-    except Exception:  # a witness is best effort; a failing heuristic never hides a finding
+    # A witness is best effort: a failing heuristic never hides a finding.
+    found = outcome(lambda: (candidates()[:MAX_TRIES], _bases(ch)), None)
+    if found is None:
         return False, None
+    leaves, bases = found
     writer = ch.validator(ch.writer)
     reader = ch.validator(ch.reader)
     for leaf in leaves:
@@ -82,9 +85,6 @@ def build(ch: Checker, issue: Issue) -> tuple[bool, Any]:
             )
             if doc is _MISSING:
                 continue
-            try:
-                if writer.is_valid(doc) and not reader.is_valid(doc):
-                    return True, doc
-            except Exception:
-                continue
+            if outcome(lambda: writer.is_valid(doc) and not reader.is_valid(doc), False):  # noqa: B023
+                return True, doc
     return False, None

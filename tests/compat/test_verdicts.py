@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -62,3 +63,26 @@ def test_runtime_verdict(name: str, old: Any, new: Any, backward: bool, forward:
     for finding in report.findings:
         assert finding.rule in RULE_IDS
         assert_witness(old, new, finding)
+
+
+CYCLE = {"if": {"type": "string"}, "then": {"minLength": 1}, "else": {"$ref": "#/$defs/a"}}
+
+
+@pytest.mark.parametrize("semantics", ["strict", "runtime"])
+def test_a_ref_cycle_jsonschema_cannot_finish_is_judged_not_raised(semantics: str) -> None:
+    """Found by `make fuzz`: `$defs/a` refers to itself through `else`, so validating a
+    non-string never ends. Where the stack runs out decides whether jsonschema raises a
+    RecursionError or rpds a PanicException (a BaseException); the witness builder let the
+    second escape (at one stack depth in four, measured). Four consecutive depths are
+    tried: each must end in a verdict, and not "compatible" both ways."""
+    writer = {"type": "object", "properties": {"x": {"type": ["integer", "string"]}}}
+    reader = {"type": "object", "properties": {"x": {"$ref": "#/$defs/a"}}, "$defs": {"a": CYCLE}}
+    limit = sys.getrecursionlimit()
+    try:
+        for extra in range(4):
+            sys.setrecursionlimit(1000 + extra)
+            for old, new in ((writer, reader), (reader, writer)):
+                report = compare(old, new, semantics=semantics)  # type: ignore[arg-type]
+                assert not (report.backward and report.forward)
+    finally:
+        sys.setrecursionlimit(limit)
