@@ -161,7 +161,9 @@ def judge(
     stats = Stats(pairs=1, directions=2)
     try:
         report = compare(old, new, semantics=semantics)  # type: ignore[arg-type]
-    except Exception as exc:
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # a crash is a failure, rpds' PanicException included
         stats.failures.append(
             Failure(semantics, "both", old, new, None, "crash", f"{type(exc).__name__}: {exc}")
         )
