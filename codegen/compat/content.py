@@ -62,7 +62,10 @@ def additional(ch: Checker, n: Node, name: str | None = None) -> Node | None:
         return n.child("additionalProperties")
     if n.has("unevaluatedProperties"):
         return _unevaluated(ch, n, name)
-    if pattern_dict and _plain_dict(n):
+    # The generator drops `false` patterns; with none left the model is a plain
+    # dict[str, Any] that emits any name (the fuzzer found), so only a kept pattern
+    # makes the writer's keys match it.
+    if pattern_dict and any(s is not False for s in patterns(n).values()) and _plain_dict(n):
         return synthetic(False, n)
     return None
 

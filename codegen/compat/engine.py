@@ -16,9 +16,8 @@ from .walker import Walker
 def _direction(
     writer: Any, reader: Any, *, backward: bool, runtime: bool, memo: bool
 ) -> list[Finding]:
-    ch = Walker(
-        Doc(writer, "writer"), Doc(reader, "reader"), backward=backward, runtime=runtime, memo=memo
-    )
+    docs = Doc(writer, "writer", models=runtime), Doc(reader, "reader", models=runtime)
+    ch = Walker(*docs, backward=backward, runtime=runtime, memo=memo)
     ch.check((Node(writer, "", ch.writer),), Node(reader, "", ch.reader), ())
     direction: Direction = "backward" if backward else "forward"
     findings = []

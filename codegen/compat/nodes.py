@@ -69,6 +69,9 @@ class Doc:
 
     root: Any
     role: str
+    #: Read as the generated models read it (runtime semantics): the generator ignores
+    #: `not`, so `not: {not: X}` does not bring X's fields or required names into a model.
+    models: bool = False
     _anchors: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
 
     @property
@@ -230,7 +233,8 @@ def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
             extra.append(node.child("allOf", i))
         inner = node.schema.get("not")
         if (
-            isinstance(inner, dict)
+            not node.doc.models
+            and isinstance(inner, dict)
             and "not" in inner
             and all(k in ANNOTATIONS or k == "not" for k in inner)
         ):

@@ -57,6 +57,8 @@ def unmodelled_keyword(schema: Any, depth: int = 0) -> str | None:
             if any(unmodelled_keyword(branch, depth + 1) is not None for branch in branches):
                 return key
         return None
+    if _union_of_dicts(schema):
+        return "patternProperties"
     for key in keys:
         if key in _ALWAYS or key in _OBJECT_SHAPE or key in _IGNORED:
             continue
@@ -83,6 +85,16 @@ def unmodelled_keyword(schema: Any, depth: int = 0) -> str | None:
             continue
         return key
     return None
+
+
+def _union_of_dicts(schema: dict[str, Any]) -> bool:
+    """Two or more kept (not `false`) patterns and no properties: the generator writes a
+    union of dicts, each keyed by one pattern, so an object mixing names of two patterns
+    is rejected (the fuzzer's neighbourhood; the engine reads patterns per name)."""
+    patterns = schema.get("patternProperties")
+    if not isinstance(patterns, dict) or schema.get("properties"):
+        return False
+    return sum(1 for value in patterns.values() if value is not False) > 1
 
 
 def _fractional(step: Any) -> bool:
