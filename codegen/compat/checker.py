@@ -59,6 +59,11 @@ class Checker(ABC):
         self.runtime = runtime  # judge the generated models, not the schemas
         self.issues: list[Issue] = []
         self.witness_bases: list[Any] | None = None  # filled lazily by witness.build
+        # Runtime: > 0 while walking properties the writer's model does not declare as
+        # fields (a union beside `properties` makes the model the union alone): such a
+        # value is only as the schema says, so "the reader's schema is the same" proves
+        # nothing about the reader's model (objects.check_object sets it).
+        self.unmodelled_writer = 0
 
     # --- the walk (walker.py) ----------------------------------------------------------
     @abstractmethod
