@@ -12,6 +12,7 @@ from pathlib import Path
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.load import Bundler, fingerprint
+from codegen.names import TYPE_NAME
 
 LOCK_REL = "schemas/schemas.lock"
 
@@ -168,7 +169,9 @@ def check_unbuilt(root: Path, project: Project, locked: dict[str, str]) -> list[
     for key in sorted(set(locked) - built, key=_sort_key):
         name, _, number = key.rpartition("@")
         rel = f"schemas/events/{name}/v{number}.json"
-        if not number.isdigit() or not (root / rel).is_file():
+        # A lock entry is repo content: only a valid type name may become a path, so
+        # nothing outside schemas/ is ever read.
+        if not TYPE_NAME.match(name) or not number.isdigit() or not (root / rel).is_file():
             continue
         try:
             bundle = bundler.bundle(bundler.file(root / rel))

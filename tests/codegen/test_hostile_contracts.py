@@ -197,3 +197,24 @@ def test_lock_changed_is_reported_when_the_edit_fails_lint_too(tmp_path: Path, e
     assert "LOCK_CHANGED" in rules, out
     assert "codegen bump payment.failed" in out
     assert "schemas/events/payment.failed/v1.json" in out
+
+
+def test_a_hostile_lock_entry_never_makes_a_path_outside_schemas(tmp_path: Path) -> None:
+    """The lock is repo content too: an entry whose name is no type name is never read
+    as a file (here the published-edit check would otherwise open ../../outside)."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "schemas", root / "schemas")
+    (root / "outside").mkdir()
+    (root / "outside" / "v1.json").write_text(json.dumps({"type": "object"}))
+    lock_path = root / "schemas" / "schemas.lock"
+    lock = json.loads(lock_path.read_text())
+    lock["versions"]["../../outside@1"] = "sha256:" + "0" * 64
+    lock_path.write_text(json.dumps(lock, indent=2))
+    path = root / "schemas" / "events" / "payment.failed" / "v1.json"
+    doc = json.loads(path.read_text())
+    doc["properties"]["order_id"]["type"] = "strin"  # fails lint: the partial-project path
+    path.write_text(json.dumps(doc, indent=2))
+    code, out, err = run_codegen(root, "check")
+    assert code == 1 and "Traceback" not in out + err
+    assert "outside" not in out.replace("../../outside@1", "")
+    assert "LOCK_CHANGED" in out  # the real published edit is still reported
