@@ -33,7 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from generated.models import OrderCreatedV1, OrderPlaceReplyV1, OrderPlaceRequestV1
+from generated.models import (
+    InventoryReserveReplyV1,
+    InventoryReserveRequestV1,
+    OrderCreatedV1,
+    OrderPlaceReplyV1,
+    OrderPlaceRequestV1,
+)
 from generated.registry import REGISTRY
 from runtime import constants
 from runtime.bus import Bus
@@ -62,6 +68,7 @@ CLUSTER_REPLICAS = tuple(
 DOOMED_REPLICA = "payment-1"
 SKUS = ("SKU-RED-MUG", "SKU-TEA-BOX", "SKU-KETTLE", "SKU-SPOON", "SKU-PLATE")
 PLACE = REGISTRY.operations["order.place"]
+RESERVE = REGISTRY.operations["inventory.reserve"]
 
 
 class _Stoppable(Protocol):
@@ -303,15 +310,26 @@ async def wait_until_ready(bus: Bus, run: Run, timeout_s: float = 60) -> None:
     probe = OrderPlaceRequestV1.model_validate(
         {"order_id": "demo-probe", "customer_id": "probe", "items": [line, other]}
     )
-    while True:
-        _check_alive(run)
-        try:
+    # The order service asks inventory for every order: both must answer before the first
+    # one (a stock check only reads).
+    check = InventoryReserveRequestV1.model_validate({"order_id": "demo-probe", "items": [line]})
+
+    async def ask(name: str) -> None:
+        if name == "order":
             await bus.request(PLACE, probe, OrderPlaceReplyV1, timeout_s=2)
-            return
-        except (NoRespondersError, TimeoutError):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the order service did not answer within 60 s") from None
-            await asyncio.sleep(0.2)
+        else:
+            await bus.request(RESERVE, check, InventoryReserveReplyV1, timeout_s=2)
+
+    for name in ("order", "inventory"):
+        while True:
+            _check_alive(run)
+            try:
+                await ask(name)
+                break
+            except (NoRespondersError, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the {name} service did not answer within 60 s") from None
+                await asyncio.sleep(0.2)
 
 
 class Progress:
