@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 import pytest
 from redis.asyncio.cluster import ClusterNode
@@ -14,6 +13,7 @@ from redis.asyncio.cluster import RedisCluster as AsyncRedisCluster
 
 from runtime.testkit import REDIS_FLAVORS, RedisCluster, RedisFlavor, pid_alive
 from runtime.testkit.pytest_plugin import RedisClusterFactory
+from tests.runtime.test_conformance import eventually as wait_until
 from tests.testkit.retry import eventually
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -93,14 +93,6 @@ async def test_cluster_serves_fails_over_and_cleans_up(
     assert not any(d.exists() for d in data_dirs)
 
 
-async def _until(cond: Callable[[], bool], timeout: float = 60.0) -> None:
-    """A liveness bound, not a speed limit."""
-    deadline = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
 async def test_an_in_sync_kill_loses_no_acknowledged_write(
     redis_cluster_factory: RedisClusterFactory,
 ) -> None:
@@ -130,12 +122,12 @@ async def test_an_in_sync_kill_loses_no_acknowledged_write(
 
     tasks = [asyncio.create_task(writer()) for _ in range(4)]
     try:
-        await _until(lambda: len(seen["before"]) > 1000)
+        await wait_until(lambda: len(seen["before"]) > 1000, timeout=60)
         phase = "during"
         dead = await asyncio.to_thread(cluster.kill_master_of, "{victim}:counter", in_sync=True)
         await asyncio.to_thread(cluster.wait_failover, dead)
         phase = "after"
-        await _until(lambda: len(seen["after"]) > 1000)
+        await wait_until(lambda: len(seen["after"]) > 1000, timeout=60)
         stop.set()
         await asyncio.gather(*tasks)
         acknowledged = max(seen["before"] + seen["during"])
