@@ -2,8 +2,10 @@
 
 A stream with `partitions: N` is N Redis streams; its newest K entries over all of them
 are read (K per partition with XREVRANGE, then the newest K of those by entry id, which
-is the broker's clock). `schemabus sample --out FILE` writes them as JSON lines, one entry
-per line, for gates that cannot reach the broker:
+is the broker's clock; entries of two partitions written in the same millisecond have
+no order between them, because sequence numbers count per stream). `schemabus sample
+--out FILE` writes them as JSON lines, one entry per line, for gates that cannot reach
+the broker:
 
     {"stream": "orders", "key": "orders:{2}", "id": "1712345678901-0",
      "fields": {"specversion": "1.0", "type": "order.created", ..., "data": "{...}"}}

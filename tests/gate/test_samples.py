@@ -16,6 +16,7 @@ properties. payment reads v3. A foreign producer writes, among valid entries:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -71,6 +72,9 @@ async def _fill(client: aioredis.Redis) -> tuple[set[str], dict[str, str]]:
         if v > 1 and i % 2:
             data["channel"] = "web"
         good.add(await _xadd(client, v, data))
+    # Entry ids order entries across partitions only by their millisecond (sequence
+    # numbers are per stream), so the bad entries start in a later millisecond.
+    await asyncio.sleep(0.005)
     bad = {
         "null": await _xadd(client, 2, {"order_id": "n-1", "total": 1, "channel": None}),
         "closed": await _xadd(client, 2, {"order_id": "c-1", "total": 1, "coupon": "X"}),
