@@ -8,14 +8,16 @@ results. Tighten a lint rule, change a generator option or upgrade jsonschema, a
 entries simply stop matching; a hit is always what the step would compute now.
 
 Reading is pure. ``put`` only records an entry in memory; entries reach the disk when
-the caller (the command line, after the command ran) calls ``flush``, which writes them
-through ``write.py``. So ``pipeline.plan`` computes and never writes, and the directory is
-passed explicitly (``Cache.for_root``), never held in a global.
+the caller (the command line, after the command ran) calls ``flush``, which writes them,
+one pack file per namespace, through ``write.py``. So ``pipeline.plan`` computes and
+never writes, and the directory is passed explicitly (``Cache.for_root``), never held in
+a global.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import sys
 from functools import cache
@@ -32,7 +34,6 @@ DEPENDENCIES = (
     "pydantic",
     "pydantic-core",
 )
-_SUFFIXES = {"models": ".py", "compat": ".json"}
 _CODE = frozenset({".py", ".json", ".jinja"})  # what the package's fingerprint covers
 ENV = "SCHEMABUS_CACHE_DIR"
 
@@ -62,12 +63,22 @@ def package_fingerprint(package: Path) -> bytes:
 
 class Cache:
     """Entries by (namespace, key). ``directory`` None: memory only (nothing is read from
-    or written to disk)."""
+    or written to disk).
+
+    On disk a namespace is a few pack files, ``<namespace>/pack-<hash>.json``, each a JSON
+    object of key -> text: one file per run that computed something, not one per entry
+    (a gate judging 1,100 new pairs wrote 1,100 files, which cost more than judging
+    them). Packs are merged into one once there are more than ``MERGE_AT``. A pack that
+    cannot be read is skipped: a miss only costs time.
+    """
+
+    MERGE_AT = 8
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory
-        self._entries: dict[str, str] = {}  # read or put during this run
-        self._pending: dict[str, str] = {}  # put during this run, not on disk yet
+        self._entries: dict[str, dict[str, str]] = {}  # namespace -> key -> text (read or put)
+        self._packs: dict[str, list[str]] = {}  # namespace -> pack files read (relative)
+        self._pending: dict[str, dict[str, str]] = {}  # put during this run, not on disk
 
     @classmethod
     def for_root(cls, root: Path) -> Cache:
@@ -83,36 +94,62 @@ class Cache:
             h.update(hashlib.sha256(part).digest())
         return h.hexdigest()
 
-    @staticmethod
-    def _rel(namespace: str, key: str) -> str:
-        return f"{namespace}/{key[:2]}/{key}{_SUFFIXES.get(namespace, '')}"
-
-    def get(self, namespace: str, key: str) -> str | None:
-        rel = self._rel(namespace, key)
-        found = self._entries.get(rel)
-        if found is None and self.directory is not None:
-            try:
-                found = (self.directory / rel).read_text("utf-8")
-            except (OSError, UnicodeDecodeError):
-                return None
-            self._entries[rel] = found
+    def _namespace(self, namespace: str) -> dict[str, str]:
+        found = self._entries.get(namespace)
+        if found is None:
+            found = self._entries[namespace] = {}
+            self._packs[namespace] = []
+            if self.directory is not None:
+                for rel, pack in _read_packs(self.directory, namespace):
+                    found.update(pack)
+                    self._packs[namespace].append(rel)
         return found
 
+    def get(self, namespace: str, key: str) -> str | None:
+        return self._namespace(namespace).get(key)
+
     def put(self, namespace: str, key: str, text: str) -> None:
-        rel = self._rel(namespace, key)
-        self._entries[rel] = text
+        self._namespace(namespace)[key] = text
         if self.directory is not None:
-            self._pending[rel] = text
+            self._pending.setdefault(namespace, {})[key] = text
 
     def pending(self) -> dict[str, str]:
-        """Entries not on disk yet: relative path -> text."""
-        return dict(self._pending)
+        """Entries not on disk yet: "namespace/key" -> text."""
+        return {
+            f"{ns}/{k}": text for ns, found in self._pending.items() for k, text in found.items()
+        }
 
     def flush(self) -> None:
-        """Write the pending entries (an optimisation: a failure to write is ignored)."""
+        """Write the pending entries as one pack per namespace (an optimisation: a failure
+        to write is ignored)."""
         if self.directory is None or not self._pending:
             return
-        from codegen.write import write_cache
+        from codegen.write import remove_cache_files, write_cache
 
-        write_cache(self.directory, self._pending)
+        for namespace, entries in sorted(self._pending.items()):
+            packs = self._packs.get(namespace, [])
+            merge = len(packs) + 1 > self.MERGE_AT
+            body = self._entries[namespace] if merge else entries
+            text = json.dumps(body, sort_keys=True, ensure_ascii=False)
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+            rel = f"{namespace}/pack-{digest}.json"
+            write_cache(self.directory, {rel: text})
+            if merge:  # the merged pack is written first: a reader never misses an entry
+                remove_cache_files(self.directory, [p for p in packs if p != rel])
+                self._packs[namespace] = [rel]
+            else:
+                self._packs[namespace] = [*packs, rel]
         self._pending.clear()
+
+
+def _read_packs(directory: Path, namespace: str) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for path in sorted((directory / namespace).glob("pack-*.json")):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            pack = {k: v for k, v in data.items() if isinstance(v, str)}
+            out.append((f"{namespace}/{path.name}", pack))
+    return out

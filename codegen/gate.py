@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codegen.cache import Cache
 from codegen.errors import Finding
+from codegen.forked import map_forked, split, workers
 from codegen.ir import EventType, Project, ReadPlan, Version
 from codegen.load import fingerprint
 from codegen.upcasters import upcaster_findings
@@ -44,9 +46,54 @@ def _fingerprint(v: Version) -> str:
     return v.fingerprint or fingerprint(v.bundled)
 
 
+def _ids(old: Version, new: Version, semantics: str) -> tuple[str, str, str]:
+    return (_fingerprint(old), _fingerprint(new), semantics)
+
+
+def _cache_key(ids: tuple[str, str, str]) -> str:
+    return Cache.key(b"compat", *(part.encode() for part in ids))
+
+
+# Below this many new pairs a second process costs more (fork, results back) than it saves.
+_PARALLEL_MIN = 64
+# The pairs being judged ahead: forked workers inherit this list and get index ranges, so
+# no schema is pickled on the way in.
+_AHEAD: list[tuple[tuple[str, str, str], Any, Any]] = []
+
+
+def judge_ahead(pairs: list[tuple[EventType, Version, Version]], cache: Cache | None) -> None:
+    """Judge the pairs no process or cache knows yet, split over the cores when there are
+    many (a cold `check` of a large tree); `_compare` then finds them in `_VERDICTS`."""
+    todo: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+    for t, old, new in pairs:
+        ids = _ids(old, new, t.config.semantics)
+        if ids in _VERDICTS or ids in todo:
+            continue
+        if cache is None or cache.get("compat", _cache_key(ids)) is None:
+            todo[ids] = (old.bundled, new.bundled)
+    parts = workers()
+    if parts < 2 or len(todo) < _PARALLEL_MIN:
+        return  # judged one by one as they are asked for
+    _AHEAD[:] = [(ids, old, new) for ids, (old, new) in todo.items()]
+    try:
+        for chunk in map_forked(_judge_range, split(range(len(_AHEAD)), parts)):
+            _VERDICTS.update(chunk)
+    finally:
+        _AHEAD.clear()
+
+
+def _judge_range(indices: list[int]) -> list[tuple[tuple[str, str, str], PairReport]]:
+    from codegen.compat import compare
+
+    return [
+        (ids, compare(old, new, semantics=ids[2]))  # type: ignore[arg-type]
+        for ids, old, new in (_AHEAD[i] for i in indices)
+    ]
+
+
 def _compare(old: Version, new: Version, semantics: str, cache: Cache | None) -> PairReport:
-    ids = (_fingerprint(old), _fingerprint(new), semantics)
-    key = Cache.key(b"compat", *(part.encode() for part in ids))
+    ids = _ids(old, new, semantics)
+    key = _cache_key(ids)
     text = cache.get("compat", key) if cache is not None else None
     report = _VERDICTS.get(ids)
     if report is None and text is not None:
@@ -125,7 +172,17 @@ def pair_findings(
 
 def gate_findings(project: Project, cache: Cache | None = None) -> list[Finding]:
     """Findings for every version that breaks its type's compatibility mode."""
+    pairs = list(_gated_pairs(project))
+    judge_ahead([(t, old, new) for t, old, new, _ in pairs], cache)
     out: list[Finding] = []
+    for t, old, new, directions in pairs:
+        out += pair_findings(t, old, new, directions, cache)
+    return out
+
+
+def _gated_pairs(
+    project: Project,
+) -> Iterator[tuple[EventType, Version, Version, tuple[str, ...]]]:
     for t in project.types:
         mode = t.config.compatibility
         directions = needs(mode)
@@ -136,8 +193,7 @@ def gate_findings(project: Project, cache: Cache | None = None) -> list[Finding]
                 continue  # declared breaking: consumers get upcasters instead (see read_plans)
             olds = t.versions[:i] if mode.endswith("_TRANSITIVE") else t.versions[max(0, i - 1) : i]
             for old in olds:
-                out += pair_findings(t, old, new, directions, cache)
-    return out
+                yield t, old, new, directions
 
 
 def can_read(t: EventType, writer: Version, reader: Version, cache: Cache | None = None) -> bool:
@@ -150,6 +206,8 @@ def can_read(t: EventType, writer: Version, reader: Version, cache: Cache | None
 def with_compat_matrix(project: Project, cache: Cache | None = None) -> Project:
     """The project with every type's compatibility matrix (`EventType.readable`): which
     reader version reads which writer version, for the renderers."""
+    pairs = [(t, a, b) for t in project.types for a, b in itertools.combinations(t.versions, 2)]
+    judge_ahead(pairs, cache)
     types = tuple(
         replace(
             t,

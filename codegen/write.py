@@ -151,6 +151,14 @@ def write_stubs(root: Path, stubs: dict[str, str]) -> list[str]:
 
 
 def write_cache(directory: Path, entries: dict[str, str]) -> None:
-    """Cache entries (codegen/cache.py): best effort, a read-only disk only costs speed."""
+    """Cache packs (codegen/cache.py): best effort, a read-only disk only costs speed."""
     with contextlib.suppress(OSError):
         write_files(directory, entries, INSIDE)
+
+
+def remove_cache_files(directory: Path, rels: list[str]) -> None:
+    """Cache packs merged into a newer one (best effort, like every cache write)."""
+    for rel in rels:
+        INSIDE.check(rel)
+        with contextlib.suppress(OSError):
+            (directory / rel).unlink()

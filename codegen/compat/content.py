@@ -19,12 +19,14 @@ def matches(pattern: str, name: str) -> bool:
 
 
 def props(n: Node) -> dict[str, Any]:
-    value = n.get("properties")
+    s = n.schema
+    value = s.get("properties") if isinstance(s, dict) else None
     return value if isinstance(value, dict) else {}
 
 
 def patterns(n: Node) -> dict[str, Any]:
-    value = n.get("patternProperties")
+    s = n.schema
+    value = s.get("patternProperties") if isinstance(s, dict) else None
     return value if isinstance(value, dict) else {}
 
 

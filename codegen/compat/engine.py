@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,11 +13,37 @@ from .model import Direction, Finding, PairReport, Semantics
 from .nodes import Doc, Node
 from .walker import Walker
 
+# Canonical JSON of subschemas, shared by every compare of the same document (the gate
+# compares each version with up to all others), keyed by the document's own content.
+_TEXTS: dict[str, dict[str, str]] = {}
+_TEXTS_SIZE = 512
+
+
+def _texts(doc: Any, memo: bool) -> dict[str, str]:
+    if not memo:
+        return {}
+    root = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    found = _TEXTS.get(root)
+    if found is None:
+        if len(_TEXTS) >= _TEXTS_SIZE:
+            _TEXTS.clear()
+        found = _TEXTS[root] = {"": root}
+    return found
+
 
 def _direction(
-    writer: Any, reader: Any, *, backward: bool, runtime: bool, memo: bool
+    writer: Any,
+    reader: Any,
+    texts: tuple[dict[str, str], dict[str, str]],
+    *,
+    backward: bool,
+    runtime: bool,
+    memo: bool,
 ) -> list[Finding]:
-    docs = Doc(writer, "writer", models=runtime), Doc(reader, "reader", models=runtime)
+    docs = (
+        Doc(writer, "writer", models=runtime, texts=texts[0]),
+        Doc(reader, "reader", models=runtime, texts=texts[1]),
+    )
     ch = Walker(*docs, backward=backward, runtime=runtime, memo=memo)
     ch.check((Node(writer, "", ch.writer),), Node(reader, "", ch.reader), ())
     direction: Direction = "backward" if backward else "forward"
@@ -48,15 +75,21 @@ def compare(
     old_doc: Any = old if isinstance(old, bool) else dict(old)
     new_doc: Any = new if isinstance(new, bool) else dict(new)
     runtime = semantics == "runtime"
-    old_root, new_root = Node(old_doc, "", Doc(old_doc, "w")), Node(new_doc, "", Doc(new_doc, "r"))
+    old_texts, new_texts = _texts(old_doc, memo), _texts(new_doc, memo)
+    old_root = Node(old_doc, "", Doc(old_doc, "w", texts=old_texts))
+    new_root = Node(new_doc, "", Doc(new_doc, "r", texts=new_texts))
     # Equal documents are compatible. At runtime "equal" means the generator sees the same
     # schema: equivalent but differently written schemas may generate different models.
     if json_equal(old_doc, new_doc) or (
         same_model(old_root, new_root) if runtime else Equality().nodes(old_root, new_root)
     ):
         return PairReport(True, True, ())
-    back = _direction(old_doc, new_doc, backward=True, runtime=runtime, memo=memo)
-    fwd = _direction(new_doc, old_doc, backward=False, runtime=runtime, memo=memo)
+    back = _direction(
+        old_doc, new_doc, (old_texts, new_texts), backward=True, runtime=runtime, memo=memo
+    )
+    fwd = _direction(
+        new_doc, old_doc, (new_texts, old_texts), backward=False, runtime=runtime, memo=memo
+    )
     # One finding per rule and location: a shared $defs entry reached along several
     # instance paths is one problem in the schema, reported once (with a witness if any).
     findings: dict[tuple[str, str, str, str], Finding] = {}

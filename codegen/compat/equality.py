@@ -3,7 +3,6 @@ instances (annotations ignored, refs followed, cycles assumed equal while provin
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .jsonvalue import json_equal, json_in
@@ -16,6 +15,7 @@ from .nodes import (
     SCHEMA_ONE,
     Node,
     UnresolvableRef,
+    canonical,
     resolve_ref,
     schema_types,
     trivially_false,
@@ -84,12 +84,8 @@ def same_model(a: Node, b: Node, seen: set[Key] | None = None) -> bool:
     sa, sb = a.schema, b.schema
     if isinstance(sa, dict) and isinstance(sb, dict):
         # fast path: byte-equal JSON (1, 1.0 and true stay distinct) without refs
-        text = json.dumps(sa, sort_keys=True)
-        if (
-            "$ref" not in text
-            and "$dynamicRef" not in text
-            and text == json.dumps(sb, sort_keys=True)
-        ):
+        text = canonical(a)
+        if "$ref" not in text and "$dynamicRef" not in text and text == canonical(b):
             return True
     if not isinstance(sa, dict) or not isinstance(sb, dict):
         return type(sa) is type(sb) and json_equal(sa, sb)

@@ -73,6 +73,13 @@ class Doc:
     #: `not`, so `not: {not: X}` does not bring X's fields or required names into a model.
     models: bool = False
     _anchors: list[dict[str, str]] = field(default_factory=list, init=False, repr=False)
+    #: canonical JSON of subschemas by pointer (``canonical``); the document never changes,
+    #: so the two directions of a compare, and the gate's compares of one version, share it
+    texts: dict[str, str] = field(default_factory=dict, repr=False)
+    #: memo key parts of real nodes by pointer (``clean.py``; None: not memoisable)
+    parts: dict[str, tuple[Any, ...] | None] = field(default_factory=dict, init=False, repr=False)
+    #: resolved refs (``resolve_ref``); a failed resolution is not remembered
+    refs: dict[str, Node] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def anchors(self) -> dict[str, str]:
@@ -120,6 +127,18 @@ class Node:
     def kw(self, key: str) -> str:
         """Pointer of keyword ``key`` inside this node (the node itself when absent)."""
         return self.ptr + "/" + escape_pointer(key) if self.has(key) else self.ptr
+
+
+def canonical(n: Node) -> str:
+    """Canonical JSON of ``n``'s schema (sorted keys, so 1, 1.0 and true stay distinct),
+    cached on its document by pointer for a node that sits there (a synthetic node's
+    content is not the document's)."""
+    if n.synth:
+        return json.dumps(n.schema, sort_keys=True, separators=(",", ":"))
+    found = n.doc.texts.get(n.ptr)
+    if found is None:
+        found = n.doc.texts[n.ptr] = json.dumps(n.schema, sort_keys=True, separators=(",", ":"))
+    return found
 
 
 def first_ptr(a: tuple[Node, ...], keyword: str) -> str:
@@ -171,6 +190,13 @@ def resolve_ref(doc: Doc, ref: Any) -> Node:
     """
     if not isinstance(ref, str) or not ref.startswith("#"):
         raise UnresolvableRef(f"only refs inside the document are supported, got {ref!r}")
+    found = doc.refs.get(ref)
+    if found is None:
+        found = doc.refs[ref] = _resolve(doc, ref)
+    return found
+
+
+def _resolve(doc: Doc, ref: str) -> Node:
     fragment = _unquote(ref[1:])
     if fragment and not fragment.startswith("/"):
         if fragment not in doc.anchors:
@@ -211,6 +237,12 @@ def _unquote(token: str) -> str:
 
 def flatten(nodes: tuple[Node, ...] | list[Node]) -> tuple[Node, ...]:
     """Expand ``$ref`` and ``allOf`` into a flat conjunction (siblings of $ref stay)."""
+    if len(nodes) == 1:  # the common case, asked for on every property: nothing to expand
+        s = nodes[0].schema
+        if not isinstance(s, dict) or not (
+            "$ref" in s or "$dynamicRef" in s or "allOf" in s or "not" in s
+        ):
+            return (nodes[0],)
     out: list[Node] = []
     seen: set[tuple[str, str, str]] = set()
     stack = list(reversed(nodes))

@@ -394,14 +394,17 @@ CONDITIONAL_CHANGED = Rule(
 
 # --- whole schemas ------------------------------------------------------------------
 SCHEMA_FALSE = Rule(
-    "SCHEMA_FALSE", "The reading schema is false and accepts nothing.", BOTH, "walker.Walker.check"
+    "SCHEMA_FALSE",
+    "The reading schema is false and accepts nothing.",
+    BOTH,
+    "walker.Walker._check_pair",
 )
 UNSUPPORTED_KEYWORD = Rule(
     "UNSUPPORTED_KEYWORD",
     "The reading schema (at runtime: its generated model) is outside what the engine "
     "can reason about.",
     BOTH,
-    "walker.Walker.check",
+    "walker.Walker._check_pair",
 )
 UNRESOLVABLE_REF = Rule(
     "UNRESOLVABLE_REF",

@@ -12,7 +12,7 @@ from typing import Any
 
 from codegen.validation import outcome, without_dialect
 
-from . import arrays, combinators, objects, rules, scalars
+from . import arrays, clean, combinators, objects, rules, scalars
 from .branches import expand, finite_values, is_empty
 from .checker import Checker, Conj, Path
 from .emptiness import live_types
@@ -26,6 +26,7 @@ from .nodes import (
     flatten,
     resolve_ref,
     schema_types,
+    synthetic,
 )
 from .runtime_subset import unmodelled_keyword
 from .sample import sample_candidates
@@ -50,6 +51,7 @@ class Walker(Checker):
         self._empty: dict[tuple[NodeKey, ...], bool] = {}
         self._types: dict[tuple[NodeKey, ...], frozenset[str]] = {}
         self.memo = memo
+        self.cuts = 0  # coinductive assumptions made so far (clean.py)
 
     def types(self, a: Conj) -> frozenset[str]:
         if not self.memo:
@@ -95,10 +97,34 @@ class Walker(Checker):
     # --- the walk ----------------------------------------------------------------------
     def check(self, a: Conj, b: Node, path: Path) -> None:
         if not a:  # nothing constrains the writer here: it may be any value
-            a = (Node(True, path[-1][2][0].ptr if path and path[-1][2] else "", self.writer),)
+            # synthetic: a real node at that pointer has other content (and cache keys)
+            at = Node(self.writer.root, "", self.writer)
+            if path and path[-1][2]:
+                at = path[-1][2][0]
+            a = (synthetic(True, at),)
         a = flatten(a)
         bs = b.schema
-        if self.accepts_all(bs) or self.empty(a):
+        if self.accepts_all(bs):
+            return
+        memo_key = None
+        if self.memo:
+            memo_key = clean.key(
+                a,
+                b,
+                backward=self.backward,
+                runtime=self.runtime,
+                unmodelled=self.unmodelled_writer > 0,
+            )
+            if memo_key is not None and clean.known(memo_key):
+                return
+        issues, cuts = len(self.issues), self.cuts
+        self._check_pair(a, b, path)
+        if memo_key is not None and len(self.issues) == issues and self.cuts == cuts:
+            clean.remember(memo_key)
+
+    def _check_pair(self, a: Conj, b: Node, path: Path) -> None:
+        bs = b.schema
+        if self.empty(a):
             return
         if bs is False:
             self.report(
@@ -143,6 +169,7 @@ class Walker(Checker):
                 return
         key = (tuple(n.key for n in a), b.key)
         if key in self._active:
+            self.cuts += 1
             return  # recursive schema: assume the pair holds while proving it (coinduction)
         self._active.add(key)
         try:

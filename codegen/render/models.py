@@ -11,12 +11,12 @@ run.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from codegen.cache import Cache
+from codegen.forked import map_forked, workers
 from codegen.shapes import strip_annotations
 
 LINE_LENGTH = 100
@@ -81,19 +81,14 @@ _PARALLEL_MIN = 48
 def _run_parallel(schemas: dict[str, Job]) -> dict[str, str]:
     """Split a large cold run over the machine's cores; each module is independent (only
     local refs), so the output is the same as one big run."""
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(schemas) < _PARALLEL_MIN:
+    parts = workers()
+    if parts < 2 or len(schemas) < _PARALLEL_MIN:
         return _run_generator(schemas)
-    import concurrent.futures
-    import multiprocessing
-
     names = sorted(schemas)
-    chunks = [{n: schemas[n] for n in names[i::workers]} for i in range(workers)]
-    ctx = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    chunks = [{n: schemas[n] for n in names[i::parts]} for i in range(parts)]
     out: dict[str, str] = {}
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        for part in pool.map(_run_generator, chunks):
-            out.update(part)
+    for part in map_forked(_run_generator, chunks):
+        out.update(part)
     return out
 
 

@@ -38,12 +38,34 @@ def test_plan_writes_nothing_and_fills_the_cache_in_memory(tmp_path: Path) -> No
 
     cache.flush()  # the command line does this once the command is done
     base = work / ".cache" / "codegen"
-    assert sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file()) == sorted(
-        pending
-    )
+    packs = sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
+    assert [p.split("/")[0] for p in packs] == ["compat", "lint", "models"]  # one pack each
+    on_disk = {
+        f"{p.split('/')[0]}/{k}": v
+        for p in packs
+        for k, v in json.loads((base / p).read_text()).items()
+    }
+    assert on_disk == pending
     again = Cache.for_root(work)
     assert plan(work, cache=again).files == result.files
     assert again.pending() == {}  # every lint pass, verdict and model source was a hit
+
+
+def test_packs_are_merged_and_a_broken_one_only_costs_a_miss(tmp_path: Path) -> None:
+    for run in range(Cache.MERGE_AT + 3):
+        cache = Cache(tmp_path)
+        cache.put("compat", f"k{run}", f"v{run}")
+        cache.flush()
+        assert len(list((tmp_path / "compat").glob("pack-*.json"))) <= Cache.MERGE_AT
+    again = Cache(tmp_path)
+    assert [again.get("compat", f"k{r}") for r in range(Cache.MERGE_AT + 3)] == [
+        f"v{r}" for r in range(Cache.MERGE_AT + 3)
+    ]
+    (tmp_path / "compat" / "pack-broken.json").write_text("{not json")
+    (tmp_path / "compat" / "pack-list.json").write_text("[1, 2]")
+    broken = Cache(tmp_path)
+    assert broken.get("compat", "k0") == "v0" and broken.get("compat", "nope") is None
+    assert Cache(tmp_path / "missing").get("compat", "k0") is None
 
 
 def test_cache_keys_follow_the_code_and_the_dependencies(tmp_path: Path) -> None:

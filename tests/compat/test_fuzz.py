@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from codegen.compat import compare
+from codegen.compat import clean, compare
 
 from .fuzz.oracle import disproof, is_disproof
 from .fuzz.run import load_regressions, model_lookup, run, runtime_pairs, strict_pairs
@@ -83,13 +83,22 @@ def test_cached_and_uncached_verdicts_agree(semantics: str) -> None:
     """No cache may change a verdict: every fuzz pair judged with the engine's caches and
     without them (also interleaved, so freed slices would be reused) gives one report."""
     pairs = strict_pairs(300, SEED) if semantics == "strict" else runtime_pairs(150, SEED)
+    clean.forget()
     cached = [compare(o, n, semantics=semantics) for _, o, n in pairs]  # type: ignore[arg-type]
+    # Again in the other order: sub-pairs proved clean while judging later pairs (clean.py
+    # remembers them across compares, by content) now meet the earlier ones.
+    again = [
+        compare(o, n, semantics=semantics)  # type: ignore[arg-type]
+        for _, o, n in reversed(pairs)
+    ][::-1]
     uncached = [
         compare(o, n, semantics=semantics, memo=False)  # type: ignore[arg-type]
         for _, o, n in reversed(pairs)
     ][::-1]
-    for (_kind, old, new), a, b in zip(pairs, cached, uncached, strict=True):
+    for (_kind, old, new), a, b, c in zip(pairs, cached, uncached, again, strict=True):
         assert (a.backward, a.forward, a.findings) == (b.backward, b.forward, b.findings), (
             old,
             new,
         )
+        assert (c.backward, c.forward, c.findings) == (b.backward, b.forward, b.findings)
+    assert clean.size() > 0, "the cross-compare memo was exercised"

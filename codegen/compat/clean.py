@@ -1,0 +1,85 @@
+"""Sub-pairs already proved clean, remembered across compares by their content.
+
+The gate judges many pairs of versions of one type, and most of their sub-pairs are the
+same schemas again (an unchanged property, the same array of line items). A sub-pair
+whose walk reported nothing is remembered here and not walked again, in any compare of
+this process. Only what cannot depend on anything outside the two subschemas counts:
+
+* no reference keyword anywhere in them (a ref reads the rest of its document);
+* no synthetic node as an input (those carry engine-made content);
+* no coinductive assumption used during the walk (``Walker.cuts`` unchanged): a
+  recursive pair assumed to hold is only proved together with its enclosing pair;
+* the key holds everything else the walk reads: direction, semantics, the runtime
+  "unmodelled writer" state, each node's role and the parts of its pointer the rules
+  look at (root or not; an ``allOf``/``anyOf``/``oneOf`` parent or own token).
+
+Only "nothing to report" is remembered: a sub-pair with findings is walked again, so
+every finding keeps its own pointers and witness. Content is canonical JSON, never
+``id()`` of a schema object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .nodes import Node, canonical
+
+_REFS = ('"$ref"', '"$dynamicRef"', '"$recursiveRef"')
+_COMBINATORS = frozenset({"allOf", "anyOf", "oneOf"})
+_CLEAN: set[tuple[Any, ...]] = set()
+_SIZE = 100_000  # entries before the set starts over (a few hundred bytes each)
+
+
+def _position(ptr: str) -> tuple[bool, str, str]:
+    *_, parent, own = ["", "", *ptr.rsplit("/", 2)]
+    return (
+        ptr == "",
+        parent if parent in _COMBINATORS else "",
+        own if own in _COMBINATORS else "",
+    )
+
+
+def _part(n: Node) -> tuple[Any, ...] | None:
+    if n.synth:
+        return None
+    parts = n.doc.parts
+    if n.ptr in parts:
+        return parts[n.ptr]
+    text = canonical(n)
+    part = None
+    if not any(r in text for r in _REFS):
+        part = (n.doc.role, n.doc.models, _position(n.ptr), text)
+    parts[n.ptr] = part
+    return part
+
+
+def key(
+    a: tuple[Node, ...], b: Node, *, backward: bool, runtime: bool, unmodelled: bool
+) -> tuple[Any, ...] | None:
+    """The memo key of a sub-pair, or None when it may depend on more than its content."""
+    parts = []
+    for n in (*a, b):
+        part = _part(n)
+        if part is None:
+            return None
+        parts.append(part)
+    return (backward, runtime, unmodelled, tuple(parts))
+
+
+def known(k: tuple[Any, ...]) -> bool:
+    return k in _CLEAN
+
+
+def remember(k: tuple[Any, ...]) -> None:
+    if len(_CLEAN) >= _SIZE:
+        _CLEAN.clear()
+    _CLEAN.add(k)
+
+
+def forget() -> None:
+    """Drop every remembered sub-pair (tests judge with an empty memo)."""
+    _CLEAN.clear()
+
+
+def size() -> int:
+    return len(_CLEAN)

@@ -1,0 +1,56 @@
+"""Independent pieces of one command split over the machine's cores.
+
+Two steps are slow enough in a cold run to be worth a second core: the model generator
+(``render/models.py``) and the compatibility judgements of many new version pairs
+(``gate.py``). Workers are forked, so they start with everything this process has
+imported and loaded (no second interpreter start-up), and each piece is a pure function
+of its input, so the result is the same as one process computing it all.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_WORKERS = 4
+
+
+def workers() -> int:
+    """Worker processes for a split: the cores, up to MAX_WORKERS; 1 means "do not split".
+
+    Forking a process that runs other threads can copy a lock one of them holds, so a
+    command with threads (``check --samples`` reads the broker meanwhile) stays in one
+    process."""
+    if os.name != "posix" or threading.active_count() > 1:
+        return 1
+    return min(os.cpu_count() or 1, MAX_WORKERS)
+
+
+def split(items: Sequence[T], parts: int) -> list[list[T]]:
+    """``items`` in ``parts`` contiguous runs of near-equal length (neighbours stay
+    together: pairs of one event type share most of their sub-judgements)."""
+    size, extra = divmod(len(items), parts)
+    out, start = [], 0
+    for i in range(parts):
+        end = start + size + (1 if i < extra else 0)
+        out.append(list(items[start:end]))
+        start = end
+    return [chunk for chunk in out if chunk]
+
+
+def map_forked(fn: Callable[[T], R], chunks: list[T]) -> list[R]:
+    """``[fn(c) for c in chunks]``, one forked worker per chunk (in this process when
+    there is one chunk)."""
+    if len(chunks) < 2:
+        return [fn(c) for c in chunks]
+    import concurrent.futures
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
+        return list(pool.map(fn, chunks))
