@@ -1,0 +1,62 @@
+"""Cold pair judgements split over forked workers (codegen/forked.py, gate.judge_ahead)
+give exactly the findings of one process judging every pair."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.synthetic import write_tree
+from codegen import forked, gate
+from codegen.cache import Cache
+from codegen.compat import clean
+from codegen.pipeline import plan
+
+
+def test_split_keeps_order_and_covers_everything() -> None:
+    assert forked.split(range(7), 2) == [[0, 1, 2, 3], [4, 5, 6]]
+    assert forked.split([1], 4) == [[1]]
+    assert forked.split([], 2) == []
+    assert [x for chunk in forked.split(list(range(101)), 3) for x in chunk] == list(range(101))
+
+
+def _tree(root: Path) -> Path:
+    write_tree(root, types=6, versions=6)  # 6 x 15 = 90 pairs: above the split threshold
+    # v4 of one type turns a property's type: breaking for every pair that includes it
+    path = root / "schemas/events/bench.entity002.changed/v4.json"
+    doc: dict[str, Any] = json.loads(path.read_text())
+    doc["properties"]["customer"] = {"type": "integer"}
+    path.write_text(json.dumps(doc, indent=2))
+    return root
+
+
+def _judge(root: Path, monkeypatch: pytest.MonkeyPatch, parts: int) -> tuple[list[Any], int]:
+    gate._VERDICTS.clear()
+    clean.forget()
+    calls: list[int] = []
+    real = forked.map_forked
+
+    def counting(fn: Any, chunks: list[Any]) -> list[Any]:
+        calls.append(len(chunks))
+        return real(fn, chunks)
+
+    monkeypatch.setattr(gate, "workers", lambda: parts)
+    monkeypatch.setattr(gate, "map_forked", counting)
+    result = plan(root, cache=Cache())
+    return result.findings, sum(calls)
+
+
+def test_split_and_single_process_verdicts_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path / "repo")
+    split_findings, chunks = _judge(root, monkeypatch, 2)
+    one_findings, no_chunks = _judge(root, monkeypatch, 1)
+    assert chunks == 2 and no_chunks == 0  # the first run really was split
+    assert split_findings == one_findings
+    assert "TYPE_CHANGED" in {f.rule for f in split_findings}
+    breaking = [f for f in split_findings if "bench.entity002.changed" in f.message]
+    assert len(breaking) >= 3  # v4 against v1..v3 (and v5, v6 against v4)
