@@ -55,7 +55,7 @@ def _cache_key(ids: tuple[str, str, str]) -> str:
 
 
 # Below this many new pairs a second process costs more (fork, results back) than it saves.
-_PARALLEL_MIN = 64
+_PARALLEL_MIN = 200
 # The pairs being judged ahead: forked workers inherit this list and get index ranges, so
 # no schema is pickled on the way in.
 _AHEAD: list[tuple[tuple[str, str, str], Any, Any]] = []

@@ -24,7 +24,7 @@ def test_split_keeps_order_and_covers_everything() -> None:
 
 
 def _tree(root: Path) -> Path:
-    write_tree(root, types=6, versions=6)  # 6 x 15 = 90 pairs: above the split threshold
+    write_tree(root, types=6, versions=6)  # 6 x 15 = 90 pairs
     # v4 of one type turns a property's type: breaking for every pair that includes it
     path = root / "schemas/events/bench.entity002.changed/v4.json"
     doc: dict[str, Any] = json.loads(path.read_text())
@@ -44,6 +44,7 @@ def _judge(root: Path, monkeypatch: pytest.MonkeyPatch, parts: int) -> tuple[lis
         return real(fn, chunks)
 
     monkeypatch.setattr(gate, "workers", lambda: parts)
+    monkeypatch.setattr(gate, "_PARALLEL_MIN", 16)  # a small tree is enough to split
     monkeypatch.setattr(gate, "map_forked", counting)
     result = plan(root, cache=Cache())
     return result.findings, sum(calls)
