@@ -26,7 +26,6 @@ from .nodes import (
     flatten,
     resolve_ref,
     schema_types,
-    synthetic,
 )
 from .runtime_subset import unmodelled_keyword
 from .sample import sample_candidates
@@ -97,11 +96,10 @@ class Walker(Checker):
     # --- the walk ----------------------------------------------------------------------
     def check(self, a: Conj, b: Node, path: Path) -> None:
         if not a:  # nothing constrains the writer here: it may be any value
-            # synthetic: a real node at that pointer has other content (and cache keys)
-            at = Node(self.writer.root, "", self.writer)
-            if path and path[-1][2]:
-                at = path[-1][2][0]
-            a = (synthetic(True, at),)
+            # synthetic ("true" in its key): the real node at that pointer has other
+            # content, and every cache keys by Node.key
+            ptr = path[-1][2][0].ptr if path and path[-1][2] else ""
+            a = (Node(True, ptr, self.writer, "true"),)
         a = flatten(a)
         bs = b.schema
         if self.accepts_all(bs):
