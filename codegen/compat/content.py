@@ -125,13 +125,14 @@ def writer_closed(ch: Checker, a: Conj) -> bool:
 def slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
     """Schemas that apply to property ``name`` in ``n`` and where they come from."""
     found: list[Node] = []
-    if name in props(n):
+    declared = name in props(n)
+    if declared:
         found.append(n.child("properties", name))
-    for pattern in rt_patterns(ch, n):
+    for pattern in rt_patterns(ch, n) if n.has("patternProperties") else ():
         if matches(pattern, name):
             found.append(n.child("patternProperties", pattern))
     if found:
-        return found, "declared" if name in props(n) else "pattern"
+        return found, "declared" if declared else "pattern"
     extra = additional(ch, n, name)
     return ([extra] if extra is not None else []), "additional"
 

@@ -148,7 +148,10 @@ def first_ptr(a: tuple[Node, ...], keyword: str) -> str:
 
 def synthetic(schema: Any, at: Node) -> Node:
     """A schema the engine made up, reported at ``at``'s location."""
-    text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    if isinstance(schema, bool):  # the common case (a closed slot), without a dumps
+        text = "true" if schema else "false"
+    else:
+        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
     return Node(schema, at.ptr, at.doc, (at.synth + "+" if at.synth else "") + text)
 
 

@@ -110,15 +110,17 @@ def _check_properties(
     required: set[str],
 ) -> None:
     for name in sorted(names):
+        b_nodes, b_origin = slot_nodes(ch, b, name)
+        b_nodes = [bn for bn in b_nodes if not ch.accepts_all(bn.schema)]
+        if not b_nodes:
+            continue  # the reader takes any value here: what the writer sends cannot matter
         conj, origin = a_slot(name)
         if is_empty_slot(list(conj)):
             continue
         a_ptr = next((x.ptr + "/properties/" + esc(name) for x in a if name in props(x)), a[0].ptr)
         prop = WriterProperty(name, conj, origin, a_ptr, name in required)
-        b_nodes, b_origin = slot_nodes(ch, b, name)
         for bn in b_nodes:
-            if not ch.accepts_all(bn.schema):
-                check_property(ch, prop, bn, b_origin, path)
+            check_property(ch, prop, bn, b_origin, path)
 
 
 def check_required(
