@@ -50,7 +50,13 @@ def map_forked(fn: Callable[[T], R], chunks: list[T]) -> list[R]:
         return [fn(c) for c in chunks]
     import concurrent.futures
     import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
-        return list(pool.map(fn, chunks))
+    try:
+        with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
+            return list(pool.map(fn, chunks))
+    except (OSError, BrokenProcessPool):
+        # no fork here (process limits, a killed worker): the pieces are pure, so this
+        # process computes them itself
+        return [fn(c) for c in chunks]

@@ -4,6 +4,7 @@ give exactly the findings of one process judging every pair."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +62,16 @@ def test_split_and_single_process_verdicts_agree(
     assert "TYPE_CHANGED" in {f.rule for f in split_findings}
     breaking = [f for f in split_findings if "bench.entity002.changed" in f.message]
     assert len(breaking) >= 3  # v4 against v1..v3 (and v5, v6 against v4)
+
+
+_PARENT = os.getpid()
+
+
+def _dies_in_a_worker(x: int) -> int:
+    if os.getpid() != _PARENT:
+        os._exit(3)  # a worker killed mid-way
+    return x * 2
+
+
+def test_a_dead_worker_means_this_process_does_the_work() -> None:
+    assert forked.map_forked(_dies_in_a_worker, [1, 2]) == [2, 4]
