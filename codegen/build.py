@@ -22,6 +22,7 @@ from codegen.names import (
     snake_case,
 )
 from codegen.positions import pointer
+from codegen.ref_cycles import lint_ref_cycles
 
 CATALOG_REL = "schemas/catalog.yaml"
 _VERSION_FILE = re.compile(r"^v([1-9][0-9]{0,5})\.json$")
@@ -155,7 +156,8 @@ def _version(
     if bundle.findings:
         return findings, None
     hostile = lint.lint_names_and_patterns(bundle.schema, bundle.locate)
-    if hostile:  # before the examples: they would run an unsupported pattern
+    hostile += lint_ref_cycles(bundle.schema, bundle.locate)
+    if hostile:  # before the examples: they would run an unsupported pattern, or loop
         return findings + hostile, None
     findings += lint.lint_examples_cached(jf, bundle.schema, cache)
     version = Version(

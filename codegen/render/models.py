@@ -67,10 +67,32 @@ def generate_model_sources(
         else:
             missing[name] = jobs[name]
     if missing:
-        fresh = _run_parallel(missing)
+        try:
+            fresh = _run_parallel(missing)
+        except Exception as exc:  # the generator's own errors: name the schema(s) behind them
+            raise GeneratorFailed(_culprits(missing) or {"": str(exc)}) from exc
         for name, source in fresh.items():
             out[name] = source
             cache.put("models", keys[name], source)
+    return out
+
+
+class GeneratorFailed(Exception):
+    """datamodel-code-generator refused input that passed lint: module -> its message."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{m}: {e}" for m, e in sorted(failures.items())))
+        self.failures = failures
+
+
+def _culprits(jobs: dict[str, Job]) -> dict[str, str]:
+    """Each module alone (only after a failed run): the ones the generator refuses."""
+    out = {}
+    for name in sorted(jobs):
+        try:
+            _run_generator({name: jobs[name]})
+        except Exception as exc:
+            out[name] = " ".join(str(exc).split())[:300]
     return out
 
 
