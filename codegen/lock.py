@@ -120,6 +120,11 @@ def key_of(type_name: str, version: int) -> str:
     return f"{type_name}@{version}"
 
 
+def version_rel(name: str, version: int | str) -> str:
+    """Where a version's file sits, relative to the repository."""
+    return f"schemas/events/{name}/v{version}.json"
+
+
 def _changed(path: str, name: str, version: int, old: str, new: str) -> Finding:
     return Finding(
         path,
@@ -148,7 +153,7 @@ def check_lock(project: Project, locked: dict[str, str], *, deleted: bool = True
         name, _, version = key.rpartition("@")
         out.append(
             Finding(
-                f"schemas/events/{name}/v{version}.json",
+                version_rel(name, version),
                 0,
                 f"{name} v{version} is published but its file is gone; restore it from git "
                 f"(published versions are immutable) or, if it was never released, run "
@@ -168,7 +173,7 @@ def check_unbuilt(root: Path, project: Project, locked: dict[str, str]) -> list[
     out = []
     for key in sorted(set(locked) - built, key=_sort_key):
         name, _, number = key.rpartition("@")
-        rel = f"schemas/events/{name}/v{number}.json"
+        rel = version_rel(name, number)
         # A lock entry is repo content: only a valid type name may become a path, so
         # nothing outside schemas/ is ever read.
         if not TYPE_NAME.match(name) or not number.isdigit() or not (root / rel).is_file():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +9,7 @@ from . import witness
 from .equality import Equality, same_model
 from .jsonvalue import json_equal
 from .model import Direction, Finding, PairReport, Semantics
-from .nodes import Doc, Node
+from .nodes import Doc, Node, canonical_text
 from .walker import Walker
 
 # Canonical JSON of subschemas, shared by every compare of the same document (the gate
@@ -22,7 +21,7 @@ _TEXTS_SIZE = 512
 def _texts(doc: Any, memo: bool) -> dict[str, str]:
     if not memo:
         return {}
-    root = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    root = canonical_text(doc)
     found = _TEXTS.get(root)
     if found is None:
         if len(_TEXTS) >= _TEXTS_SIZE:

@@ -129,15 +129,19 @@ class Node:
         return self.ptr + "/" + escape_pointer(key) if self.has(key) else self.ptr
 
 
+def canonical_text(value: Any) -> str:
+    """Canonical JSON (sorted keys, compact; 1, 1.0 and true stay distinct)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 def canonical(n: Node) -> str:
-    """Canonical JSON of ``n``'s schema (sorted keys, so 1, 1.0 and true stay distinct),
-    cached on its document by pointer for a node that sits there (a synthetic node's
-    content is not the document's)."""
+    """``canonical_text`` of ``n``'s schema, cached on its document by pointer for a node
+    that sits there (a synthetic node's content is not the document's)."""
     if n.synth:
-        return json.dumps(n.schema, sort_keys=True, separators=(",", ":"))
+        return canonical_text(n.schema)
     found = n.doc.texts.get(n.ptr)
     if found is None:
-        found = n.doc.texts[n.ptr] = json.dumps(n.schema, sort_keys=True, separators=(",", ":"))
+        found = n.doc.texts[n.ptr] = canonical_text(n.schema)
     return found
 
 
@@ -148,10 +152,7 @@ def first_ptr(a: tuple[Node, ...], keyword: str) -> str:
 
 def synthetic(schema: Any, at: Node) -> Node:
     """A schema the engine made up, reported at ``at``'s location."""
-    if isinstance(schema, bool):  # the common case (a closed slot), without a dumps
-        text = "true" if schema else "false"
-    else:
-        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    text = canonical_text(schema)
     return Node(schema, at.ptr, at.doc, (at.synth + "+" if at.synth else "") + text)
 
 
