@@ -1,5 +1,8 @@
 """Pydantic models via datamodel-code-generator, called as a library, with a content cache.
 
+Plain record schemas never reach it: `render/direct.py` writes the text the generator would
+write for them (and declines everything else).
+
 The generator is slow to import and run (~0.5 s), so each module's source is kept in the
 codegen cache (codegen/cache.py) keyed by the exact input schema and the post-processing
 spec; the key also covers the code of codegen itself (our options, `render.shared.finish`)
@@ -55,11 +58,20 @@ def generate_model_sources(
 ) -> dict[str, str]:
     """module name -> Python source (without our header) for each prepared schema. Sources
     found in `cache` are reused; new ones are put there (in memory: the caller flushes)."""
+    from codegen.render.direct import direct_source
+
     cache = cache if cache is not None else Cache()
     out: dict[str, str] = {}
     jobs: dict[str, Job] = {n: (s, (specs or {}).get(n)) for n, s in schemas.items()}
     missing: dict[str, Job] = {}
-    keys = {name: _key(*job) for name, job in jobs.items()}
+    keys: dict[str, str] = {}
+    for name, job in jobs.items():
+        # plain records are written directly (the generator's text, without its run)
+        text = direct_source(*job)
+        if text is not None:
+            out[name] = text
+        else:
+            keys[name] = _key(*job)
     for name, key in keys.items():
         hit = cache.get("models", key)
         if hit is not None:
