@@ -44,8 +44,10 @@ bench: $(STAMP)
 
 # Long differential fuzz of the compatibility gate (FUZZ_COUNT strict pairs, a fifth as
 # many runtime pairs); failures are minimized into tests/compat/fuzz/regressions.json.
+# Then render/direct.py against datamodel-code-generator over FUZZ_COUNT/4 model inputs.
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.compat.fuzz --count $(FUZZ_COUNT) --seed $(FUZZ_SEED)
+	$(BIN)/python -m tests.codegen.direct_fuzz --count $$(( $(FUZZ_COUNT) / 4 )) --seed $(FUZZ_SEED)
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .

@@ -13,6 +13,7 @@ inside and just outside these shapes, and over the example project.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import re
 from dataclasses import dataclass, field
@@ -47,6 +48,9 @@ _RESERVED_CLASSES = frozenset(
     {"Any", "AwareDatetime", "BaseModel", "ConfigDict", "Dict", "Enum", "Field", "Literal"}
     | {"Model", "Optional", "RootModel", "Union", "List"}
 )
+# Python's own names ("None", "True", "Exception", ...): a helper class named after a
+# property ("none") must not take one.
+_BUILTIN_NAMES = frozenset({*dir(builtins), *keyword.kwlist})
 # String literals the generator and Python's repr() agree on, written in double quotes.
 _PLAIN_TEXT = re.compile(r"^[ !#-~]*$")
 _SAFE_FLOAT = 2.0**53
@@ -154,8 +158,8 @@ class _Module:
         extra = node.get("additionalProperties")
         if extra is not None and not isinstance(extra, bool):
             raise Decline
-        if name in self.classes or name in _RESERVED_CLASSES:
-            raise Decline
+        if name in self.classes or name in _RESERVED_CLASSES or name in _BUILTIN_NAMES:
+            raise Decline  # the generator renames it (`none` -> class `None1`)
         cls = _Class(name, None if extra is None else "allow" if extra else "forbid", [])
         self.classes[name] = cls
         for prop, sub in props.items():

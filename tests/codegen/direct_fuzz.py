@@ -32,6 +32,7 @@ HOSTILE_FIELDS = [
     "über", "x y", "validate", "dict", "fields", "construct", "match", "case", "__init__",
     "base_model", "config_dict", "literal", "model_config", "none", "true", "any", "date",
     "float", "bool", "format", "hash", "min", "max", "type", "id", "input", "object", "set",
+    "false", "exception", "warning", "ellipsis", "not_implemented", "base_exception",
 ]  # fmt: skip
 CLASSES = ["Money", "LineItem", "Address", "Line", "Customer", "Item", "Status", "Datum"]
 HOSTILE_CLASSES = ["Field", "Model", "BaseModel", "Literal", "ConfigDict", "Root", "Any"]
