@@ -10,10 +10,10 @@ from typing import Any
 
 from codegen import lint, shapes
 from codegen.cache import Cache
-from codegen.catalog import CatalogDoc, read_catalog, retry_defaults, validate_catalog
+from codegen.catalog import CatalogDoc, read_catalog, retry_defaults, validate_catalog_cached
 from codegen.errors import BadInput, Finding
 from codegen.ir import EventConfig, EventType, Operation, Project, Retry, Service, Version
-from codegen.load import Bundler, JsonFile, fingerprint
+from codegen.load import Bundler, JsonFile, canonical_json, text_fingerprint
 from codegen.names import (
     class_name,
     is_valid_service_name,
@@ -34,7 +34,7 @@ def build_project(root: Path, cache: Cache | None = None) -> tuple[Project, list
     cache = cache if cache is not None else Cache()
     schemas = root / "schemas"
     catalog = read_catalog(root / CATALOG_REL, CATALOG_REL)
-    findings = validate_catalog(catalog)
+    findings = validate_catalog_cached(catalog, cache)
     if findings:
         # A catalog that does not match its schema cannot be interpreted any further.
         return Project((), (), ()), findings
@@ -155,18 +155,22 @@ def _version(
     findings += bundle.findings
     if bundle.findings:
         return findings, None
-    hostile = lint.lint_names_and_patterns(bundle.schema, bundle.locate)
-    hostile += lint_ref_cycles(bundle.schema, bundle.locate)
-    if hostile:  # before the examples: they would run an unsupported pattern, or loop
-        return findings + hostile, None
-    findings += lint.lint_examples_cached(jf, bundle.schema, cache)
+    text = canonical_json(bundle.schema)
+    shape_key = cache.key(b"lint:shape", text)
+    if cache.get("lint", shape_key) is None:
+        hostile = lint.lint_names_and_patterns(bundle.schema, bundle.locate)
+        hostile += lint_ref_cycles(bundle.schema, bundle.locate)
+        if hostile:  # before the examples: they would run an unsupported pattern, or loop
+            return findings + hostile, None
+        cache.put("lint", shape_key, "")
+    findings += lint.lint_examples_cached(jf, bundle.schema, cache, bundled_text=text)
     version = Version(
         type=type_name,
         version=number,
         path=jf.rel,
         raw=jf.doc,
         bundled=bundle.schema,
-        fingerprint=fingerprint(bundle.schema),
+        fingerprint=text_fingerprint(text),
         class_name=class_name(type_name, number),
         module=module_name(type_name, number),
         source=bundle,

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from codegen.cache import Cache
 from codegen.errors import BadInput, Finding
 from codegen.positions import pointer, yaml_lines
 
@@ -111,6 +112,19 @@ def _duplicate_keys(node: yaml.Node, rel: str) -> list[Finding]:
                 stack.append(v)
         elif isinstance(cur, yaml.SequenceNode):
             stack.extend(cur.value)
+    return out
+
+
+def validate_catalog_cached(doc: CatalogDoc, store: Cache) -> list[Finding]:
+    """`validate_catalog`, remembered when the catalog passes (by its parsed content: YAML
+    may hold dates, hence `repr` for what JSON cannot say)."""
+    data = json.dumps(doc.data, sort_keys=True, separators=(",", ":"), default=repr)
+    key = store.key(b"lint:catalog", data.encode())
+    if store.get("lint", key) is not None:
+        return []
+    out = validate_catalog(doc)
+    if not out:
+        store.put("lint", key, "")
     return out
 
 

@@ -60,9 +60,12 @@ def lint_metaschema_cached(f: JsonFile, cache: Cache) -> list[Finding]:
     return out
 
 
-def lint_examples_cached(f: JsonFile, bundled: Any, cache: Cache) -> list[Finding]:
+def lint_examples_cached(
+    f: JsonFile, bundled: Any, cache: Cache, bundled_text: bytes | None = None
+) -> list[Finding]:
     examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
-    key = cache.key(b"lint:examples", canonical_json(bundled), canonical_json(examples))
+    text = canonical_json(bundled) if bundled_text is None else bundled_text
+    key = cache.key(b"lint:examples", text, canonical_json(examples))
     if cache.get("lint", key) is not None:
         return []
     out = lint_examples(f, bundled)

@@ -72,7 +72,12 @@ def canonical_json(doc: Any) -> bytes:
 
 
 def fingerprint(doc: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical_json(doc)).hexdigest()
+    return text_fingerprint(canonical_json(doc))
+
+
+def text_fingerprint(text: bytes) -> str:
+    """`fingerprint` of a document whose canonical JSON is `text`."""
+    return "sha256:" + hashlib.sha256(text).hexdigest()
 
 
 @dataclass

@@ -19,8 +19,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel
-
 LINE_LENGTH = 100
 
 _OBJECT_KEYS = frozenset({"type", "properties", "required", "additionalProperties"})
@@ -39,8 +37,14 @@ _DEFS_REF = "#/$defs/"
 # pydantic attributes or types an annotation of ours could name (it renames a field `str`
 # beside a `str` annotation), and class names that meet an import of the module.
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+# BaseModel's public attributes besides `model_*` (spelt out: importing pydantic here would
+# cost more than writing every model; a test compares the list with pydantic's).
+BASE_MODEL_NAMES = frozenset(
+    {"construct", "copy", "dict", "from_orm", "json", "parse_file", "parse_obj", "parse_raw"}
+    | {"schema", "schema_json", "update_forward_refs", "validate"}
+)
 _RESERVED_FIELDS = frozenset(
-    {*keyword.kwlist, *keyword.softkwlist, *dir(BaseModel), "annotations", "literal", "root"}
+    {*keyword.kwlist, *keyword.softkwlist, *BASE_MODEL_NAMES, "annotations", "literal", "root"}
     | {"str", "int", "float", "bool", "list", "dict", "set", "tuple", "bytes", "object"}
 )
 _CLASS_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")

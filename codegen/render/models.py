@@ -64,20 +64,19 @@ def generate_model_sources(
     out: dict[str, str] = {}
     jobs: dict[str, Job] = {n: (s, (specs or {}).get(n)) for n, s in schemas.items()}
     missing: dict[str, Job] = {}
-    keys: dict[str, str] = {}
-    for name, job in jobs.items():
-        # plain records are written directly (the generator's text, without its run)
-        text = direct_source(*job)
-        if text is not None:
-            out[name] = text
-        else:
-            keys[name] = _key(*job)
+    keys = {name: _key(*job) for name, job in jobs.items()}
     for name, key in keys.items():
         hit = cache.get("models", key)
         if hit is not None:
             out[name] = hit
-        else:
+            continue
+        # plain records are written directly (the generator's text, without its run)
+        text = direct_source(*jobs[name])
+        if text is None:
             missing[name] = jobs[name]
+        else:
+            out[name] = text
+            cache.put("models", key, text)
     if missing:
         try:
             fresh = _run_parallel(missing)

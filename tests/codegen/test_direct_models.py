@@ -10,7 +10,7 @@ import pytest
 from bench.synthetic import write_tree
 from codegen.build import build_project
 from codegen.cache import Cache
-from codegen.render.direct import direct_source
+from codegen.render.direct import BASE_MODEL_NAMES, direct_source
 from codegen.render.models import Job, _run_generator, model_input
 from codegen.render.shared import defs_input, defs_root_title, event_input
 from codegen.render.singular import singular_name
@@ -87,3 +87,10 @@ def test_singular_names_are_the_generators() -> None:
 
     for name in ["Lines", "Data", "Status", "Items", "Children", "Addresses", "M", "Field2s"]:
         assert singular_name(name) == get_singular_name(name), name
+
+
+def test_every_public_base_model_name_is_reserved() -> None:
+    from pydantic import BaseModel
+
+    public = {n for n in dir(BaseModel) if not n.startswith(("_", "model_"))}
+    assert public <= BASE_MODEL_NAMES
