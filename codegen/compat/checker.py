@@ -70,6 +70,11 @@ class Checker(ABC):
     def check(self, a: Conj, b: Node, path: Path) -> None:
         """Walk a sub-pair, reporting what breaks."""
 
+    def known_clean(self, a: Conj, b: Node) -> bool:
+        """``check(a, b, ...)`` would find the sub-pair proved clean before (``clean.py``)
+        and return at once; the property loop asks first and skips it (no memo: False)."""
+        return False
+
     @abstractmethod
     def empty(self, a: Conj) -> bool:
         """Provably no instance satisfies the conjunction."""

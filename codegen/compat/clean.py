@@ -5,7 +5,11 @@ same schemas again (an unchanged property, the same array of line items). A sub-
 whose walk reported nothing is remembered here and not walked again, in any compare of
 this process. Only what cannot depend on anything outside the two subschemas counts:
 
-* no reference keyword anywhere in them (a ref reads the rest of its document);
+* a reference keyword reads the rest of its document, so a sub-pair with refs counts
+  only with what they reach: every ``$ref``/``$dynamicRef`` string in it, and in what
+  those reach, transitively, with its target's position and content (the document is one
+  resource, so that is all a ref can read). ``$recursiveRef``, or a ref that does not
+  resolve, keeps the sub-pair out;
 * no synthetic node as an input (those carry engine-made content);
 * no coinductive assumption used during the walk (``Walker.cuts`` unchanged): a
   recursive pair assumed to hold is only proved together with its enclosing pair;
@@ -22,9 +26,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .nodes import Node, canonical
+from .nodes import Node, UnresolvableRef, canonical, resolve_ref
 
-_REFS = ('"$ref"', '"$dynamicRef"', '"$recursiveRef"')
+_REFS = ('"$ref"', '"$dynamicRef"')
+_REF_KEYS = ("$ref", "$dynamicRef")
 _COMBINATORS = frozenset({"allOf", "anyOf", "oneOf"})
 _CLEAN: set[tuple[Any, ...]] = set()
 _SIZE = 100_000  # entries before the set starts over (a few hundred bytes each)
@@ -47,10 +52,50 @@ def _part(n: Node) -> tuple[Any, ...] | None:
         return parts[n.ptr]
     text = canonical(n)
     part = None
-    if not any(r in text for r in _REFS):
-        part = (n.doc.role, n.doc.models, _position(n.ptr), text)
+    if '"$recursiveRef"' not in text:
+        reach = _reach(n) if any(r in text for r in _REFS) else ()
+        if reach is not None:
+            part = (n.doc.role, n.doc.models, _position(n.ptr), text, reach)
     parts[n.ptr] = part
     return part
+
+
+def _reach(n: Node) -> tuple[tuple[str, tuple[bool, str, str], str], ...] | None:
+    """Every ref string under ``n`` and under what it reaches, transitively, with its
+    target's position and canonical JSON; None when one does not resolve. (A "$ref" key
+    inside an instance value counts too: a key that says more than needed is still sound.)"""
+    found: dict[str, tuple[tuple[bool, str, str], str]] = {}
+    stack = [n]
+    while stack:
+        node = stack.pop()
+        for ref in _refs_under(node.schema):
+            if ref in found:
+                continue
+            if not isinstance(ref, str):
+                return None
+            try:
+                target = resolve_ref(n.doc, ref)
+            except UnresolvableRef:
+                return None
+            text = canonical(target)
+            if '"$recursiveRef"' in text:
+                return None
+            found[ref] = (_position(target.ptr), text)
+            stack.append(target)
+    return tuple((ref, *found[ref]) for ref in sorted(found))
+
+
+def _refs_under(value: Any) -> list[Any]:
+    out: list[Any] = []
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            out += [v[k] for k in _REF_KEYS if k in v]
+            stack += v.values()
+        elif isinstance(v, list):
+            stack += v
+    return out
 
 
 def key(

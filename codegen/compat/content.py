@@ -123,7 +123,19 @@ def writer_closed(ch: Checker, a: Conj) -> bool:
 
 
 def slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
-    """Schemas that apply to property ``name`` in ``n`` and where they come from."""
+    """Schemas that apply to property ``name`` in ``n`` and where they come from
+    (remembered on the document for a node that sits in it)."""
+    if n.synth:
+        return _slot_nodes(ch, n, name)
+    key = (n.ptr, name, ch.runtime)
+    found = n.doc.slots.get(key)
+    if found is None:
+        nodes, kind = _slot_nodes(ch, n, name)
+        found = n.doc.slots[key] = (tuple(nodes), kind)
+    return list(found[0]), found[1]
+
+
+def _slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
     found: list[Node] = []
     declared = name in props(n)
     if declared:

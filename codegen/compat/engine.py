@@ -30,6 +30,23 @@ def _texts(doc: Any, memo: bool) -> dict[str, str]:
     return found
 
 
+# Whole documents by content, role and model view: what the walk derives from a document
+# (memo key parts, resolved refs) is then derived once per run, not once per compare.
+_DOCS: dict[tuple[str, str, bool], Doc] = {}
+
+
+def _doc(root: Any, role: str, texts: dict[str, str], *, models: bool, memo: bool) -> Doc:
+    if not memo:
+        return Doc(root, role, models=models, texts=texts)
+    key = (texts[""], role, models)
+    found = _DOCS.get(key)
+    if found is None:
+        if len(_DOCS) >= _TEXTS_SIZE:
+            _DOCS.clear()
+        found = _DOCS[key] = Doc(root, role, models=models, texts=texts)
+    return found
+
+
 def _direction(
     writer: Any,
     reader: Any,
@@ -40,11 +57,11 @@ def _direction(
     memo: bool,
 ) -> list[Finding]:
     docs = (
-        Doc(writer, "writer", models=runtime, texts=texts[0]),
-        Doc(reader, "reader", models=runtime, texts=texts[1]),
+        _doc(writer, "writer", texts[0], models=runtime, memo=memo),
+        _doc(reader, "reader", texts[1], models=runtime, memo=memo),
     )
     ch = Walker(*docs, backward=backward, runtime=runtime, memo=memo)
-    ch.check((Node(writer, "", ch.writer),), Node(reader, "", ch.reader), ())
+    ch.check((Node(ch.writer.root, "", ch.writer),), Node(ch.reader.root, "", ch.reader), ())
     direction: Direction = "backward" if backward else "forward"
     findings = []
     for issue in ch.issues:
@@ -75,8 +92,8 @@ def compare(
     new_doc: Any = new if isinstance(new, bool) else dict(new)
     runtime = semantics == "runtime"
     old_texts, new_texts = _texts(old_doc, memo), _texts(new_doc, memo)
-    old_root = Node(old_doc, "", Doc(old_doc, "w", texts=old_texts))
-    new_root = Node(new_doc, "", Doc(new_doc, "r", texts=new_texts))
+    old_root = Node(old_doc, "", _doc(old_doc, "w", old_texts, models=False, memo=memo))
+    new_root = Node(new_doc, "", _doc(new_doc, "r", new_texts, models=False, memo=memo))
     # Equal documents are compatible. At runtime "equal" means the generator sees the same
     # schema: equivalent but differently written schemas may generate different models.
     if json_equal(old_doc, new_doc) or (

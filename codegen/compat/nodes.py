@@ -80,6 +80,12 @@ class Doc:
     parts: dict[str, tuple[Any, ...] | None] = field(default_factory=dict, init=False, repr=False)
     #: resolved refs (``resolve_ref``); a failed resolution is not remembered
     refs: dict[str, Node] = field(default_factory=dict, init=False, repr=False)
+    #: the schemas applying to a property name (``content.slot_nodes``, and a one-node
+    #: writer's slot in ``objects``) by pointer, name and semantics: pure functions of
+    #: the document
+    slots: dict[tuple[Any, ...], tuple[tuple[Node, ...], str]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def anchors(self) -> dict[str, str]:
@@ -131,6 +137,8 @@ class Node:
 
 def canonical_text(value: Any) -> str:
     """Canonical JSON (sorted keys, compact; 1, 1.0 and true stay distinct)."""
+    if value is True or value is False:  # the engine's own slices, asked for very often
+        return "true" if value else "false"
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 

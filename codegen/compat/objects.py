@@ -51,17 +51,32 @@ class WriterSlots:
 
     def __call__(self, name: str) -> Slot:
         if name not in self._slots:
-            nodes: list[Node] = []
-            origin = "additional"
-            for n in self.a:
-                found, kind = slot_nodes(self.ch, n, name)
-                nodes += found
-                if kind == "declared" or (kind == "pattern" and origin == "additional"):
-                    origin = kind
-            if origin == "additional" and self.closed and name not in self.required:
-                nodes = [synthetic(False, self.a[0])]
-            self._slots[name] = (flatten(nodes), origin)
+            self._slots[name] = self._shared(name) if len(self.a) == 1 else self._slot(name)
         return self._slots[name]
+
+    def _shared(self, name: str) -> Slot:
+        """A one-node writer's slot, remembered on its document (a pure function of the
+        node, the name and the semantics: closure and required names are the node's)."""
+        n = self.a[0]
+        if n.synth:
+            return self._slot(name)
+        key = ("writer slot", n.ptr, name, self.ch.runtime)
+        found = n.doc.slots.get(key)
+        if found is None:
+            found = n.doc.slots[key] = self._slot(name)
+        return found
+
+    def _slot(self, name: str) -> Slot:
+        nodes: list[Node] = []
+        origin = "additional"
+        for n in self.a:
+            found, kind = slot_nodes(self.ch, n, name)
+            nodes += found
+            if kind == "declared" or (kind == "pattern" and origin == "additional"):
+                origin = kind
+        if origin == "additional" and self.closed and name not in self.required:
+            nodes = [synthetic(False, self.a[0])]
+        return flatten(nodes), origin
 
 
 def check_object(ch: Checker, a: Conj, b: Node, path: Path) -> None:
@@ -117,6 +132,10 @@ def _check_properties(
         conj, origin = a_slot(name)
         if is_empty_slot(list(conj)):
             continue
+        if b_origin == origin == "declared" and all(
+            bn.schema is not False and ch.known_clean(conj, bn) for bn in b_nodes
+        ):
+            continue  # each sub-pair proved clean before: check_property would return
         a_ptr = next((x.ptr + "/properties/" + esc(name) for x in a if name in props(x)), a[0].ptr)
         prop = WriterProperty(name, conj, origin, a_ptr, name in required)
         for bn in b_nodes:

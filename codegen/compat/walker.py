@@ -120,6 +120,18 @@ class Walker(Checker):
         if memo_key is not None and len(self.issues) == issues and self.cuts == cuts:
             clean.remember(memo_key)
 
+    def known_clean(self, a: Conj, b: Node) -> bool:
+        if not self.memo or not a:
+            return False
+        memo_key = clean.key(
+            flatten(a),
+            b,
+            backward=self.backward,
+            runtime=self.runtime,
+            unmodelled=self.unmodelled_writer > 0,
+        )
+        return memo_key is not None and clean.known(memo_key)
+
     def _check_pair(self, a: Conj, b: Node, path: Path) -> None:
         bs = b.schema
         if self.empty(a):
