@@ -86,7 +86,7 @@ def _judge_range(indices: list[int]) -> list[tuple[tuple[str, str, str], PairRep
     from codegen.compat import compare
 
     return [
-        (ids, compare(old, new, semantics=ids[2]))  # type: ignore[arg-type]
+        (ids, compare(old, new, semantics=ids[2], ids=ids[:2]))  # type: ignore[arg-type]
         for ids, old, new in (_AHEAD[i] for i in indices)
     ]
 
@@ -101,7 +101,12 @@ def _compare(old: Version, new: Version, semantics: str, cache: Cache | None) ->
     if report is None:
         from codegen.compat import compare
 
-        report = compare(old.bundled, new.bundled, semantics=semantics)  # type: ignore[arg-type]
+        report = compare(
+            old.bundled,
+            new.bundled,
+            semantics=semantics,  # type: ignore[arg-type]
+            ids=ids[:2],
+        )
     if cache is not None and text is None:
         cache.put("compat", key, _dump_verdict(report))  # also a verdict judged earlier
     _VERDICTS[ids] = report

@@ -18,47 +18,55 @@ _TEXTS: dict[str, dict[str, str]] = {}
 _TEXTS_SIZE = 512
 
 
-def _texts(doc: Any, memo: bool) -> dict[str, str]:
+def _content(doc: Any, memo: bool, ident: str | None) -> tuple[str, dict[str, str]]:
+    """A key for the document's content, and its shared canonical texts. ``ident`` is the
+    caller's name for that content (the gate's fingerprint of a version), which spares
+    serialising the whole document on every compare."""
     if not memo:
-        return {}
-    root = canonical_text(doc)
-    found = _TEXTS.get(root)
+        return "", {}
+    if ident is not None:
+        key, texts = "fingerprint:" + ident, {}  # (JSON text never starts like that)
+    else:
+        key = canonical_text(doc)
+        texts = {"": key}
+    found = _TEXTS.get(key)
     if found is None:
         if len(_TEXTS) >= _TEXTS_SIZE:
             _TEXTS.clear()
-        found = _TEXTS[root] = {"": root}
-    return found
+        found = _TEXTS[key] = texts
+    return key, found
 
 
 # Whole documents by content, role and model view: what the walk derives from a document
-# (memo key parts, resolved refs) is then derived once per run, not once per compare.
+# (memo key parts, resolved refs, property slots) is then derived once per run, not once
+# per compare.
 _DOCS: dict[tuple[str, str, bool], Doc] = {}
 
 
-def _doc(root: Any, role: str, texts: dict[str, str], *, models: bool, memo: bool) -> Doc:
-    if not memo:
+def _doc(root: Any, role: str, content: tuple[str, dict[str, str]], *, models: bool) -> Doc:
+    key, texts = content
+    if not key:  # memo off
         return Doc(root, role, models=models, texts=texts)
-    key = (texts[""], role, models)
-    found = _DOCS.get(key)
+    found = _DOCS.get((key, role, models))
     if found is None:
         if len(_DOCS) >= _TEXTS_SIZE:
             _DOCS.clear()
-        found = _DOCS[key] = Doc(root, role, models=models, texts=texts)
+        found = _DOCS[(key, role, models)] = Doc(root, role, models=models, texts=texts)
     return found
 
 
 def _direction(
     writer: Any,
     reader: Any,
-    texts: tuple[dict[str, str], dict[str, str]],
+    contents: tuple[tuple[str, dict[str, str]], tuple[str, dict[str, str]]],
     *,
     backward: bool,
     runtime: bool,
     memo: bool,
 ) -> list[Finding]:
     docs = (
-        _doc(writer, "writer", texts[0], models=runtime, memo=memo),
-        _doc(reader, "reader", texts[1], models=runtime, memo=memo),
+        _doc(writer, "writer", contents[0], models=runtime),
+        _doc(reader, "reader", contents[1], models=runtime),
     )
     ch = Walker(*docs, backward=backward, runtime=runtime, memo=memo)
     ch.check((Node(ch.writer.root, "", ch.writer),), Node(ch.reader.root, "", ch.reader), ())
@@ -79,6 +87,7 @@ def compare(
     *,
     semantics: Semantics = "runtime",
     memo: bool = True,
+    ids: tuple[str, str] | None = None,
 ) -> PairReport:
     """Compare two self-contained JSON Schema 2020-12 documents.
 
@@ -86,14 +95,16 @@ def compare(
     ``forward``: every instance the new writer can produce is read by the old reader.
     Under ``runtime`` semantics writers and readers are the generated pydantic models.
     ``memo=False`` turns every internal cache off (tests compare both: no cache may
-    change a verdict).
+    change a verdict). ``ids`` names the content of ``old`` and ``new`` (fingerprints of
+    their canonical JSON: equal ids must mean equal documents).
     """
     old_doc: Any = old if isinstance(old, bool) else dict(old)
     new_doc: Any = new if isinstance(new, bool) else dict(new)
     runtime = semantics == "runtime"
-    old_texts, new_texts = _texts(old_doc, memo), _texts(new_doc, memo)
-    old_root = Node(old_doc, "", _doc(old_doc, "w", old_texts, models=False, memo=memo))
-    new_root = Node(new_doc, "", _doc(new_doc, "r", new_texts, models=False, memo=memo))
+    old_content = _content(old_doc, memo, ids[0] if ids else None)
+    new_content = _content(new_doc, memo, ids[1] if ids else None)
+    old_root = Node(old_doc, "", _doc(old_doc, "w", old_content, models=False))
+    new_root = Node(new_doc, "", _doc(new_doc, "r", new_content, models=False))
     # Equal documents are compatible. At runtime "equal" means the generator sees the same
     # schema: equivalent but differently written schemas may generate different models.
     if json_equal(old_doc, new_doc) or (
@@ -101,10 +112,10 @@ def compare(
     ):
         return PairReport(True, True, ())
     back = _direction(
-        old_doc, new_doc, (old_texts, new_texts), backward=True, runtime=runtime, memo=memo
+        old_doc, new_doc, (old_content, new_content), backward=True, runtime=runtime, memo=memo
     )
     fwd = _direction(
-        new_doc, old_doc, (new_texts, old_texts), backward=False, runtime=runtime, memo=memo
+        new_doc, old_doc, (new_content, old_content), backward=False, runtime=runtime, memo=memo
     )
     # One finding per rule and location: a shared $defs entry reached along several
     # instance paths is one problem in the schema, reported once (with a witness if any).
