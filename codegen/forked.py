@@ -44,8 +44,8 @@ def split(items: Sequence[T], parts: int) -> list[list[T]]:
 
 
 def map_forked(fn: Callable[[T], R], chunks: list[T]) -> list[R]:
-    """``[fn(c) for c in chunks]``, one forked worker per chunk (in this process when
-    there is one chunk)."""
+    """``[fn(c) for c in chunks]``: this process computes the first chunk while one forked
+    worker per other chunk computes the rest (all here when there is one chunk)."""
     if len(chunks) < 2:
         return [fn(c) for c in chunks]
     import concurrent.futures
@@ -53,10 +53,15 @@ def map_forked(fn: Callable[[T], R], chunks: list[T]) -> list[R]:
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("fork")
+    first: list[R] = []
     try:
-        with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=ctx) as pool:
-            return list(pool.map(fn, chunks))
+        with concurrent.futures.ProcessPoolExecutor(len(chunks) - 1, mp_context=ctx) as pool:
+            futures = [pool.submit(fn, c) for c in chunks[1:]]
+            first.append(fn(chunks[0]))
+            return [first[0], *(f.result() for f in futures)]
     except (OSError, BrokenProcessPool):
         # no fork here (process limits, a killed worker): the pieces are pure, so this
         # process computes them itself
-        return [fn(c) for c in chunks]
+        if not first:
+            first.append(fn(chunks[0]))
+        return [first[0], *(fn(c) for c in chunks[1:])]

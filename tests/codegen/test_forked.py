@@ -75,3 +75,13 @@ def _dies_in_a_worker(x: int) -> int:
 
 def test_a_dead_worker_means_this_process_does_the_work() -> None:
     assert forked.map_forked(_dies_in_a_worker, [1, 2]) == [2, 4]
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def test_this_process_takes_the_first_chunk_and_workers_the_rest() -> None:
+    first, second, third = forked.map_forked(_pid, [1, 2, 3])
+    assert first == os.getpid()
+    assert os.getpid() not in (second, third)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from codegen.cache import DEPENDENCIES, Cache, package_fingerprint
+from codegen.cache import DEPENDENCIES, Cache, installed_versions, package_fingerprint
 from codegen.catalog import retry_defaults
 from codegen.pipeline import plan
 from codegen.write import CONTRACTS, GENERATED, INSIDE, SERVICES, write_files
@@ -78,6 +78,20 @@ def test_cache_keys_follow_the_code_and_the_dependencies(tmp_path: Path) -> None
     assert package_fingerprint(copy) != first  # no revision constant to forget to bump
     assert "datamodel-code-generator" in DEPENDENCIES and "jsonschema" in DEPENDENCIES
     assert Cache.key(b"lint", b"x") != Cache.key(b"compat", b"x")
+
+
+def test_dependency_versions_are_the_installed_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    assert installed_versions(DEPENDENCIES) == {n: version(n) for n in DEPENDENCIES}
+    # the first folder on the path wins, as for imports
+    (tmp_path / "jsonschema-0.0.1.dist-info").mkdir()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert installed_versions(("jsonschema",)) == {"jsonschema": "0.0.1"}
+    monkeypatch.setattr("sys.path", [str(tmp_path / "none")])
+    assert installed_versions(("no-such-dist",)) == {}
 
 
 def test_the_cache_directory_is_passed_not_global(
