@@ -16,6 +16,7 @@ a global.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -82,10 +83,8 @@ def installed_versions(names: tuple[str, ...]) -> dict[str, str]:
         from importlib.metadata import PackageNotFoundError, version
 
         for name in missing:
-            try:
+            with contextlib.suppress(PackageNotFoundError):
                 found[name] = version(name)
-            except PackageNotFoundError:
-                pass
     return found
 
 
