@@ -86,6 +86,8 @@ class Doc:
     slots: dict[tuple[Any, ...], tuple[tuple[Node, ...], str]] = field(
         default_factory=dict, init=False, repr=False
     )
+    #: other pure functions of the document's conjunctions (``walker._per_doc``)
+    derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def anchors(self) -> dict[str, str]:

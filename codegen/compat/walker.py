@@ -8,7 +8,8 @@ functions for each JSON type live in ``scalars``, ``arrays`` and ``objects``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from codegen.validation import outcome, without_dialect
 
@@ -32,6 +33,20 @@ from .sample import sample_candidates
 from .text import where
 
 NodeKey = tuple[str, str, str]
+T = TypeVar("T")
+
+
+def _per_doc(a: Conj, what: str, fn: Callable[[Conj], T]) -> T:
+    """``fn(a)``, a pure function of the conjunction's content, remembered on its document
+    when all of it sits in one (pointer and synthetic content name each node there)."""
+    doc = a[0].doc if a else None
+    if doc is None or any(n.doc is not doc for n in a):
+        return fn(a)
+    key = (what, *((n.ptr, n.synth) for n in a))
+    if key not in doc.derived:
+        doc.derived[key] = fn(a)
+    found: T = doc.derived[key]
+    return found
 
 
 class Walker(Checker):
@@ -58,7 +73,7 @@ class Walker(Checker):
         key = tuple(n.key for n in a)
         found = self._types.get(key)
         if found is None:
-            found = self._types[key] = live_types(a)
+            found = self._types[key] = _per_doc(a, "types", live_types)
         return found
 
     def empty(self, a: Conj) -> bool:
@@ -67,7 +82,7 @@ class Walker(Checker):
         key = tuple(n.key for n in a)
         found = self._empty.get(key)
         if found is None:
-            found = self._empty[key] = is_empty(a)
+            found = self._empty[key] = _per_doc(a, "empty", is_empty)
         return found
 
     def equal(self, a: Node, b: Node) -> bool:
