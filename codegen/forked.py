@@ -9,7 +9,10 @@ of its input, so the result is the same as one process computing it all.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import pickle
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -45,23 +48,63 @@ def split(items: Sequence[T], parts: int) -> list[list[T]]:
 
 def map_forked(fn: Callable[[T], R], chunks: list[T]) -> list[R]:
     """``[fn(c) for c in chunks]``: this process computes the first chunk while one forked
-    worker per other chunk computes the rest (all here when there is one chunk)."""
+    worker per other chunk computes the rest (all here when there is one chunk).
+
+    A worker sends its pickled result through a pipe and leaves with ``os._exit``: its
+    copy of this process is never torn down object by object, which took longer than
+    starting it. A worker that dies or fails, or a fork that fails, only means this
+    process computes that chunk too (the pieces are pure)."""
     if len(chunks) < 2:
         return [fn(c) for c in chunks]
-    import concurrent.futures
-    import multiprocessing
-    from concurrent.futures.process import BrokenProcessPool
-
-    ctx = multiprocessing.get_context("fork")
-    first: list[R] = []
+    workers: list[tuple[int, int] | None] = []
+    results: list[R] = []
     try:
-        with concurrent.futures.ProcessPoolExecutor(len(chunks) - 1, mp_context=ctx) as pool:
-            futures = [pool.submit(fn, c) for c in chunks[1:]]
-            first.append(fn(chunks[0]))
-            return [first[0], *(f.result() for f in futures)]
-    except (OSError, BrokenProcessPool):
-        # no fork here (process limits, a killed worker): the pieces are pure, so this
-        # process computes them itself
-        if not first:
-            first.append(fn(chunks[0]))
-        return [first[0], *(fn(c) for c in chunks[1:])]
+        for chunk in chunks[1:]:
+            workers.append(_start(fn, chunk))
+        results.append(fn(chunks[0]))
+        for i, chunk in enumerate(chunks[1:]):
+            w, workers[i] = workers[i], None  # collected from here on
+            results.append(_result(w, fn, chunk))
+        return results
+    finally:
+        for w in workers:
+            if w is not None:  # not collected (an error here): stop it, close its pipe
+                with contextlib.suppress(OSError):
+                    os.kill(w[0], signal.SIGKILL)
+                    os.waitpid(w[0], 0)
+                with contextlib.suppress(OSError):
+                    os.close(w[1])
+
+
+def _start(fn: Callable[[T], R], chunk: T) -> tuple[int, int] | None:
+    """Fork a worker for ``chunk``: (pid, read end of its pipe), None if it cannot fork."""
+    try:
+        read, write = os.pipe()
+        pid = os.fork()
+    except OSError:
+        return None
+    if pid == 0:  # the worker
+        code = 1
+        try:
+            os.close(read)
+            data = pickle.dumps(fn(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as out:
+                out.write(data)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    return pid, read
+
+
+def _result(worker: tuple[int, int] | None, fn: Callable[[T], R], chunk: T) -> R:
+    if worker is None:
+        return fn(chunk)
+    pid, read = worker
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        return fn(chunk)
+    result: R = pickle.loads(data)
+    return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,34 @@ def test_this_process_takes_the_first_chunk_and_workers_the_rest() -> None:
     first, second, third = forked.map_forked(_pid, [1, 2, 3])
     assert first == os.getpid()
     assert os.getpid() not in (second, third)
+
+
+def _raises_in_a_worker(x: int) -> int:
+    if os.getpid() != _PARENT:
+        raise RuntimeError("a worker's own failure")
+    return x + 1
+
+
+def test_a_failing_worker_means_this_process_does_the_work() -> None:
+    assert forked.map_forked(_raises_in_a_worker, [1, 2, 3]) == [2, 3, 4]
+
+
+def test_an_error_here_stops_the_workers(tmp_path: Path) -> None:
+    pid_file = tmp_path / "worker.pid"
+
+    def boom(x: int) -> int:
+        if os.getpid() == _PARENT:
+            while not pid_file.exists():  # the worker is up
+                time.sleep(0.01)
+            raise KeyError("here")
+        partial = pid_file.with_suffix(".tmp")
+        partial.write_text(str(os.getpid()))
+        partial.rename(pid_file)  # whole or not there
+        time.sleep(60)
+        return x
+
+    with pytest.raises(KeyError):
+        forked.map_forked(boom, [1, 2])
+    # killed and reaped, not left running its 60 s
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
