@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from codegen import indented
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.load import Bundler, fingerprint
@@ -75,7 +76,7 @@ def render_lock(entries: dict[str, str], streams: dict[str, int] | None = None) 
     }
     if streams:
         body["streams"] = {k: {"partitions": v} for k, v in sorted(streams.items())}
-    return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    return indented.dumps(body) + "\n"
 
 
 def stream_partitions(project: Project) -> dict[str, int]:

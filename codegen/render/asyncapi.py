@@ -6,10 +6,10 @@ in the AsyncAPI schema format that AsyncAPI's own tools read (asyncapi_schema.py
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from codegen import indented
 from codegen.ir import EventType, Project, Service, Version
 from codegen.positions import escape
 from codegen.render.asyncapi_schema import COMPONENTS, Note, Scope, translated
@@ -64,7 +64,7 @@ def asyncapi(project: Project) -> tuple[str, list[Note]]:
             "messages": dict(sorted(messages.items())),
         },
     }
-    text = json.dumps(doc, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    text = indented.dumps(doc) + "\n"
     return text, sorted(set(notes))
 
 

@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from codegen import indented
 from codegen.ir import EventType, Project, Version
 from codegen.names import const_name
 from codegen.render.asyncapi import asyncapi
@@ -181,7 +182,7 @@ def _event_page(project: Project, t: EventType) -> str:
                 f"Example {i + 1}:",
                 "",
                 "```json",
-                json.dumps(example, indent=2, ensure_ascii=False),
+                indented.dumps(example),
                 "```",
                 "",
             ]
