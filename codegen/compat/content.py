@@ -3,7 +3,7 @@ under strict semantics or as the generated pydantic models see them (runtime).""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .checker import Checker, Conj
@@ -149,7 +149,7 @@ def _slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
     return ([extra] if extra is not None else []), "additional"
 
 
-def is_empty_slot(conj: list[Node]) -> bool:
+def is_empty_slot(conj: Sequence[Node]) -> bool:
     return any(x.schema is False for x in conj)
 
 

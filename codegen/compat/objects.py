@@ -125,12 +125,11 @@ def _check_properties(
     required: set[str],
 ) -> None:
     for name in sorted(names):
-        b_nodes, b_origin = slot_nodes(ch, b, name)
-        b_nodes = [bn for bn in b_nodes if not ch.accepts_all(bn.schema)]
+        b_nodes, b_origin = _reader_slot(ch, b, name)
         if not b_nodes:
             continue  # the reader takes any value here: what the writer sends cannot matter
         conj, origin = a_slot(name)
-        if is_empty_slot(list(conj)):
+        if is_empty_slot(conj):
             continue
         if b_origin == origin == "declared" and all(
             bn.schema is not False and ch.known_clean(conj, bn) for bn in b_nodes
@@ -140,6 +139,21 @@ def _check_properties(
         prop = WriterProperty(name, conj, origin, a_ptr, name in required)
         for bn in b_nodes:
             check_property(ch, prop, bn, b_origin, path)
+
+
+def _reader_slot(ch: Checker, b: Node, name: str) -> tuple[list[Node], str]:
+    """The reader's schemas for ``name`` that do not accept every value, and where they
+    come from (remembered on the document: a pure function of it and the semantics)."""
+    if b.synth:
+        nodes, origin = slot_nodes(ch, b, name)
+        return [bn for bn in nodes if not ch.accepts_all(bn.schema)], origin
+    key = ("reader slot", b.ptr, name, ch.runtime)
+    found = b.doc.slots.get(key)
+    if found is None:
+        nodes, origin = slot_nodes(ch, b, name)
+        kept = tuple(bn for bn in nodes if not ch.accepts_all(bn.schema))
+        found = b.doc.slots[key] = (kept, origin)
+    return list(found[0]), found[1]
 
 
 def check_required(
