@@ -33,6 +33,7 @@ def build_project(root: Path, cache: Cache | None = None) -> tuple[Project, list
     `cache` remembers lint passes (memory only when None; nothing is written here)."""
     cache = cache if cache is not None else Cache()
     schemas = root / "schemas"
+    _refuse_links_out(schemas, [root / CATALOG_REL])
     catalog = read_catalog(root / CATALOG_REL, CATALOG_REL)
     findings = validate_catalog_cached(catalog, cache)
     if findings:
@@ -41,6 +42,7 @@ def build_project(root: Path, cache: Cache | None = None) -> tuple[Project, list
     bundler = Bundler(root, schemas)
     files, layout = _discover(root, schemas)
     findings += layout
+    _refuse_links_out(schemas, [path for entries in files.values() for _, path in entries], bundler)
     bad: list[Finding] = []
     versions: dict[str, list[Version]] = {}
     for type_name, entries in files.items():
@@ -65,6 +67,26 @@ def build_project(root: Path, cache: Cache | None = None) -> tuple[Project, list
     project = _with_shared_defs(project)
     findings += shapes.lint_shapes(project.types, project.defs)
     return project, findings
+
+
+def _refuse_links_out(schemas: Path, paths: list[Path], bundler: Bundler | None = None) -> None:
+    """Nothing outside schemas/ is ever read: a contract file that resolves elsewhere (it,
+    or a folder on its way, is a symlink) is refused before it is opened."""
+    inside = bundler.schemas_dir if bundler is not None else schemas.resolve()
+    resolve = bundler.resolve if bundler is not None else Path.resolve
+    bad = [
+        Finding(
+            path.relative_to(schemas.parent).as_posix(),
+            0,
+            "This file resolves outside schemas/ (through a symlink), and codegen reads "
+            "nothing outside schemas/; put the file itself there.",
+            "LAYOUT_INVALID",
+        )
+        for path in paths
+        if not resolve(path).is_relative_to(inside)
+    ]
+    if bad:
+        raise BadInput(bad)
 
 
 def _with_shared_defs(project: Project) -> Project:

@@ -135,10 +135,11 @@ class Bundler:
         self.schemas_dir = schemas_dir.resolve()
         self._files: dict[Path, JsonFile] = {}
         self._targets: dict[tuple[Path, str], Path] = {}
+        self._paths: dict[Path, Path] = {}  # as given -> resolved (files and folders)
         self._prepare = prepare
 
     def file(self, path: Path) -> JsonFile:
-        path = path.resolve()
+        path = self.resolve(path)
         if path not in self._files:
             found = read_json(path, self._rel(path))
             self._files[path] = self._prepare(found) if self._prepare else found
@@ -149,6 +150,21 @@ class Bundler:
         if key not in self._targets:  # resolve() is a syscall per path part: remember it
             self._targets[key] = (folder / url).resolve()
         return self._targets[key]
+
+    def resolve(self, path: Path) -> Path:
+        """``path.resolve()``, with each folder resolved once: a file that is no symlink
+        resolves to its resolved folder plus its name."""
+        found = self._paths.get(path)
+        if found is None:
+            if path.name in ("", ".", "..") or path.is_symlink():
+                found = path.resolve()
+            else:
+                folder = self._paths.get(path.parent)
+                if folder is None:
+                    folder = self._paths[path.parent] = path.parent.resolve()
+                found = folder / path.name
+            self._paths[path] = found
+        return found
 
     def _rel(self, path: Path) -> str:
         try:

@@ -162,3 +162,55 @@ def test_nested_id_is_refused(tmp_path: Path) -> None:
     code, out, _ = run_codegen(root, "gen")
     assert code == 1
     assert f"{REL}:{line_of(path, 'elsewhere')}: " in out and "(REF_NESTED_ID)" in out
+
+
+def test_paths_resolve_as_path_resolve_does(tmp_path: Path) -> None:
+    """The bundler resolves each folder once; symlinked files and folders still resolve
+    to where they really are (which the ref rules then judge)."""
+    from codegen.load import Bundler
+
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "sub" / "a.json").write_text("{}")
+    (tmp_path / "outside.json").write_text("{}")
+    (tmp_path / "linkdir").symlink_to(real / "sub")
+    (real / "sub" / "b.json").symlink_to(tmp_path / "outside.json")
+    bundler = Bundler(tmp_path, real)
+    for path in [
+        real / "sub" / "a.json",
+        real / "sub" / "b.json",
+        tmp_path / "linkdir" / "a.json",
+        tmp_path / "linkdir" / "b.json",
+        real / "sub" / ".." / "sub" / "a.json",
+    ]:
+        assert bundler.resolve(path) == path.resolve(), path
+
+
+@pytest.mark.parametrize("link", ["version file", "type folder", "catalog"])
+def test_symlinks_out_of_schemas_are_refused_unread(
+    tmp_path: Path, secret_file: Path, link: str
+) -> None:
+    root = tmp_path / "repo"
+    path = write_tree(root, event({"id": {"type": "string"}}))
+    if link == "version file":
+        path.unlink()
+        path.symlink_to(secret_file)
+        rel = REL
+    elif link == "type folder":
+        outside = tmp_path / "outside_type"
+        path.parent.rename(outside)
+        path.parent.symlink_to(outside)
+        (outside / "v1.json").write_text(json.dumps({"const": SECRET}), "utf-8")
+        rel = REL
+    else:
+        catalog = root / "schemas" / "catalog.yaml"
+        outside = tmp_path / "catalog.yaml"
+        outside.write_text(f"version: 1\n# {SECRET}\n", "utf-8")
+        catalog.unlink()
+        catalog.symlink_to(outside)
+        rel = "schemas/catalog.yaml"
+    for code, out, err in _gen_and_check(root):
+        assert code == 2
+        assert f"{rel}: " in out and "(LAYOUT_INVALID)" in out
+        assert SECRET not in out + err and "Traceback" not in err
+    assert not (root / "generated").exists()
