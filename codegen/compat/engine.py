@@ -15,7 +15,7 @@ from .walker import Walker
 # Canonical JSON of subschemas, shared by every compare of the same document (the gate
 # compares each version with up to all others), keyed by the document's own content.
 _TEXTS: dict[str, dict[str, str]] = {}
-_TEXTS_SIZE = 512
+_TEXTS_SIZE = 4096  # documents (a version is up to four: two roles, two views)
 
 
 def _content(doc: Any, memo: bool, ident: str | None) -> tuple[str, dict[str, str]]:
