@@ -75,6 +75,8 @@ def judge_ahead(pairs: list[tuple[EventType, Version, Version]], cache: Cache | 
     parts = workers()
     if parts < 2 or len(todo) < _PARALLEL_MIN:
         return  # judged one by one as they are asked for
+    import codegen.compat  # noqa: F401  (before the fork: not imported again by every worker)
+
     _AHEAD[:] = [(ids, old, new) for ids, (old, new) in todo.items()]
     # What exists now (the built project) outlives the judging: frozen, the collector does
     # not walk it again on every collection (about a tenth of the judging's time), and a
