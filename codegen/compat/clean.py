@@ -15,7 +15,8 @@ this process. Only what cannot depend on anything outside the two subschemas cou
   recursive pair assumed to hold is only proved together with its enclosing pair;
 * the key holds everything else the walk reads: direction, semantics, the runtime
   "unmodelled writer" state, each node's role and the parts of its pointer the rules
-  look at (root or not; an ``allOf``/``anyOf``/``oneOf`` parent or own token).
+  look at (root or not; an ``allOf``/``anyOf``/``oneOf`` parent or own token; a
+  ``$defs`` entry of the document).
 
 Only "nothing to report" is remembered: a sub-pair with findings is walked again, so
 every finding keeps its own pointers and witness. Content is canonical JSON, never
@@ -31,15 +32,18 @@ from .nodes import Node, UnresolvableRef, canonical, resolve_ref
 _REFS = ('"$ref"', '"$dynamicRef"')
 _REF_KEYS = ("$ref", "$dynamicRef")
 _COMBINATORS = frozenset({"allOf", "anyOf", "oneOf"})
+_DEFS = frozenset({"$defs", "definitions"})
 _CLEAN: set[tuple[Any, ...]] = set()
 _SIZE = 100_000  # entries before the set starts over (a few hundred bytes each)
 
 
 def _position(ptr: str) -> tuple[bool, str, str]:
-    *_, parent, own = ["", "", *ptr.rsplit("/", 2)]
+    *above, parent, own = ["", "", *ptr.rsplit("/", 2)]
+    if parent in _DEFS and above[-1] == "":
+        parent = "def"  # a document's own $defs entry: a named class (walker._position)
     return (
         ptr == "",
-        parent if parent in _COMBINATORS else "",
+        parent if parent in _COMBINATORS or parent == "def" else "",
         own if own in _COMBINATORS else "",
     )
 

@@ -322,6 +322,10 @@ def _position(n: Node) -> str:
     parent, _, _ = n.ptr.rpartition("/")
     if parent.endswith(("/allOf", "/anyOf", "/oneOf")) or parent in ("allOf", "anyOf", "oneOf"):
         return "member"
+    if parent in ("/$defs", "/definitions"):
+        # a named class of its own: the generator models some shapes there unlike the same
+        # schema inline (the fuzzer found an allOf of an array that became an object model)
+        return "def"
     return "root" if n.ptr == "" else "nested"
 
 
