@@ -22,6 +22,7 @@ from .nodes import (
     is_num,
     schema_types,
     synthetic,
+    trivially_true,
 )
 from .rules import BOUND_BY_KEYWORD, Bound
 from .sample import counter_samples, sample_candidates
@@ -250,11 +251,29 @@ def _length_node(n: Node, stem: str, *, reader: bool) -> Node:
     out: dict[str, Any] = {}
     for side, pick_reader, pick_writer in (("max", min, max), ("min", max, min)):
         values = [n.schema[k] for k in (side + "Length", side + "Items") if is_num(n.get(k))]
+        if reader and stem == "Items":
+            values += _contains_lengths(n.schema, side)
         if values:
             out[side + stem] = (pick_reader if reader else pick_writer)(values)
     if not out:
         return synthetic({}, n)
     return synthetic(out, n)
+
+
+def _contains_lengths(schema: dict[str, Any], side: str) -> list[Any]:
+    """A ``contains`` every item matches is a length bound in the generated model (the
+    fuzzer found): at least minContains items (default 1), at most maxContains. The
+    generator does so only for a contains that accepts anything; a reader gets the bound
+    for any trivially true one (a bound the model lacks only costs a false alarm)."""
+    if "contains" not in schema or not trivially_true(schema["contains"]):
+        return []
+    if side == "min":
+        least = schema.get("minContains", 1)
+        if not is_num(least):
+            return [1]
+        return [least] if least > 0 else []
+    most = schema.get("maxContains")
+    return [most] if is_num(most) else []
 
 
 def _fmt(value: Any) -> str:
