@@ -102,3 +102,31 @@ def test_cached_and_uncached_verdicts_agree(semantics: str) -> None:
         )
         assert (c.backward, c.forward, c.findings) == (b.backward, b.forward, b.findings)
     assert clean.size() > 0, "the cross-compare memo was exercised"
+
+
+def test_documents_named_by_fingerprint_give_the_same_reports() -> None:
+    """The gate names each document by its fingerprint (engine.py shares what it derives
+    from a document by that name): the reports are those of a compare without names or
+    caches, with every document a fresh copy."""
+    import copy
+
+    from codegen.load import fingerprint
+
+    pairs = strict_pairs(150, SEED)
+    clean.forget()
+    named = [
+        compare(o, n, semantics="strict", ids=(fingerprint(o), fingerprint(n))) for _, o, n in pairs
+    ]
+    named_again = [
+        compare(
+            copy.deepcopy(o),
+            copy.deepcopy(n),
+            semantics="strict",
+            ids=(fingerprint(o), fingerprint(n)),
+        )
+        for _, o, n in reversed(pairs)
+    ][::-1]
+    plain = [compare(o, n, semantics="strict", memo=False) for _, o, n in pairs]
+    for a, b, c in zip(named, named_again, plain, strict=True):
+        assert (a.backward, a.forward, a.findings) == (c.backward, c.forward, c.findings)
+        assert (b.backward, b.forward, b.findings) == (c.backward, c.forward, c.findings)
