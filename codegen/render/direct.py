@@ -257,7 +257,10 @@ class _Module:
                 raise Decline  # the generator names objects in nested arrays its own way
             from codegen.render.singular import singular_name
 
-            name = singular_name(_pascal(prop))
+            try:
+                name = singular_name(_pascal(prop))
+            except ImportError:
+                raise Decline from None  # no inflect to ask: the generator names it
             self._nested(name, item)
             return f"list[{name}]", kwargs
         inner, _ = self._type(prop, item, top=False)

@@ -94,3 +94,23 @@ def test_every_public_base_model_name_is_reserved() -> None:
 
     public = {n for n in dir(BaseModel) if not n.startswith(("_", "model_"))}
     assert public <= BASE_MODEL_NAMES
+
+
+def test_without_inflect_arrays_of_objects_go_to_the_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from codegen.render import singular
+
+    def missing() -> Any:
+        raise ImportError("inflect is not installed as Python code")
+
+    singular.singular_name.cache_clear()
+    monkeypatch.setattr(singular, "_engine", missing)
+    item = {"type": "object", "properties": {"a": {"type": "string"}}}
+    props: dict[str, Any] = {"lines": {"type": "array", "items": item}}
+    props["name"] = {"type": "string"}
+    schema = {"type": "object", "title": "RootV1", "properties": props}
+    assert direct_source(schema, None) is None
+    del props["lines"]
+    assert direct_source(schema, None) is not None
+    singular.singular_name.cache_clear()
