@@ -178,13 +178,15 @@ def _version(
     if bundle.findings:
         return findings, None
     text = canonical_json(bundle.schema)
-    shape_key = cache.key(b"lint:shape", text)
-    if cache.get("lint", shape_key) is None:
-        hostile = lint.lint_names_and_patterns(bundle.schema, bundle.locate)
-        hostile += lint_ref_cycles(bundle.schema, bundle.locate)
-        if hostile:  # before the examples: they would run an unsupported pattern, or loop
-            return findings + hostile, None
-        cache.put("lint", shape_key, "")
+    hostile = cache.lint_pass(
+        cache.key(b"lint:shape", text),
+        lambda: (
+            lint.lint_names_and_patterns(bundle.schema, bundle.locate)
+            + lint_ref_cycles(bundle.schema, bundle.locate)
+        ),
+    )
+    if hostile:  # before the examples: they would run an unsupported pattern, or loop
+        return findings + hostile, None
     findings += lint.lint_examples_cached(jf, bundle.schema, cache, bundled_text=text)
     version = Version(
         type=type_name,

@@ -1,7 +1,8 @@
 """The one cache of codegen: results of pure, slow steps, remembered by their inputs.
 
-Three steps use it: metaschema and example lint passes (``lint``), compatibility verdicts
-(``compat``) and the generator's model sources (``models``). A key is computed, never
+Three steps use it: lint passes (``lint``: the metaschema, examples, names, patterns and
+ref cycles, the catalog; ``lint_pass``), compatibility verdicts (``compat``) and model
+sources (``models``). A key is computed, never
 bumped by hand: sha256 over the step's own inputs, the fingerprint of the codegen package
 itself (every file under ``codegen/``) and the versions of the libraries that shape the
 results. Tighten a lint rule, change a generator option or upgrade jsonschema, and the old
@@ -21,8 +22,10 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 # Libraries whose behaviour decides a cached result: validators and their regex engine
 # (lint, verdicts) and the model generator with what it builds on.
@@ -36,6 +39,7 @@ DEPENDENCIES = (
 )
 _CODE = frozenset({".py", ".json", ".jinja"})  # what the package's fingerprint covers
 ENV = "SCHEMABUS_CACHE_DIR"
+T = TypeVar("T")
 
 
 @cache
@@ -144,6 +148,17 @@ class Cache:
         self._namespace(namespace)[key] = text
         if self.directory is not None:
             self._pending.setdefault(namespace, {})[key] = text
+
+    def lint_pass(self, key: str, check: Callable[[], list[T]]) -> list[T]:
+        """``check()``'s findings, unless it passed before under ``key`` (a lint pass
+        depends only on the bytes in its key and on this code). Only passes are
+        remembered: findings are computed again, with their locations."""
+        if self.get("lint", key) is not None:
+            return []
+        found = check()
+        if not found:
+            self.put("lint", key, "")
+        return found
 
     def pending(self) -> dict[str, str]:
         """Entries not on disk yet: "namespace/key" -> text."""

@@ -120,12 +120,7 @@ def validate_catalog_cached(doc: CatalogDoc, store: Cache) -> list[Finding]:
     may hold dates, hence `repr` for what JSON cannot say)."""
     data = json.dumps(doc.data, sort_keys=True, separators=(",", ":"), default=repr)
     key = store.key(b"lint:catalog", data.encode())
-    if store.get("lint", key) is not None:
-        return []
-    out = validate_catalog(doc)
-    if not out:
-        store.put("lint", key, "")
-    return out
+    return store.lint_pass(key, lambda: validate_catalog(doc))
 
 
 def validate_catalog(doc: CatalogDoc) -> list[Finding]:

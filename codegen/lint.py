@@ -52,12 +52,7 @@ def lint_metaschema(f: JsonFile, dialect: str = "2020-12") -> list[Finding]:
 # never cached.
 def lint_metaschema_cached(f: JsonFile, cache: Cache) -> list[Finding]:
     key = cache.key(b"lint:meta", canonical_json(f.doc))
-    if cache.get("lint", key) is not None:
-        return []
-    out = lint_metaschema(f)
-    if not out:
-        cache.put("lint", key, "")
-    return out
+    return cache.lint_pass(key, lambda: lint_metaschema(f))
 
 
 def lint_examples_cached(
@@ -66,12 +61,7 @@ def lint_examples_cached(
     examples = f.doc.get("examples") if isinstance(f.doc, dict) else None
     text = canonical_json(bundled) if bundled_text is None else bundled_text
     key = cache.key(b"lint:examples", text, canonical_json(examples))
-    if cache.get("lint", key) is not None:
-        return []
-    out = lint_examples(f, bundled)
-    if not out:
-        cache.put("lint", key, "")
-    return out
+    return cache.lint_pass(key, lambda: lint_examples(f, bundled))
 
 
 def lint_event_header(f: JsonFile, type_name: str, version: int) -> list[Finding]:

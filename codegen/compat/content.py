@@ -8,7 +8,7 @@ from typing import Any
 
 from .checker import Checker, Conj
 from .evaluated import PropertyScope, property_scope
-from .nodes import Node, synthetic
+from .nodes import Node, derived, synthetic
 from .sample import counter_samples, first_sample, required_names
 
 
@@ -125,17 +125,11 @@ def writer_closed(ch: Checker, a: Conj) -> bool:
 def slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
     """Schemas that apply to property ``name`` in ``n`` and where they come from
     (remembered on the document for a node that sits in it)."""
-    if n.synth:
-        return _slot_nodes(ch, n, name)
-    key = (n.ptr, name, ch.runtime)
-    found = n.doc.slots.get(key)
-    if found is None:
-        nodes, kind = _slot_nodes(ch, n, name)
-        found = n.doc.slots[key] = (tuple(nodes), kind)
-    return list(found[0]), found[1]
+    found, kind = derived(n, ("slot", name, ch.runtime), lambda: _slot_nodes(ch, n, name))
+    return list(found), kind
 
 
-def _slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
+def _slot_nodes(ch: Checker, n: Node, name: str) -> tuple[tuple[Node, ...], str]:
     found: list[Node] = []
     declared = name in props(n)
     if declared:
@@ -144,9 +138,9 @@ def _slot_nodes(ch: Checker, n: Node, name: str) -> tuple[list[Node], str]:
         if matches(pattern, name):
             found.append(n.child("patternProperties", pattern))
     if found:
-        return found, "declared" if declared else "pattern"
+        return tuple(found), "declared" if declared else "pattern"
     extra = additional(ch, n, name)
-    return ([extra] if extra is not None else []), "additional"
+    return ((extra,) if extra is not None else ()), "additional"
 
 
 def is_empty_slot(conj: Sequence[Node]) -> bool:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from .jsonvalue import escape_pointer, json_type
 
+T = TypeVar("T")
 ALL_TYPES = frozenset({"null", "boolean", "object", "array", "string", "integer", "float"})
 TYPE_ORDER = ("object", "string", "integer", "float", "boolean", "array", "null")
 
@@ -80,13 +82,8 @@ class Doc:
     parts: dict[str, tuple[Any, ...] | None] = field(default_factory=dict, init=False, repr=False)
     #: resolved refs (``resolve_ref``); a failed resolution is not remembered
     refs: dict[str, Node] = field(default_factory=dict, init=False, repr=False)
-    #: the schemas applying to a property name (``content.slot_nodes``, and a one-node
-    #: writer's slot in ``objects``) by pointer, name and semantics: pure functions of
-    #: the document
-    slots: dict[tuple[Any, ...], tuple[tuple[Node, ...], str]] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    #: other pure functions of the document's conjunctions (``walker._per_doc``)
+    #: pure functions of the document, remembered (``derived``, ``walker._per_doc``):
+    #: the schemas for a property name, a conjunction's emptiness and types, ...
     derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -135,6 +132,19 @@ class Node:
     def kw(self, key: str) -> str:
         """Pointer of keyword ``key`` inside this node (the node itself when absent)."""
         return self.ptr + "/" + escape_pointer(key) if self.has(key) else self.ptr
+
+
+def derived(n: Node, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, a pure function of the schema at ``n`` in its document (and of
+    ``key``, which names what is computed), remembered on the document; a synthetic
+    node's content is not the document's, so it is computed each time."""
+    if n.synth:
+        return compute()
+    full = ("node", n.ptr, *key)
+    if full not in n.doc.derived:
+        n.doc.derived[full] = compute()
+    found: T = n.doc.derived[full]
+    return found
 
 
 def canonical_text(value: Any) -> str:

@@ -20,7 +20,7 @@ from .content import (
     slot_nodes,
     writer_closed,
 )
-from .nodes import Node, first_ptr, flatten, synthetic, trivially_true
+from .nodes import Node, derived, first_ptr, flatten, synthetic, trivially_true
 from .object_counts import check_counts, check_dependencies
 from .object_keys import check_other_keys, check_property_names
 from .sample import first_sample, sample_candidates
@@ -57,14 +57,7 @@ class WriterSlots:
     def _shared(self, name: str) -> Slot:
         """A one-node writer's slot, remembered on its document (a pure function of the
         node, the name and the semantics: closure and required names are the node's)."""
-        n = self.a[0]
-        if n.synth:
-            return self._slot(name)
-        key = ("writer slot", n.ptr, name, self.ch.runtime)
-        found = n.doc.slots.get(key)
-        if found is None:
-            found = n.doc.slots[key] = self._slot(name)
-        return found
+        return derived(self.a[0], ("writer slot", name, self.ch.runtime), lambda: self._slot(name))
 
     def _slot(self, name: str) -> Slot:
         nodes: list[Node] = []
@@ -144,16 +137,13 @@ def _check_properties(
 def _reader_slot(ch: Checker, b: Node, name: str) -> tuple[list[Node], str]:
     """The reader's schemas for ``name`` that do not accept every value, and where they
     come from (remembered on the document: a pure function of it and the semantics)."""
-    if b.synth:
+
+    def compute() -> tuple[tuple[Node, ...], str]:
         nodes, origin = slot_nodes(ch, b, name)
-        return [bn for bn in nodes if not ch.accepts_all(bn.schema)], origin
-    key = ("reader slot", b.ptr, name, ch.runtime)
-    found = b.doc.slots.get(key)
-    if found is None:
-        nodes, origin = slot_nodes(ch, b, name)
-        kept = tuple(bn for bn in nodes if not ch.accepts_all(bn.schema))
-        found = b.doc.slots[key] = (kept, origin)
-    return list(found[0]), found[1]
+        return tuple(bn for bn in nodes if not ch.accepts_all(bn.schema)), origin
+
+    kept, origin = derived(b, ("reader slot", name, ch.runtime), compute)
+    return list(kept), origin
 
 
 def check_required(

@@ -42,7 +42,7 @@ def _per_doc(a: Conj, what: str, fn: Callable[[Conj], T]) -> T:
     doc = a[0].doc if a else None
     if doc is None or any(n.doc is not doc for n in a):
         return fn(a)
-    key = (what, *((n.ptr, n.synth) for n in a))
+    key = ("conj", what, *((n.ptr, n.synth) for n in a))
     if key not in doc.derived:
         doc.derived[key] = fn(a)
     found: T = doc.derived[key]

@@ -299,10 +299,7 @@ class _Module:
             out += ["from typing import Literal", ""]
         pydantic = ["BaseModel", "ConfigDict"] + (["Field"] if self.uses_field else [])
         out.append(f"from pydantic import {', '.join(pydantic)}")
-        if self.shared_used:
-            clash = self.shared_used & set(self.classes)
-            if clash:
-                raise Decline
+        if self.shared_used:  # (no class here takes a shared name: _nested refuses it)
             out += ["", f"from generated.models.defs import {', '.join(sorted(self.shared_used))}"]
         for name in sorted(self.classes):
             cls = self.classes[name]
