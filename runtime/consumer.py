@@ -164,10 +164,13 @@ class Consumer:
 
     async def run(self) -> None:
         keeper: asyncio.Task[None] | None = None
+        # The lease keeper outlives the read loop: it renews the leases (and the
+        # heartbeat) until the last running handlers are settled.
+        keeper_done = asyncio.Event()
         try:
             await self.open()
             if self.ownership is not None:
-                keeper = asyncio.create_task(self.ownership.run(self._stopping))
+                keeper = asyncio.create_task(self.ownership.run(keeper_done))
             backoff = Backoff()
             while not self._stopping.is_set():
                 try:
@@ -176,8 +179,11 @@ class Consumer:
                 except TRANSIENT as exc:
                     log.warning("%s: read failed (%s); retrying", self.name, exc)
                     await backoff.sleep()
+            if self.ownership is not None:
+                self.ownership.begin_leaving()
             await self._finish()
             if keeper is not None:
+                keeper_done.set()
                 await keeper
                 keeper = None
             if self.ownership is not None:

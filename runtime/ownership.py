@@ -6,7 +6,9 @@ leases it holds and then moves towards its target:
 
 * a partition it holds but should not (a member joined, or this one is leaving) is handed
   off: the engine stops reading it, finishes the entries of it in flight and settles them,
-  and only then is the lease released, so the next owner starts where this one stopped;
+  and only then is the lease released, so the next owner starts where this one stopped.
+  Until then the lease is renewed as usual, however long the last handlers take (a
+  leaving member keeps its heartbeat and leases alive until its work is settled);
 * a partition it should hold is acquired as soon as its lease is free: released by the
   previous owner, or expired (the owner died). Acquiring bumps the lease's fencing token;
   the engine then claims the partition's whole pending list and handles it first;
@@ -201,14 +203,26 @@ class Ownership:
     def rejoin(self) -> None:
         """Take part again after `leave()` (a consumer driven step by step in tests)."""
         self._leaving = False
+        self._info = {**self._info, "streams": ",".join(sorted(self._by_stream))}
 
-    async def leave(self, timeout_s: float = 30.0) -> None:
-        """Hand every partition off (finishing in-flight work) and leave the group."""
+    def begin_leaving(self) -> None:
+        """Take no more partitions and hand off the held ones as their in-flight work is
+        settled. Keep calling `run()` (or call `leave()`) meanwhile: the leases and the
+        heartbeat must stay alive while the last handlers finish, however long they take,
+        or another member would take their entries over and run them a second time.
+
+        The heartbeat now advertises no streams, so the other members count this one out
+        at once and pick each partition up as soon as it is released."""
         self._leaving = True
+        self._info = {**self._info, "streams": ""}
         self.target = set()
         for partition in list(self.tokens):
             if partition not in self._handoffs:
                 self._handoffs[partition] = asyncio.create_task(self._hand_off(partition))
+
+    async def leave(self, timeout_s: float = 30.0) -> None:
+        """Hand every partition off (finishing in-flight work) and leave the group."""
+        self.begin_leaving()
         handoffs = list(self._handoffs.values())
         if handoffs:
             # Keep the leases alive while the hand-offs finish.

@@ -168,6 +168,32 @@ async def test_join_and_leave_hand_off_without_overlap_or_reordering(
         assert await harness.pending(key, "payment") == 0
 
 
+async def test_graceful_leave_keeps_its_leases_until_slow_handlers_are_settled(
+    partitioned_harness: Harness,
+) -> None:
+    """A member stopping while its handlers run longer than the lease TTL keeps its
+    heartbeat and leases alive until they are settled: no other member picks those entries
+    up meanwhile, so each is handled once, by one member at a time."""
+    harness = partitioned_harness
+    track = Tracker()
+    a = await _member(harness, "m1", track.handler("m1"))
+    slow = FAST.lease_ttl_ms * 1.5 / 1000  # longer than a lease lives unrenewed
+    b = await _member(harness, "m2", track.handler("m2", slow))
+    await _settled(a, b)
+    theirs = {KEYS.index(k) for k in _owned(b)}
+    aggs = [a_ for a_ in (f"o{i}" for i in range(200)) if partition_of(a_, 4) in theirs][:4]
+    bus = harness.bus(REGISTRY_P4, "producer")
+    await bus.publish_many([OrderCreatedV2(order_id=agg, total=i) for i, agg in enumerate(aggs)])
+    await eventually(lambda: len(track.active) == len(aggs))  # all running on m2
+    await b.stop()  # waits for them; m1 must not take them over meanwhile
+    await eventually(lambda: sorted(_owned(a)) == KEYS)
+    await a.stop()
+    track.assert_in_order(len(aggs))
+    assert all(track.by[agg] == {"m2"} for agg in aggs)
+    for key in KEYS:
+        assert await harness.pending(key, "payment") == 0
+
+
 async def test_stale_owner_is_fenced(partitioned_harness: Harness) -> None:
     harness = partitioned_harness
     bus = harness.bus(REGISTRY_P4, "producer")
