@@ -6,9 +6,12 @@ Exit codes: 0 ok, 1 findings (or drift), 2 bad input or usage.
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from codegen.cache import Cache
 from codegen.errors import BadInput, Finding, LintFailed
@@ -322,5 +325,23 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+def entry() -> NoReturn:
+    """The `codegen` command: `main()`, then exit without tearing the heap down.
+
+    A `check` of a large tree holds many thousands of small objects (schemas, documents
+    shared by the judgements, verdicts); freeing them one by one at interpreter exit took
+    0.15-0.3 s of a 1-1.5 s command. Everything that must outlive the process is written
+    by then (the cache is flushed in `main`); exit handlers still run (temporary folders,
+    logging) and the standard streams are flushed, as a normal exit would."""
+    code = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # reader gone, or stream closed
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from bench.synthetic import write_tree
 from tests.codegen.golden import copy_input, run_codegen
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,3 +115,40 @@ def test_check_json_on_a_clean_tree(tmp_path: Path) -> None:
     assert run_codegen(work, "gen")[0] == 0
     code, out, _ = run_codegen(work, "check", "--format", "json")
     assert code == 0 and json.loads(out) == []
+
+
+def _codegen(*args: str, root: Path = REPO) -> list[str]:
+    return [sys.executable, "-m", "codegen.cli", "--root", str(root), *args]
+
+
+def test_the_command_exits_hard_with_all_output_and_main_exit_code(tmp_path: Path) -> None:
+    """`codegen` leaves with os._exit once main() returned (no heap teardown): whatever it
+    printed still reaches a pipe whole, and the exit code is main()'s."""
+    env = {**os.environ, "SCHEMABUS_CACHE_DIR": str(tmp_path / "cache")}
+    big = tmp_path / "big"
+    write_tree(big, types=40, versions=3)
+    proc = subprocess.run(
+        _codegen("dump-ir", root=big), capture_output=True, text=True, env=env, check=False
+    )
+    assert proc.returncode == 0 and len(proc.stdout) > 64 * 1024  # more than a pipe buffer
+    assert len(json.loads(proc.stdout)["types"]) == 40
+    proc = subprocess.run(
+        _codegen("compat", str(V2), str(V1), "--semantics", "strict"),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1 and "NOT compatible" in proc.stderr
+    # A reader that stops early: no traceback, no "Exception ignored" noise.
+    with subprocess.Popen(
+        _codegen("dump-ir", root=big),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    ) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        reader.stdout.read(10)
+        reader.stdout.close()
+        err = reader.stderr.read().decode()
+    assert "Traceback" not in err and "Exception ignored" not in err
