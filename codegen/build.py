@@ -34,7 +34,7 @@ def build_project(root: Path, cache: Cache | None = None) -> tuple[Project, list
     cache = cache if cache is not None else Cache()
     schemas = root / "schemas"
     _refuse_links_out(schemas, [root / CATALOG_REL])
-    catalog = read_catalog(root / CATALOG_REL, CATALOG_REL)
+    catalog = read_catalog(root / CATALOG_REL, CATALOG_REL, cache)
     findings = validate_catalog_cached(catalog, cache)
     if findings:
         # A catalog that does not match its schema cannot be interpreted any further.

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from codegen.cache import Cache
 from codegen.errors import BadInput, Finding
 from codegen.positions import pointer, yaml_lines
+
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,6 @@ class CatalogDoc:
         return Finding(self.rel, self.line_of(ptr), message, rule)
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 @cache
 def catalog_schema() -> dict[str, Any]:
     text = resources.files("codegen").joinpath("catalog.schema.json").read_text("utf-8")
@@ -48,7 +46,9 @@ def retry_defaults() -> dict[str, int]:
     return {name: int(spec["default"]) for name, spec in properties.items()}
 
 
-def read_catalog(path: Path, rel: str) -> CatalogDoc:
+def read_catalog(path: Path, rel: str, store: Cache | None = None) -> CatalogDoc:
+    """The catalog, parsed. With `store`, a catalog parsed before (same bytes) is taken
+    from it: a `check` of an unchanged tree then never imports the YAML parser."""
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
@@ -59,9 +59,32 @@ def read_catalog(path: Path, rel: str) -> CatalogDoc:
         raise BadInput(
             [Finding(rel, 0, f"Cannot read the catalog: {exc}.", "CATALOG_UNREADABLE")]
         ) from None
+    key = store.key(b"catalog", text.encode("utf-8", "surrogatepass")) if store else ""
+    known = store.get("catalog", key) if store else None
+    if known is not None:
+        parsed = json.loads(known)
+        return CatalogDoc(rel, parsed["data"], parsed["lines"])
+    doc = _parse(text, rel)
+    if store is not None and _plain_json(doc.data):
+        store.put("catalog", key, json.dumps({"data": doc.data, "lines": doc.lines}))
+    return doc
+
+
+def _plain_json(data: Any) -> bool:
+    """True when JSON gives `data` back exactly (YAML can also hold dates, non-string keys
+    and NaN, which a remembered parse would change)."""
+    try:
+        return bool(json.loads(json.dumps(data, allow_nan=False)) == data)
+    except (TypeError, ValueError):
+        return False
+
+
+def _parse(text: str, rel: str) -> CatalogDoc:
+    import yaml
+
     try:
         # One parse: the node tree gives line numbers, the same tree gives the data.
-        loader = _Loader(text)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None
@@ -78,6 +101,8 @@ def read_catalog(path: Path, rel: str) -> CatalogDoc:
 
 
 def _yaml_finding(text: str, fast: yaml.YAMLError, rel: str) -> Finding:
+    import yaml
+
     # Re-parse with the pure-Python loader: its messages do not depend on libyaml.
     exc: yaml.YAMLError = fast
     try:
@@ -91,6 +116,8 @@ def _yaml_finding(text: str, fast: yaml.YAMLError, rel: str) -> Finding:
 
 
 def _duplicate_keys(node: yaml.Node, rel: str) -> list[Finding]:
+    import yaml
+
     out: list[Finding] = []
     stack = [node]
     while stack:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -336,10 +337,8 @@ def entry() -> NoReturn:
     code = main()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BrokenPipeError, ValueError):  # reader gone, or closed
             stream.flush()
-        except (BrokenPipeError, ValueError):  # reader gone, or stream closed
-            pass
     os._exit(code)
 
 

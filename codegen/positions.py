@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 
 def escape(token: str) -> str:
@@ -120,6 +122,8 @@ class _JsonScanner:
 
 def yaml_lines(node: yaml.Node) -> dict[str, int]:
     """Pointer -> line for a composed YAML node tree (keys point at the key's line)."""
+    import yaml
+
     out: dict[str, int] = {}
 
     def walk(n: yaml.Node, ptr: str) -> None:

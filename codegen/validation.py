@@ -17,20 +17,29 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from functools import cache, lru_cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from referencing import Registry, Resource
-from referencing.exceptions import NoSuchResource
+if TYPE_CHECKING:
+    from referencing import Registry, Resource
 
 T = TypeVar("T")
 
 
 def _refuse(uri: str) -> Resource[Any]:
+    from referencing.exceptions import NoSuchResource
+
     raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
-# jsonschema adds the dialect metaschemas to any registry it is given; nothing else.
-REGISTRY: Registry[Any] = Registry(retrieve=_refuse)  # type: ignore[call-arg]
+@cache
+def registry() -> Registry[Any]:
+    """The one registry every validator gets: it retrieves nothing. jsonschema adds the
+    dialect metaschemas to it; nothing else. Built on first use: the judging that needs
+    no validator (most of a `check` with lint passes remembered) skips importing
+    `referencing` and jsonschema (a tenth of a second)."""
+    from referencing import Registry
+
+    return Registry(retrieve=_refuse)  # type: ignore[call-arg]
 
 
 @lru_cache(maxsize=4096)
@@ -147,7 +156,7 @@ def validator_for(schema: Any, *, dialect: str = "2020-12", formats: bool = True
     schema = without_dialect(schema)
     cls = _classes()[dialect]
     checker = cls.FORMAT_CHECKER if formats else None
-    return cls(schema, registry=REGISTRY, format_checker=checker)
+    return cls(schema, registry=registry(), format_checker=checker)
 
 
 def metaschema_validator(dialect: str = "2020-12") -> Any:
@@ -155,7 +164,7 @@ def metaschema_validator(dialect: str = "2020-12") -> Any:
     from jsonschema import FormatChecker
 
     cls = _classes()[dialect]
-    return cls(cls.META_SCHEMA, registry=REGISTRY, format_checker=FormatChecker())
+    return cls(cls.META_SCHEMA, registry=registry(), format_checker=FormatChecker())
 
 
 def outcome(check: Callable[[], T], fallback: T) -> T:

@@ -34,12 +34,17 @@ def test_plan_writes_nothing_and_fills_the_cache_in_memory(tmp_path: Path) -> No
     assert result.files and not result.findings
     assert _snapshot(work) == before  # not even the cache directory
     pending = cache.pending()
-    assert {rel.split("/")[0] for rel in pending} == {"lint", "compat", "models"}
+    assert {rel.split("/")[0] for rel in pending} == {"catalog", "lint", "compat", "models"}
 
     cache.flush()  # the command line does this once the command is done
     base = work / ".cache" / "codegen"
     packs = sorted(p.relative_to(base).as_posix() for p in base.rglob("*") if p.is_file())
-    assert [p.split("/")[0] for p in packs] == ["compat", "lint", "models"]  # one pack each
+    assert [p.split("/")[0] for p in packs] == [
+        "catalog",
+        "compat",
+        "lint",
+        "models",
+    ]  # one pack each
     on_disk = {
         f"{p.split('/')[0]}/{k}": v
         for p in packs
