@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from codegen.cache import Cache
 from codegen.errors import BadInput, Finding
 from codegen.ir import Project
 from codegen.report import format_findings
+
+if TYPE_CHECKING:
+    from codegen.samples import SampleJob
 
 
 def run_check(
@@ -30,17 +33,22 @@ def run_check(
 
     Long: the offline gate and the helper processes run at the same time, and their
     lifetimes hang on this one try/finally (a failure anywhere cancels the helpers)."""
-    from codegen.against import against_ref
-    from codegen.deployed import SnapshotJob
     from codegen.pipeline import plan
-    from codegen.samples import SampleJob, not_checked
     from codegen.write import diff_tree
 
-    snapshots = SnapshotJob(root, deployed) if deployed is not None else None
+    # The broker-side parts are imported only when asked for (a plain `check` is run on
+    # every commit; their imports were a few hundredths of a second of it).
+    snapshots = None
+    if deployed is not None:
+        from codegen.deployed import SnapshotJob
+
+        snapshots = SnapshotJob(root, deployed)
     sampling: list[SampleJob] = []
 
     def on_built(project: Project) -> None:
         if samples:
+            from codegen.samples import SampleJob
+
             snapshot = snapshots.result() if snapshots is not None else None
             sampling.append(
                 SampleJob(
@@ -76,6 +84,8 @@ def run_check(
                     )
                 )
         if against:
+            from codegen.against import against_ref
+
             try:
                 findings += against_ref(root, against, result.project, cache)
             except BadInput as exc:
@@ -87,6 +97,8 @@ def run_check(
             if sampling and not result.findings and not drift:
                 findings += sampling[0].findings(notes)
             else:
+                from codegen.samples import not_checked
+
                 findings.append(not_checked())
     except BadInput as exc:
         for line in format_findings(exc.findings, fmt):
