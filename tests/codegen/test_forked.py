@@ -117,3 +117,29 @@ def test_an_error_here_stops_the_workers(tmp_path: Path) -> None:
     # killed and reaped, not left running its 60 s
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
+
+
+def test_docs_written_by_a_worker_beside_the_package_equal_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codegen.render import python as render
+
+    root = tmp_path / "repo"
+    write_tree(root, types=4, versions=3)
+    result = plan(root, cache=Cache())  # a small tree: rendered in this process
+    assert not result.findings
+    calls: list[list[str]] = []
+    real = render.map_forked
+
+    def counting(fn: Any, chunks: list[str]) -> list[Any]:
+        calls.append(list(chunks))
+        return real(fn, chunks)
+
+    monkeypatch.setattr(render, "workers", lambda: 2)
+    monkeypatch.setattr(render, "_FORK_MIN", 1)
+    monkeypatch.setattr(render, "map_forked", counting)
+    split = render.render_generated(result.project, Cache())
+    assert calls == [["package", "docs"]]
+    one = {k: v for k, v in result.files.items() if k.startswith("generated/")}
+    assert list(split) == list(one) and split == one
+    assert any(k.startswith("generated/docs/") for k in split)
