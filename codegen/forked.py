@@ -1,8 +1,9 @@
 """Independent pieces of one command split over the machine's cores.
 
-Two steps are slow enough in a cold run to be worth a second core: the model generator
-(``render/models.py``) and the compatibility judgements of many new version pairs
-(``gate.py``). Workers are forked, so they start with everything this process has
+Three steps are slow enough to be worth a second core: the model generator in a cold run
+(``render/models.py``), the compatibility judgements of many new version pairs
+(``gate.py``), and the docs of a large tree, written beside the Python package
+(``render/python.py``). Workers are forked, so they start with everything this process has
 imported and loaded (no second interpreter start-up), and each piece is a pure function
 of its input, so the result is the same as one process computing it all.
 """
