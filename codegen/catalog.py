@@ -59,13 +59,15 @@ def read_catalog(path: Path, rel: str, store: Cache | None = None) -> CatalogDoc
         raise BadInput(
             [Finding(rel, 0, f"Cannot read the catalog: {exc}.", "CATALOG_UNREADABLE")]
         ) from None
-    key = store.key(b"catalog", text.encode("utf-8", "surrogatepass")) if store else ""
-    known = store.get("catalog", key) if store else None
+    if store is None:
+        return _parse(text, rel)
+    key = store.key(b"catalog", text.encode("utf-8", "surrogatepass"))
+    known = store.get("catalog", key)
     if known is not None:
         parsed = json.loads(known)
         return CatalogDoc(rel, parsed["data"], parsed["lines"])
     doc = _parse(text, rel)
-    if store is not None and _plain_json(doc.data):
+    if _plain_json(doc.data):
         store.put("catalog", key, json.dumps({"data": doc.data, "lines": doc.lines}))
     return doc
 

@@ -79,7 +79,9 @@ class Ownership:
             self._by_stream.setdefault(split_partition(p)[0], []).append(p)
         # Members advertise the streams they read, so a partition only ever goes to a
         # member that reads its stream (replicas of different versions may read more).
-        self._info = {**(info or {}), "streams": ",".join(sorted(self._by_stream))}
+        # A leaving member advertises none (see begin_leaving).
+        self._info = dict(info or {})
+        self._streams = ",".join(sorted(self._by_stream))
         #: partition -> fencing token, for the leases this member holds
         self.tokens: dict[str, int] = {}
         self._valid_until: dict[str, float] = {}
@@ -128,7 +130,10 @@ class Ownership:
 
     async def tick(self) -> None:
         sent = time.monotonic()
-        live = await self._m.heartbeat(self.member, self._ttl_ms, self._info)
+        streams = "" if self._leaving else self._streams
+        live = await self._m.heartbeat(
+            self.member, self._ttl_ms, {**self._info, "streams": streams}
+        )
         live[self.member] = frozenset(self._by_stream)  # our own heartbeat is always live
         self.members = sorted(live)
         self.target = set() if self._leaving else self._assignment(live)
@@ -203,7 +208,6 @@ class Ownership:
     def rejoin(self) -> None:
         """Take part again after `leave()` (a consumer driven step by step in tests)."""
         self._leaving = False
-        self._info = {**self._info, "streams": ",".join(sorted(self._by_stream))}
 
     def begin_leaving(self) -> None:
         """Take no more partitions and hand off the held ones as their in-flight work is
@@ -214,7 +218,6 @@ class Ownership:
         The heartbeat now advertises no streams, so the other members count this one out
         at once and pick each partition up as soon as it is released."""
         self._leaving = True
-        self._info = {**self._info, "streams": ""}
         self.target = set()
         for partition in list(self.tokens):
             if partition not in self._handoffs:
