@@ -375,18 +375,26 @@ async def _place(bus: Bus, i: int, retry: bool) -> OrderPlaceReplyV1:
 
 
 async def _report_stuck(client: RedisClient, ids: list[str]) -> None:
-    """Name a few orders that never reached a final state, with what Redis holds of them
-    (their status and partitions), so a stuck run can be diagnosed from its output."""
+    """Name a few orders that never reached a final state (not in the completed or failed
+    set, which is what the progress counts), with what Redis holds of them, and each
+    stream's consumer groups (lag, pending): a stuck run is diagnosed from its output."""
+    final = set(await client.smembers(COMPLETED)) | set(await client.smembers(FAILED))
     stuck = []
     for order_id in ids:
-        status = await client.hget(order_key(order_id), "status")
-        if status not in (b"payment_completed", b"payment_failed"):
-            stuck.append((order_id, status))
+        if order_id not in final:
+            stuck.append((order_id, await client.hget(order_key(order_id), "status")))
     for order_id, status in stuck[:5]:
         where = REGISTRY.spec("order.created", 2).route(order_id)
         _say(f"  stuck: {order_id} status={status!r} (orders partition {where})")
     if len(stuck) > 5:
         _say(f"  ... and {len(stuck) - 5} more")
+    for key in _partitions():
+        with contextlib.suppress(Exception):  # a diagnosis must not hide the failure
+            for g in await client.xinfo_groups(key):
+                _say(
+                    f"  {key} group {g['name']}: pending={g['pending']} lag={g.get('lag')} "
+                    f"last-delivered={g['last-delivered-id']} length={await client.xlen(key)}"
+                )
 
 
 async def _count(client: RedisClient, *keys: str) -> int:

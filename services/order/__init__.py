@@ -38,6 +38,8 @@ PAYMENT_FAILURES = Counter("orders_payment_failed", "Orders whose payment was de
 COMPLETED = "orders:completed"
 FAILED = "orders:payment_failed"
 REJECTED = "orders:rejected"
+#: An order's status once payment decided it.
+FINAL = ("payment_completed", "payment_failed")
 
 
 def order_key(order_id: str) -> str:
@@ -57,14 +59,18 @@ class OrderService(OrderHandlers):
             return OrderPlaceReplyV1(
                 order_id=order_id, accepted=False, reason="all lines must share one currency"
             )
-        # A retried request with the same order id is answered without a second event,
-        # unless the first attempt stopped half-way (a failover, a crash): then it is
-        # finished now. Should both attempts still be running, `order.created` goes out
-        # twice, which payment and order absorb (final states are set members).
+        # A retried request with the same order id is answered without a second event once
+        # `order.created` is known to be out (`published`). If the first attempt stopped
+        # half-way (a failover outlasting its publish retries, a crash), it is finished now.
+        # Should both attempts still be running, `order.created` goes out twice, which
+        # payment and order absorb: payment decides it again the same way, and final
+        # states are set members.
         if not await self.state.hsetnx(order_key(order_id), "status", "placing"):
             status = await self.state.hget(order_key(order_id), "status")
-            if status != "placing":
-                return OrderPlaceReplyV1(order_id=order_id, accepted=status != "rejected")
+            if status == "rejected":
+                return OrderPlaceReplyV1(order_id=order_id, accepted=False)
+            if status in FINAL or await self.state.hget(order_key(order_id), "published"):
+                return OrderPlaceReplyV1(order_id=order_id, accepted=True)
         reservation = await inventory_reserve(
             ctx, InventoryReserveRequestV1(order_id=order_id, items=request.items)
         )
@@ -94,6 +100,7 @@ class OrderService(OrderHandlers):
             },
         )
         await ctx.publish(event)
+        await self.state.hset(order_key(order_id), {"published": "1"})
         ORDERS_PLACED.inc()
         return OrderPlaceReplyV1(order_id=order_id, accepted=True)
 

@@ -14,6 +14,7 @@ from generated.models import OrderPlaceReplyV1, OrderPlaceRequestV1, PaymentFail
 from generated.registry import REGISTRY
 from runtime.bus import Bus
 from runtime.envelope import Envelope
+from runtime.errors import RemoteError, TransportError
 from runtime.memory import MemoryTransport
 from runtime.service import ServiceRunner
 from runtime.settings import ConsumerSettings, Settings
@@ -129,6 +130,31 @@ async def test_retried_placement_publishes_once(system: System) -> None:
     assert first.accepted and again.accepted and first.order_id == again.order_id
     await system.settle()
     assert [e.type for e in _events(system.transport)].count("order.created") == 1
+
+
+async def test_placement_retried_after_a_failed_publish_publishes(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first attempt stored the order but its publish failed (a failover outlasting the
+    publish retries): the caller's retry must publish it, not answer 'accepted' for an
+    order that nothing will ever process."""
+    real = system.transport.publish
+    failures = [TransportError("the Redis master is gone")]
+
+    async def publish_failing_once(batch: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await real(batch)
+
+    monkeypatch.setattr(system.transport, "publish", publish_failing_once)
+    lines = [_line("SKU-MUG", 1, 5)]
+    with pytest.raises(RemoteError, match="the Redis master is gone"):
+        await system.place(order_id="ord-retried", customer_id="c", items=lines)
+    again = await system.place(order_id="ord-retried", customer_id="c", items=lines)
+    assert again.accepted
+    await system.settle()
+    assert [e.type for e in _events(system.transport)].count("order.created") == 1
+    assert await system.state.scard(COMPLETED) == 1
 
 
 async def test_everything_published_matches_its_contract(system: System) -> None:
