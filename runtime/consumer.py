@@ -48,8 +48,6 @@ log = logging.getLogger("schemabus.consumer")
 #: How many completed event ids a consumer remembers locally, in reads.
 RECENT_BATCHES = 20
 
-_NOT_SEEN = object()
-
 LaneKey = tuple[str, str]  # (partition, aggregate id or entry id)
 
 
@@ -110,11 +108,11 @@ class Consumer:
         self.inflight: dict[str, int] = {}
         self._room = asyncio.Event()
         # Ids of events this consumer completed lately (acked or not yet), oldest first,
-        # with the fencing token they completed under (None for uncoordinated sources). A
-        # redelivery is skipped only under the same token: its ack then stands or falls
-        # with the completion's own. One completed under a lease since lost was refused
-        # (fenced) with its effects, and must run again.
-        self._recent: dict[str, Any] = {}
+        # with the fencing token they completed under (None for uncoordinated sources) and
+        # their staged effects. A redelivery is skipped only under the same token (one
+        # completed under a lease since lost was refused (fenced) with its effects, and
+        # must run again), and is settled with the same effects.
+        self._recent: dict[str, tuple[Any, list[Any]]] = {}
         self._leased = source.membership is not None
         self.ownership: Ownership | None = None
         if source.membership is not None:
@@ -240,11 +238,22 @@ class Consumer:
                 continue  # read just before the partition was handed off: it stays pending
             inflight[partition] = inflight.get(partition, 0) + 1
             env = inbound.envelope
-            if inbound.completed or (
-                env is not None
-                and recent.get(env.id, _NOT_SEEN) == (inbound.token if leased else None)
+            if inbound.completed:  # the server holds its mark, so its effects too
+                self.skipped += 1
+                self.settler.done(inbound)
+                continue
+            seen = recent.get(env.id) if env is not None else None
+            if (
+                seen is not None
+                and seen[0] == (inbound.token if leased else None)
                 and (mode == "always" or (mode == "redelivered" and inbound.attempts > 1))
             ):
+                # Completed lately here, so the handler is not run again; but that settle
+                # may not have stuck (a failover that lost the primary's last writes takes
+                # the ack, the mark and the effects, not the lease). The effects go again:
+                # the mark applies them once whichever settle lands.
+                if seen[1]:
+                    inbound.effects.extend(seen[1])
                 self.skipped += 1
                 self.settler.done(inbound)
                 continue
@@ -290,7 +299,7 @@ class Consumer:
             settler.done(inbound)
             env = inbound.envelope
             if env is not None:
-                recent[env.id] = inbound.token if leased else None
+                recent[env.id] = (inbound.token if leased else None, inbound.effects)
                 if len(recent) > recent_cap:
                     del recent[next(iter(recent))]
 

@@ -8,11 +8,16 @@ acknowledged-publish loss is printed, not asserted: it depends on timing. On loo
 the replicas are microseconds behind, so none was lost here in any run (also not when the
 primary's replication links were cut 0.2 s before the SIGKILL: Valkey's replicas
 reconnect and resynchronise at once); over a real network, what the primary acknowledged
-in its last replication round trip is lost with it.
+in its last replication round trip is lost with it. The last test forces such a loss
+(the replication links cut, the replicas frozen, for a second before the SIGKILL) and
+checks what must hold even then: every event left in the log gets its effect once.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -86,3 +91,44 @@ async def test_sentinel_failover_mid_stream(
         label="sentinel",
     )
     _assert_common(report)
+
+
+async def test_failover_that_loses_the_last_acks_still_gives_every_event_its_effect(
+    redis_sentinel_factory: RedisSentinelFactory,
+) -> None:
+    """A replica that lags far behind (an overloaded machine) is promoted: the replicas are
+    frozen (SIGSTOP) for a second, the primary is killed, and they go on. The new primary
+    lacks that second: publishes, but also acks and staged effects of entries it still
+    has. Those entries are pending again there; every one must be handled again and get
+    its effect exactly once (run_failover waits for the effects, not only for the first
+    runs, and fails naming what is missing)."""
+    group: RedisSentinelGroup = redis_sentinel_factory(replicas=2)
+
+    def kill_after_replication_stalled() -> RedisServer:
+        primary = group.primary()
+        frozen = [r.pid for r in group.replicas() if r.pid is not None]
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            # Cut the replication links while the replicas cannot reconnect: what the
+            # primary acknowledges from now on reaches no replica.
+            with group.client(primary) as c:
+                c.execute_command("CLIENT", "KILL", "TYPE", "replica")
+            time.sleep(1.0)
+            group.kill(primary)
+        finally:
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        return primary
+
+    report = await run_failover(
+        group.url,
+        durability="default",
+        kill=kill_after_replication_stalled,
+        wait_failover=group.wait_promotion,
+        label="sentinel, lossy",
+    )
+    assert report.acknowledged_lost > 0, "the failover was meant to lose writes"
+    assert report.handled_lost == 0
+    assert report.duplicate_effects == 0
+    assert report.out_of_order == [], report.out_of_order[:5]
