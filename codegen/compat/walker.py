@@ -120,7 +120,11 @@ class Walker(Checker):
         if self.accepts_all(bs):
             return
         memo_key = None
-        if self.memo:
+        # Not at the root (no path yet): the whole pair's key would be the two documents,
+        # whose verdict the caller remembers already (the gate by their fingerprints); its
+        # parts (every ref the document holds, reached and serialised) cost more than the
+        # rest of the key computations of a pair together.
+        if self.memo and path:
             memo_key = clean.key(
                 a,
                 b,
@@ -164,9 +168,13 @@ class Walker(Checker):
         if not isinstance(bs, dict):
             return
         quirky = self.runtime and (self.unmodelled_writer > 0 or any(_object_shaped(n) for n in a))
+        # The two roots: compare() found they make different models before walking (the
+        # same question, `same_model` being symmetric and blind to roles and views).
+        roots = not path and b.ptr == "" and len(a) == 1 and a[0].ptr == ""
         if not quirky and (
             (
                 self.runtime
+                and not roots
                 and _position(a[0]) == _position(b)
                 and self.equal(a[0], b)
                 and _one_position(a)
