@@ -66,10 +66,10 @@ class OrderService(OrderHandlers):
         # payment and order absorb: payment decides it again the same way, and final
         # states are set members.
         if not await self.state.hsetnx(order_key(order_id), "status", "placing"):
-            status = await self.state.hget(order_key(order_id), "status")
-            if status == "rejected":
+            stored = await self.state.hgetall(order_key(order_id))
+            if stored.get("status") == "rejected":
                 return OrderPlaceReplyV1(order_id=order_id, accepted=False)
-            if status in FINAL or await self.state.hget(order_key(order_id), "published"):
+            if stored.get("status") in FINAL or "published" in stored:
                 return OrderPlaceReplyV1(order_id=order_id, accepted=True)
         reservation = await inventory_reserve(
             ctx, InventoryReserveRequestV1(order_id=order_id, items=request.items)
