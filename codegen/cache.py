@@ -1,9 +1,9 @@
 """The one cache of codegen: results of pure, slow steps, remembered by their inputs.
 
-Four steps use it: lint passes (``lint``: the metaschema, examples, names, patterns and
+Five steps use it: lint passes (``lint``: the metaschema, examples, names, patterns and
 ref cycles, the catalog; ``lint_pass``), the catalog's parse (``catalog``, only when JSON
-gives it back exactly), compatibility verdicts (``compat``) and model sources
-(``models``). A key is computed, never
+gives it back exactly), compatibility verdicts (``compat``), model sources (``models``)
+and the digest of a whole render (``rendered``: see ``rendered.py``). A key is computed, never
 bumped by hand: sha256 over the step's own inputs, the fingerprint of the codegen package
 itself (every file under ``codegen/``) and the versions of the libraries that shape the
 results. Tighten a lint rule, change a generator option or upgrade jsonschema, and the old

@@ -52,7 +52,7 @@ def cmd_gen(args: argparse.Namespace) -> int:
             return 1
         return 0
     changed = write_tree(root, result.files)
-    stubs = write_stubs(root, result.stubs)
+    stubs = write_stubs(root, result.stubs())
     for rel in stubs:
         print(f"codegen: wrote stub {rel} (yours to implement)", file=sys.stderr)
     print(f"codegen: generated/ is up to date ({len(changed)} file(s) changed).", file=sys.stderr)

@@ -52,7 +52,14 @@ def _ids(old: Version, new: Version, semantics: str) -> tuple[str, str, str]:
 
 
 def _cache_key(ids: tuple[str, str, str]) -> str:
-    return Cache.key(b"compat", *(part.encode() for part in ids))
+    # asked for each pair by the gate, the matrix and the read plans: hashed once
+    found = _KEYS.get(ids)
+    if found is None:
+        found = _KEYS[ids] = Cache.key(b"compat", *(part.encode() for part in ids))
+    return found
+
+
+_KEYS: dict[tuple[str, str, str], str] = {}
 
 
 # Below this many new pairs a second process costs more (fork, results back) than it saves.

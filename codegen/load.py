@@ -112,6 +112,10 @@ class MappedLines(JsonLines):
         self._base = base
         self._original = original
 
+    @property
+    def text(self) -> str:
+        return self._base.text
+
     def line_of(self, ptr: str) -> int:
         return self._base.line_of(self._original(ptr))
 

@@ -30,12 +30,17 @@ class Plan:
     project: Project
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
-    stubs: dict[str, str] = field(default_factory=dict)
     # New text for services/upcasters.py when upcasters are missing (written even when
     # the plan has findings, so the user has stubs to fill in).
     upcaster_stub: str | None = None
     # False when the tree did not even build (lint findings): `project` is then partial.
     built: bool = True
+
+    def stubs(self) -> dict[str, str]:
+        """services/ starting points (only `gen` writes them, so only it renders them)."""
+        from codegen.render.python import render_stubs
+
+        return render_stubs(self.project)
 
 
 def plan(
@@ -77,9 +82,22 @@ def plan(
     # Everything the renderers show is in the IR from here on: they judge nothing.
     project = with_compat_matrix(replace(project, read_plans=plans), cache)
 
-    from codegen.render.python import render_generated, render_stubs
-
-    files = render_generated(project, cache)
+    files = _render(root, project, cache)
     streams = {**stream_partitions(project), **locked_streams}
     files[LOCK_REL] = render_lock(updated_lock(project, locked), streams)
-    return Plan(project, [], files, render_stubs(project), upcaster_stub=stub)
+    return Plan(project, [], files, upcaster_stub=stub)
+
+
+def _render(root: Path, project: Project, cache: Cache) -> dict[str, str]:
+    """generated/ for the project: read back from disk when it is exactly what the last
+    render of the same inputs wrote (see codegen/rendered.py), else rendered."""
+    from codegen import rendered
+
+    key = rendered.render_key(project)
+    files = rendered.reuse(root, key, cache)
+    if files is None:
+        from codegen.render.python import render_generated
+
+        files = render_generated(project, cache)
+        rendered.remember(key, files, cache)
+    return files

@@ -29,6 +29,10 @@ class JsonLines:
         self._text = text
         self._map: dict[str, int] | None = None
 
+    @property
+    def text(self) -> str:
+        return self._text
+
     def line_of(self, ptr: str) -> int:
         if self._map is None:
             self._map = _scan_json(self._text)

@@ -72,13 +72,26 @@ def write_files(base: Path, files: dict[str, str], territory: Territory) -> list
     return changed
 
 
-def _existing(root: Path) -> dict[str, str]:
+def _owned(root: Path) -> list[Path]:
     base = root / GENERATED_DIR
-    out: dict[str, str] = {}
-    if base.is_dir():
-        for p in sorted(base.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts and p.name.endswith(_OWNED_SUFFIXES):
-                out[p.relative_to(root).as_posix()] = p.read_text("utf-8", errors="replace")
+    if not base.is_dir():
+        return []
+    return [
+        p
+        for p in sorted(base.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and p.name.endswith(_OWNED_SUFFIXES)
+    ]
+
+
+def existing_generated(root: Path) -> dict[str, bytes]:
+    """The files codegen owns under generated/, as bytes (the lock is not among them)."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in _owned(root)}
+
+
+def _existing(root: Path) -> dict[str, str]:
+    out = {
+        p.relative_to(root).as_posix(): p.read_text("utf-8", errors="replace") for p in _owned(root)
+    }
     lock = root / LOCK_REL
     if lock.is_file():
         out[LOCK_REL] = lock.read_text("utf-8", errors="replace")

@@ -34,7 +34,13 @@ def test_plan_writes_nothing_and_fills_the_cache_in_memory(tmp_path: Path) -> No
     assert result.files and not result.findings
     assert _snapshot(work) == before  # not even the cache directory
     pending = cache.pending()
-    assert {rel.split("/")[0] for rel in pending} == {"catalog", "lint", "compat", "models"}
+    assert {rel.split("/")[0] for rel in pending} == {
+        "catalog",
+        "lint",
+        "compat",
+        "models",
+        "rendered",
+    }
 
     cache.flush()  # the command line does this once the command is done
     base = work / ".cache" / "codegen"
@@ -44,6 +50,7 @@ def test_plan_writes_nothing_and_fills_the_cache_in_memory(tmp_path: Path) -> No
         "compat",
         "lint",
         "models",
+        "rendered",
     ]  # one pack each
     on_disk = {
         f"{p.split('/')[0]}/{k}": v
@@ -53,7 +60,7 @@ def test_plan_writes_nothing_and_fills_the_cache_in_memory(tmp_path: Path) -> No
     assert on_disk == pending
     again = Cache.for_root(work)
     assert plan(work, cache=again).files == result.files
-    assert again.pending() == {}  # every lint pass, verdict and model source was a hit
+    assert again.pending() == {}  # every lint pass, verdict, model source and render was a hit
 
 
 def test_packs_are_merged_and_a_broken_one_only_costs_a_miss(tmp_path: Path) -> None:
