@@ -203,7 +203,8 @@ def lint_property_names(f: JsonFile) -> list[Finding]:
                     else:
                         seen[key] = name
             for k, v in node.items():
-                if k not in _VALUE_KEYWORDS:
+                # only containers can hold properties (and the pointer costs)
+                if k not in _VALUE_KEYWORDS and isinstance(v, (dict, list)):
                     walk(v, f"{ptr}/{escape(k)}")
         elif isinstance(node, list):
             for i, v in enumerate(node):

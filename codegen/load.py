@@ -299,27 +299,26 @@ class _Bundling:
             return [self.rewrite(v, base, f"{ptr}/{i}") for i, v in enumerate(node)]
         if not isinstance(node, dict):
             return node
-        shared = base.path != self.root_path
+        shared = base is not self.root and base.path != self.root_path
         new: dict[str, Any] = {}
         for k, v in node.items():
-            child = f"{ptr}/{escape(k)}"
             if k in REF_KEYWORDS:
-                new[k] = self.resolve(k, v, base, child)
+                new[k] = self.resolve(k, v, base, f"{ptr}/{escape(k)}")
             elif k in ("$id", "$schema") and shared and not ptr:
                 continue  # an embedded $id would change the base URI of its refs
             elif k == "$id" and ptr and not (isinstance(v, str) and v.startswith("#")):
                 self.fail(
-                    (base, child),
+                    (base, f"{ptr}/{escape(k)}"),
                     f'The nested "$id" {json.dumps(v)} would change how the refs '
                     "inside it resolve; remove it (name a subschema with $anchor).",
                     "REF_NESTED_ID",
                 )
             elif k in ANCHOR_KEYWORDS and shared:
                 continue  # refs to it are pointers now; anchors could collide
-            elif k in VALUE_KEYWORDS:
-                new[k] = v  # instances, not schemas: nothing to rewrite
+            elif k in VALUE_KEYWORDS or not isinstance(v, (dict, list)):
+                new[k] = v  # instances, not schemas, or a plain value: nothing to rewrite
             else:
-                new[k] = self.rewrite(v, base, child)
+                new[k] = self.rewrite(v, base, f"{ptr}/{escape(k)}")
         return new
 
 

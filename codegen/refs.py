@@ -46,12 +46,13 @@ def schemas(doc: Any, ptr: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
             continue
         yield at, node
         for key, value in node.items():
-            child = at + "/" + escape(key)
             if key in _ONE and isinstance(value, dict):
-                stack.append((value, child))
+                stack.append((value, at + "/" + escape(key)))
             elif key in _LISTS and isinstance(value, list):
+                child = at + "/" + escape(key)
                 stack.extend((v, f"{child}/{i}") for i, v in enumerate(value))
             elif key in _MAPS and isinstance(value, dict):
+                child = at + "/" + escape(key)
                 stack.extend((v, child + "/" + escape(k)) for k, v in value.items())
 
 

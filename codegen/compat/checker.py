@@ -72,7 +72,8 @@ class Checker(ABC):
 
     def known_clean(self, a: Conj, b: Node) -> bool:
         """``check(a, b, ...)`` would find the sub-pair proved clean before (``clean.py``)
-        and return at once; the property loop asks first and skips it (no memo: False)."""
+        and return at once; the property loop asks first and skips it (no memo: False).
+        ``a`` is flattened already (``flatten``), as every writer slot is."""
         return False
 
     @abstractmethod

@@ -119,6 +119,21 @@ def known(k: tuple[Any, ...]) -> bool:
     return k in _CLEAN
 
 
+def known_pair(
+    a: tuple[Node, ...], b: Node, *, backward: bool, runtime: bool, unmodelled: bool
+) -> bool:
+    """``known(key(a, b, ...))``, with the one-writer-node case (a property of the same
+    shape on both sides, asked for every property of every compare) spelled out."""
+    if len(a) != 1:
+        k = key(a, b, backward=backward, runtime=runtime, unmodelled=unmodelled)
+        return k is not None and k in _CLEAN
+    pa = _part(a[0])
+    if pa is None:
+        return False
+    pb = _part(b)
+    return pb is not None and (backward, runtime, unmodelled, (pa, pb)) in _CLEAN
+
+
 def remember(k: tuple[Any, ...]) -> None:
     if len(_CLEAN) >= _SIZE:
         _CLEAN.clear()

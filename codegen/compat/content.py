@@ -144,7 +144,10 @@ def _slot_nodes(ch: Checker, n: Node, name: str) -> tuple[tuple[Node, ...], str]
 
 
 def is_empty_slot(conj: Sequence[Node]) -> bool:
-    return any(x.schema is False for x in conj)
+    for x in conj:  # noqa: SIM110  (a loop, not any(): asked for every property of every compare)
+        if x.schema is False:
+            return True
+    return False
 
 
 def required_of(a: Conj) -> set[str]:

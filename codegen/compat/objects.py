@@ -39,25 +39,29 @@ Slot = tuple[Conj, str]  # the writer schemas for one property name, and where t
 
 class WriterSlots:
     """What the writer allows for each property name (memoised: the property, key,
-    count and dependency checks all ask)."""
+    count and dependency checks all ask). A one-node writer's slots are remembered on its
+    document: each is a pure function of the node, the name and the semantics (closure
+    and required names are the node's)."""
 
     def __init__(self, ch: Checker, a: Conj) -> None:
         self.ch = ch
         self.a = a
-        self.closed = writer_closed(ch, a)
-        # a merged model class (allOf/anyOf members, refs) makes required names fields too
-        self.required = {r for n in a for r in n.get("required", []) or [] if isinstance(r, str)}
-        self._slots: dict[str, Slot] = {}
+        self._slots: dict[str, Slot] = (
+            derived(a[0], ("writer slots", ch.runtime), dict) if len(a) == 1 else {}
+        )
 
     def __call__(self, name: str) -> Slot:
-        if name not in self._slots:
-            self._slots[name] = self._shared(name) if len(self.a) == 1 else self._slot(name)
-        return self._slots[name]
+        found = self._slots.get(name)
+        if found is None:
+            found = self._slots[name] = self._slot(name)
+        return found
 
-    def _shared(self, name: str) -> Slot:
-        """A one-node writer's slot, remembered on its document (a pure function of the
-        node, the name and the semantics: closure and required names are the node's)."""
-        return derived(self.a[0], ("writer slot", name, self.ch.runtime), lambda: self._slot(name))
+    def _closed(self) -> bool:
+        return writer_closed(self.ch, self.a)
+
+    def _required(self) -> set[str]:
+        # a merged model class (allOf/anyOf members, refs) makes required names fields too
+        return {r for n in self.a for r in n.get("required", []) or [] if isinstance(r, str)}
 
     def _slot(self, name: str) -> Slot:
         nodes: list[Node] = []
@@ -67,7 +71,7 @@ class WriterSlots:
             nodes += found
             if kind == "declared" or (kind == "pattern" and origin == "additional"):
                 origin = kind
-        if origin == "additional" and self.closed and name not in self.required:
+        if origin == "additional" and self._closed() and name not in self._required():
             nodes = [synthetic(False, self.a[0])]
         return flatten(nodes), origin
 
@@ -117,15 +121,18 @@ def _check_properties(
     a_slot: WriterSlots,
     required: set[str],
 ) -> None:
+    b_slot = ReaderSlots(ch, b)
     for name in sorted(names):
-        b_nodes, b_origin = _reader_slot(ch, b, name)
+        b_nodes, b_origin = b_slot(name)
         if not b_nodes:
             continue  # the reader takes any value here: what the writer sends cannot matter
         conj, origin = a_slot(name)
         if is_empty_slot(conj):
             continue
-        if b_origin == origin == "declared" and all(
-            bn.schema is not False and ch.known_clean(conj, bn) for bn in b_nodes
+        if b_origin == origin == "declared" and (
+            (b_nodes[0].schema is not False and ch.known_clean(conj, b_nodes[0]))
+            if len(b_nodes) == 1
+            else all(bn.schema is not False and ch.known_clean(conj, bn) for bn in b_nodes)
         ):
             continue  # each sub-pair proved clean before: check_property would return
         a_ptr = next((x.ptr + "/properties/" + esc(name) for x in a if name in props(x)), a[0].ptr)
@@ -134,16 +141,25 @@ def _check_properties(
             check_property(ch, prop, bn, b_origin, path)
 
 
-def _reader_slot(ch: Checker, b: Node, name: str) -> tuple[list[Node], str]:
-    """The reader's schemas for ``name`` that do not accept every value, and where they
-    come from (remembered on the document: a pure function of it and the semantics)."""
+class ReaderSlots:
+    """The reader's schemas for each property name that do not accept every value, and
+    where they come from (remembered on the document: a pure function of the node, the
+    name and the semantics)."""
 
-    def compute() -> tuple[tuple[Node, ...], str]:
-        nodes, origin = slot_nodes(ch, b, name)
-        return tuple(bn for bn in nodes if not ch.accepts_all(bn.schema)), origin
+    def __init__(self, ch: Checker, b: Node) -> None:
+        self.ch = ch
+        self.b = b
+        self._slots: dict[str, tuple[tuple[Node, ...], str]] = derived(
+            b, ("reader slots", ch.runtime), dict
+        )
 
-    kept, origin = derived(b, ("reader slot", name, ch.runtime), compute)
-    return list(kept), origin
+    def __call__(self, name: str) -> tuple[tuple[Node, ...], str]:
+        found = self._slots.get(name)
+        if found is None:
+            nodes, origin = slot_nodes(self.ch, self.b, name)
+            kept = tuple(bn for bn in nodes if not self.ch.accepts_all(bn.schema))
+            found = self._slots[name] = (kept, origin)
+        return found
 
 
 def check_required(

@@ -140,16 +140,16 @@ class Walker(Checker):
             clean.remember(memo_key)
 
     def known_clean(self, a: Conj, b: Node) -> bool:
+        # ``a`` is a writer slot, flattened when it was made (objects.WriterSlots)
         if not self.memo or not a:
             return False
-        memo_key = clean.key(
-            flatten(a),
+        return clean.known_pair(
+            a,
             b,
             backward=self.backward,
             runtime=self.runtime,
             unmodelled=self.unmodelled_writer > 0,
         )
-        return memo_key is not None and clean.known(memo_key)
 
     def _check_pair(self, a: Conj, b: Node, path: Path) -> None:
         bs = b.schema
@@ -347,6 +347,14 @@ _OBJECT_KEYWORDS = ("properties", "required", "additionalProperties", "patternPr
 
 def _object_shaped(n: Node) -> bool:
     """A node with object keywords whose type (if any) does not include "object"."""
-    if not isinstance(n.schema, dict) or not any(n.has(k) for k in _OBJECT_KEYWORDS):
+    s = n.schema
+    if not isinstance(s, dict):
         return False
-    return "object" not in schema_types({"type": n.schema["type"]}) if n.has("type") else True
+    if "type" not in s:
+        return any(k in s for k in _OBJECT_KEYWORDS)
+    declared = s["type"]
+    if declared == "object":  # the usual object schema, asked about on every compare
+        return False
+    return any(k in s for k in _OBJECT_KEYWORDS) and "object" not in schema_types(
+        {"type": declared}
+    )
