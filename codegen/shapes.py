@@ -68,10 +68,28 @@ def map_refs(node: Any, fn: Callable[[str], str]) -> Any:
 
 
 def iter_refs(node: Any) -> Iterator[str]:
-    """Every `$ref` string in a schema, in document order (instance values skipped)."""
+    """Every `$ref` string in a schema, in document order (instance values skipped): the
+    strings `map_refs` would pass to its function, found without copying the schema."""
     found: list[str] = []
-    map_refs(node, lambda r: found.append(r) or r)  # type: ignore[func-returns-value]
+    _collect_refs(node, found)
     yield from found
+
+
+def _collect_refs(node: Any, found: list[str]) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                found.append(v)
+            elif k in INSTANCE_KEYWORDS:
+                continue
+            elif k in MAP_KEYWORDS and isinstance(v, dict):
+                for sub in v.values():
+                    _collect_refs(sub, found)
+            else:
+                _collect_refs(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _collect_refs(v, found)
 
 
 def split_def_ref(ref: str) -> tuple[str, str] | None:
