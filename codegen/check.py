@@ -67,7 +67,7 @@ def run_check(
         findings = list(result.findings)
         drift = False
         if not findings:
-            diff = diff_tree(root, result.files)
+            diff = diff_tree(root, result.files, read_back=result.read_back)
             if diff:
                 stale = sorted({line[6:].strip() for line in diff if line.startswith("+++ b/")})
                 stale += sorted({line[6:].strip() for line in diff if line.startswith("--- a/")})

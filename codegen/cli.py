@@ -41,7 +41,7 @@ def cmd_gen(args: argparse.Namespace) -> int:
         print(f"codegen: {len(result.findings)} finding(s); nothing was written.", file=sys.stderr)
         return 1
     if args.check:
-        diff = diff_tree(root, result.files)
+        diff = diff_tree(root, result.files, read_back=result.read_back)
         if diff:
             sys.stdout.writelines(diff)
             print(
@@ -51,7 +51,7 @@ def cmd_gen(args: argparse.Namespace) -> int:
             )
             return 1
         return 0
-    changed = write_tree(root, result.files)
+    changed = write_tree(root, result.files, read_back=result.read_back)
     stubs = write_stubs(root, result.stubs())
     for rel in stubs:
         print(f"codegen: wrote stub {rel} (yours to implement)", file=sys.stderr)

@@ -35,6 +35,9 @@ class Plan:
     upcaster_stub: str | None = None
     # False when the tree did not even build (lint findings): `project` is then partial.
     built: bool = True
+    # True when the generated/ files in `files` were read back from disk, being exactly
+    # what a render of the same inputs wrote (codegen/rendered.py): only the lock can differ.
+    read_back: bool = False
 
     def stubs(self) -> dict[str, str]:
         """services/ starting points (only `gen` writes them, so only it renders them)."""
@@ -82,22 +85,23 @@ def plan(
     # Everything the renderers show is in the IR from here on: they judge nothing.
     project = with_compat_matrix(replace(project, read_plans=plans), cache)
 
-    files = _render(root, project, cache)
+    files, read_back = _render(root, project, cache)
     streams = {**stream_partitions(project), **locked_streams}
     files[LOCK_REL] = render_lock(updated_lock(project, locked), streams)
-    return Plan(project, [], files, upcaster_stub=stub)
+    return Plan(project, [], files, upcaster_stub=stub, read_back=read_back)
 
 
-def _render(root: Path, project: Project, cache: Cache) -> dict[str, str]:
-    """generated/ for the project: read back from disk when it is exactly what the last
-    render of the same inputs wrote (see codegen/rendered.py), else rendered."""
+def _render(root: Path, project: Project, cache: Cache) -> tuple[dict[str, str], bool]:
+    """generated/ for the project, and whether it was read back from disk: it is when it
+    is exactly what the last render of the same inputs wrote (codegen/rendered.py)."""
     from codegen import rendered
 
     key = rendered.render_key(project)
     files = rendered.reuse(root, key, cache)
-    if files is None:
-        from codegen.render.python import render_generated
+    if files is not None:
+        return files, True
+    from codegen.render.python import render_generated
 
-        files = render_generated(project, cache)
-        rendered.remember(key, files, cache)
-    return files
+    files = render_generated(project, cache)
+    rendered.remember(key, files, cache)
+    return files, False

@@ -88,9 +88,10 @@ def existing_generated(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in _owned(root)}
 
 
-def _existing(root: Path) -> dict[str, str]:
+def _existing(root: Path, *, generated: bool = True) -> dict[str, str]:
     out = {
-        p.relative_to(root).as_posix(): p.read_text("utf-8", errors="replace") for p in _owned(root)
+        p.relative_to(root).as_posix(): p.read_text("utf-8", errors="replace")
+        for p in (_owned(root) if generated else [])
     }
     lock = root / LOCK_REL
     if lock.is_file():
@@ -98,9 +99,20 @@ def _existing(root: Path) -> dict[str, str]:
     return out
 
 
-def diff_tree(root: Path, files: dict[str, str]) -> list[str]:
+def _pending(
+    root: Path, files: dict[str, str], read_back: bool
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(what is on disk, what codegen would write) for the files that may differ. With
+    ``read_back`` the plan's generated/ files are what it read from there a moment ago
+    (``rendered.reuse``), so only the lock is left to compare."""
+    if read_back:
+        files = {rel: text for rel, text in files.items() if not rel.startswith(GENERATED_DIR)}
+    return _existing(root, generated=not read_back), files
+
+
+def diff_tree(root: Path, files: dict[str, str], *, read_back: bool = False) -> list[str]:
     """Unified diff from what is on disk to what codegen would write (empty when in sync)."""
-    current = _existing(root)
+    current, files = _pending(root, files, read_back)
     lines: list[str] = []
     for rel in sorted(set(current) | set(files)):
         old = current.get(rel)
@@ -118,11 +130,11 @@ def diff_tree(root: Path, files: dict[str, str]) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in lines]
 
 
-def write_tree(root: Path, files: dict[str, str]) -> list[str]:
+def write_tree(root: Path, files: dict[str, str], *, read_back: bool = False) -> list[str]:
     """Make generated/ (and the lock) exactly `files`; returns the paths that changed."""
     for rel in files:
         GENERATED.check(rel)
-    current = _existing(root)
+    current, files = _pending(root, files, read_back)
     changed: list[str] = []
     for rel, text in sorted(files.items()):
         if current.get(rel) == text:

@@ -126,3 +126,16 @@ def test_the_key_is_the_same_in_every_process(repo: Path) -> None:
         )
         keys.add(proc.stdout.strip())
     assert len(keys) == 1
+
+
+def test_the_lock_is_compared_when_generated_is_read_back(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lock = repo / "schemas" / "schemas.lock"
+    lock.write_text(lock.read_text("utf-8").replace("\n", "\n\n", 1), "utf-8")
+    calls = _no_render(monkeypatch)
+    code, out, _ = run_codegen(repo, "check")
+    assert calls == []  # generated/ itself is what the last render wrote
+    assert code == 1 and "GENERATED_DRIFT" in out
+    assert run_codegen(repo, "gen")[0] == 0
+    assert run_codegen(repo, "check")[0] == 0
