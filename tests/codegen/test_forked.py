@@ -143,3 +143,46 @@ def test_docs_written_by_a_worker_beside_the_package_equal_one_process(
     one = {k: v for k, v in result.files.items() if k.startswith("generated/")}
     assert list(split) == list(one) and split == one
     assert any(k.startswith("generated/docs/") for k in split)
+
+
+def _build(root: Path, monkeypatch: pytest.MonkeyPatch, parts: int, cache: Cache) -> Any:
+    from codegen import build
+
+    calls: list[int] = []
+    real = forked.map_forked
+
+    def counting(fn: Any, chunks: list[Any]) -> list[Any]:
+        calls.append(len(chunks))
+        return real(fn, chunks)
+
+    monkeypatch.setattr(build, "workers", lambda: parts)
+    monkeypatch.setattr(build, "_FORK_MIN", 10)
+    monkeypatch.setattr(build, "map_forked", counting)
+    project, findings = build.build_project(root, cache)
+    return project, findings, calls
+
+
+def test_a_build_split_over_a_worker_is_the_single_process_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path / "repo")
+    # a broken version in the worker's half: its findings come back, in order
+    bad = root / "schemas/events/bench.entity005.changed/v2.json"
+    bad.write_text(bad.read_text().replace('"maxLength": 64', '"maxLength": "64"', 1))
+    cache_dir = tmp_path / "cache"
+    split_cache = Cache(cache_dir)
+    one, one_findings, no_calls = _build(root, monkeypatch, 1, Cache())
+    two, two_findings, calls = _build(root, monkeypatch, 2, split_cache)
+    assert calls == [2] and no_calls == []
+    assert two_findings == one_findings
+    assert any(f.path.endswith("bench.entity005.changed/v2.json") for f in two_findings)
+    assert repr(two) == repr(one)
+    for t1, t2 in zip(one.types, two.types, strict=True):
+        for v1, v2 in zip(t1.versions, t2.versions, strict=True):
+            assert (v1.raw, v1.bundled) == (v2.raw, v2.bundled)
+            assert v1.source.locate("/properties/id") == v2.source.locate("/properties/id")
+    # the lint passes the worker computed reach this process's cache (and the disk)
+    split_cache.flush()
+    again = Cache(cache_dir)
+    _build(root, monkeypatch, 1, again)
+    assert again.pending() == {}
