@@ -71,6 +71,8 @@ def _fresh_name(a: Conj, b: Node, names: set[str]) -> str | None:
 
 def check_other_keys(ch: Checker, a: Conj, b: Node, path: Path, names: set[str]) -> None:
     """Undeclared property names: patternProperties and additionalProperties."""
+    if additional(ch, b) is None and not rt_patterns(ch, b):
+        return  # the reader takes any undeclared name with any value (both checks agree)
     a_extra_nodes: list[Node] = []
     for n in a:
         extra = additional(ch, n)
