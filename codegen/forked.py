@@ -1,6 +1,7 @@
 """Independent pieces of one command split over the machine's cores.
 
-Three steps are slow enough to be worth a second core: the model generator in a cold run
+Four steps are slow enough to be worth a second core: bundling and linting the version
+files of a large tree (``build.py``), the model generator in a cold run
 (``render/models.py``), the compatibility judgements of many new version pairs
 (``gate.py``), and the docs of a large tree, written beside the Python package
 (``render/python.py``). Workers are forked, so they start with everything this process has
