@@ -29,9 +29,11 @@ from pathlib import Path
 from typing import TypeVar
 
 # Libraries whose behaviour decides a cached result: validators and their regex engine
-# (lint, verdicts) and the model generator with what it builds on.
+# (lint, verdicts), the model generator with what it builds on, and the template engine
+# (the digest of a whole render).
 DEPENDENCIES = (
     "datamodel-code-generator",
+    "jinja2",
     "jsonschema",
     "jsonschema-specifications",
     "referencing",
