@@ -94,7 +94,7 @@ def _build_versions(
     the time of building them. Lint passes the worker computed are put in this cache."""
 
     def build(run: list[tuple[str, int, Path]]) -> _Built:
-        before = set(cache.pending())
+        before = set(cache.computed())
         out = _Built()
         for type_name, number, path in run:
             try:
@@ -106,7 +106,7 @@ def _build_versions(
             out.findings += found
             if version is not None:
                 out.versions.append((type_name, version))
-        out.computed = {k: v for k, v in cache.pending().items() if k not in before}
+        out.computed = {k: v for k, v in cache.computed().items() if k not in before}
         return out
 
     if len(items) < _FORK_MIN or workers() < 2:

@@ -118,6 +118,7 @@ class Cache:
         self._entries: dict[str, dict[str, str]] = {}  # namespace -> key -> text (read or put)
         self._packs: dict[str, list[str]] = {}  # namespace -> pack files read (relative)
         self._pending: dict[str, dict[str, str]] = {}  # put during this run, not on disk
+        self._computed: dict[str, dict[str, str]] = {}  # put during this run (with a dir or not)
 
     @classmethod
     def for_root(cls, root: Path) -> Cache:
@@ -149,6 +150,7 @@ class Cache:
 
     def put(self, namespace: str, key: str, text: str) -> None:
         self._namespace(namespace)[key] = text
+        self._computed.setdefault(namespace, {})[key] = text
         if self.directory is not None:
             self._pending.setdefault(namespace, {})[key] = text
 
@@ -162,6 +164,13 @@ class Cache:
         if not found:
             self.put("lint", key, "")
         return found
+
+    def computed(self) -> dict[str, str]:
+        """Entries put during this run, on disk yet or not: "namespace/key" -> text (a
+        forked worker hands its own to the process that forked it)."""
+        return {
+            f"{ns}/{k}": text for ns, found in self._computed.items() for k, text in found.items()
+        }
 
     def pending(self) -> dict[str, str]:
         """Entries not on disk yet: "namespace/key" -> text."""

@@ -82,8 +82,13 @@ def _start(fn: Callable[[T], R], chunk: T) -> tuple[int, int] | None:
     """Fork a worker for ``chunk``: (pid, read end of its pipe), None if it cannot fork."""
     try:
         read, write = os.pipe()
+    except OSError:
+        return None
+    try:
         pid = os.fork()
     except OSError:
+        os.close(read)
+        os.close(write)
         return None
     if pid == 0:  # the worker
         code = 1

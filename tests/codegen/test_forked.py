@@ -186,3 +186,16 @@ def test_a_build_split_over_a_worker_is_the_single_process_build(
     again = Cache(cache_dir)
     _build(root, monkeypatch, 1, again)
     assert again.pending() == {}
+
+
+def test_a_split_build_leaves_the_worker_lint_passes_in_a_memory_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _tree(tmp_path / "repo")
+    serial, split_cache = Cache(), Cache()  # no directory: entries live in memory only
+    _build(root, monkeypatch, 1, serial)
+    _, _, calls = _build(root, monkeypatch, 2, split_cache)
+    assert calls == [2]
+    assert split_cache.computed() == serial.computed()
+    _build(root, monkeypatch, 1, split_cache)  # everything is a hit: nothing computed again
+    assert split_cache.computed() == serial.computed()
