@@ -35,21 +35,27 @@ def _tree(root: Path) -> Path:
     return root
 
 
+def _record_splits(monkeypatch: pytest.MonkeyPatch, module: Any, parts: int) -> list[list[Any]]:
+    """Give ``module`` ``parts`` workers and record the chunks of each split it makes."""
+    calls: list[list[Any]] = []
+    real = forked.map_forked
+
+    def recording(fn: Any, chunks: list[Any]) -> list[Any]:
+        calls.append(list(chunks))
+        return real(fn, chunks)
+
+    monkeypatch.setattr(module, "workers", lambda: parts)
+    monkeypatch.setattr(module, "map_forked", recording)
+    return calls
+
+
 def _judge(root: Path, monkeypatch: pytest.MonkeyPatch, parts: int) -> tuple[list[Any], int]:
     gate._VERDICTS.clear()
     clean.forget()
-    calls: list[int] = []
-    real = forked.map_forked
-
-    def counting(fn: Any, chunks: list[Any]) -> list[Any]:
-        calls.append(len(chunks))
-        return real(fn, chunks)
-
-    monkeypatch.setattr(gate, "workers", lambda: parts)
     monkeypatch.setattr(gate, "_PARALLEL_MIN", 16)  # a small tree is enough to split
-    monkeypatch.setattr(gate, "map_forked", counting)
+    calls = _record_splits(monkeypatch, gate, parts)
     result = plan(root, cache=Cache())
-    return result.findings, sum(calls)
+    return result.findings, sum(len(chunks) for chunks in calls)
 
 
 def test_split_and_single_process_verdicts_agree(
@@ -128,16 +134,8 @@ def test_docs_written_by_a_worker_beside_the_package_equal_one_process(
     write_tree(root, types=4, versions=3)
     result = plan(root, cache=Cache())  # a small tree: rendered in this process
     assert not result.findings
-    calls: list[list[str]] = []
-    real = render.map_forked
-
-    def counting(fn: Any, chunks: list[str]) -> list[Any]:
-        calls.append(list(chunks))
-        return real(fn, chunks)
-
-    monkeypatch.setattr(render, "workers", lambda: 2)
     monkeypatch.setattr(render, "_FORK_MIN", 1)
-    monkeypatch.setattr(render, "map_forked", counting)
+    calls = _record_splits(monkeypatch, render, 2)
     split = render.render_generated(result.project, Cache())
     assert calls == [["package", "docs"]]
     one = {k: v for k, v in result.files.items() if k.startswith("generated/")}
@@ -148,18 +146,10 @@ def test_docs_written_by_a_worker_beside_the_package_equal_one_process(
 def _build(root: Path, monkeypatch: pytest.MonkeyPatch, parts: int, cache: Cache) -> Any:
     from codegen import build
 
-    calls: list[int] = []
-    real = forked.map_forked
-
-    def counting(fn: Any, chunks: list[Any]) -> list[Any]:
-        calls.append(len(chunks))
-        return real(fn, chunks)
-
-    monkeypatch.setattr(build, "workers", lambda: parts)
     monkeypatch.setattr(build, "_FORK_MIN", 10)
-    monkeypatch.setattr(build, "map_forked", counting)
+    calls = _record_splits(monkeypatch, build, parts)
     project, findings = build.build_project(root, cache)
-    return project, findings, calls
+    return project, findings, [len(chunks) for chunks in calls]
 
 
 def test_a_build_split_over_a_worker_is_the_single_process_build(
